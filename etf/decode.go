@@ -1,0 +1,1303 @@
+package etf
+
+import (
+	"encoding/binary"
+	"hash/maphash"
+	"math"
+	"math/big"
+	"strconv"
+	"unicode/utf8"
+)
+
+const (
+	// DefaultMaxSize is the MaxSize of a zero Decoder: 64 MiB. It is far above any message a
+	// cluster sends in the ordinary course (the distribution fragments messages long before
+	// this), yet bounds what one input, or one compressed term's expansion, may cost: decoded
+	// terms take up to about 16 times the bytes they came from (as on the BEAM, where every list
+	// cell is two words), so a hostile or broken peer cannot make a decode take more than about
+	// a gigabyte. Raise it for peers that send larger binaries on purpose.
+	DefaultMaxSize = 64 << 20
+
+	// DefaultMaxDepth is the MaxDepth of a zero Decoder and Encoder: 10,000 nested lists,
+	// tuples, maps and funs, the limit encoding/json uses. Long lists do not nest (a list
+	// is one LIST_EXT however long), so only hand-made structures like deep iolists come
+	// near it; it keeps the decoder's recursion to a few megabytes of stack.
+	DefaultMaxDepth = 10000
+)
+
+// Decode reads exactly one term as term_to_binary writes it: the version byte 131, then the term,
+// which may be compressed (tag 80). Bytes after the term are an error (ErrTrailingBytes). It is
+// the zero Decoder's Decode.
+func Decode(b []byte) (Term, error) {
+	var d Decoder
+	return d.Decode(b)
+}
+
+// A Decoder reads terms with limits and, for terms that follow a distribution header, the atom
+// cache of that header. The zero Decoder is ready to use. A Decoder is not changed by decoding,
+// so one Decoder may be used by many goroutines at once as long as its fields stay unchanged.
+//
+// Decoding gives the Go types listed in the package documentation. Details:
+//   - Atoms are UTF-8 strings. Latin-1 atoms (ATOM_EXT, SMALL_ATOM_EXT) are converted; UTF-8
+//     atoms must be valid UTF-8 of at most 255 characters, as the BEAM requires. The atoms true
+//     and false become bool, except where only an atom can stand (a pid's node, a fun's module).
+//     Repeated atoms share one string per Decode call.
+//   - Integers are int64 when they fit, else *big.Int, however they were encoded.
+//   - Binaries are copies: a decoded term never aliases the input. Small binaries of one Decode
+//     call share a backing array, so keeping one alive keeps that array (at most 16 KiB) alive.
+//     <<>> decodes to an empty non-nil []byte. A BIT_BINARY_EXT with 8 bits in its last byte is
+//     a []byte; with 1..7 bits a BitString, whose unused low bits are cleared.
+//   - [] decodes to a nil List (STRING_EXT of length 0 too); STRING_EXT to ByteList; LIST_EXT to
+//     List, or ImproperList when its tail is not []. A LIST_EXT whose tail is itself a list is
+//     joined with it, so equal lists always decode alike.
+//   - Maps keep their pairs in the order of the input. A map with two equal keys is an error, as
+//     it is for binary_to_term. Keys are equal when they are the same term (=:=): 1 and 1.0
+//     differ, a STRING_EXT and the LIST_EXT of the same bytes are equal, and so are two maps
+//     with the same pairs in another order. 0.0 and -0.0 are different keys, as from OTP 27 on
+//     (OTP 25 and 26 refuse a map holding both).
+//   - References must have 1 to 5 words. The 8-bit creations of PID_EXT, PORT_EXT,
+//     REFERENCE_EXT and NEW_REFERENCE_EXT must be 0..3.
+//   - A NEW_FUN_EXT is a LocalFun whose Raw holds a copy of its bytes; when those bytes refer to
+//     the atom cache, which means nothing outside the message, Raw is re-encoded from the
+//     decoded fields with the atoms written out.
+//   - FUN_EXT (removed in OTP 23) and LOCAL_EXT (only made by term_to_binary(T, [local]) for
+//     the node itself) are refused.
+type Decoder struct {
+	// MaxSize limits the input to Decode and DecodeTerm, and the size a compressed term may
+	// expand to. 0 means DefaultMaxSize.
+	MaxSize int
+	// MaxDepth limits how deep lists, tuples, maps and funs may nest. 0 means DefaultMaxDepth.
+	MaxDepth int
+	// AtomCache resolves ATOM_CACHE_REF by index. The distribution layer fills it from the
+	// distribution header of each message. An index outside it is an error.
+	AtomCache []Atom
+}
+
+// Decode reads exactly one term with the version byte 131 first, as the package-level Decode,
+// within the Decoder's limits.
+func (d *Decoder) Decode(b []byte) (Term, error) {
+	var s decodeState
+	s.init(d, b)
+	if len(b) > s.maxSize {
+		return nil, s.fail(0, 0, ErrTooLarge, "input of "+strconv.Itoa(len(b))+" bytes is larger than MaxSize "+strconv.Itoa(s.maxSize))
+	}
+	if len(b) == 0 {
+		return nil, s.fail(0, 0, ErrTruncated, "empty input")
+	}
+	if b[0] != versionByte {
+		return nil, s.fail(0, 0, ErrVersion, "first byte is "+strconv.Itoa(int(b[0]))+", not 131")
+	}
+	s.pos = 1
+	t, err := s.top()
+	if err != nil {
+		return nil, err
+	}
+	if s.pos != len(b) {
+		return nil, s.fail(s.pos, 0, ErrTrailingBytes, strconv.Itoa(len(b)-s.pos)+" bytes follow the term")
+	}
+	return t, nil
+}
+
+// DecodeTerm reads one term that starts at b[0] with its tag, without the version byte: the form
+// terms take after a distribution header. It returns the term and the bytes after it.
+func (d *Decoder) DecodeTerm(b []byte) (t Term, rest []byte, err error) {
+	var s decodeState
+	s.init(d, b)
+	if len(b) > s.maxSize {
+		return nil, nil, s.fail(0, 0, ErrTooLarge, "input of "+strconv.Itoa(len(b))+" bytes is larger than MaxSize "+strconv.Itoa(s.maxSize))
+	}
+	t, err = s.top()
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, b[s.pos:], nil
+}
+
+// decodeState is one decoding pass over one input. It lives on the stack of Decode.
+type decodeState struct {
+	buf        []byte // the bytes being read: the input, or the expansion of a compressed term
+	pos        int    // offset of the next byte of buf to read
+	compressed bool   // buf is the expansion of a compressed term
+	depth      int
+	maxDepth   int
+	maxSize    int
+	cache      []Atom
+	cacheRefs  int // ATOM_CACHE_REFs read so far; tells a fun whether its bytes used the cache
+
+	atoms atomTable
+	arena []byte // unused tail of the current chunk that small binaries are copied into
+	dups  dupChecker
+}
+
+func (s *decodeState) init(d *Decoder, b []byte) {
+	s.buf = b
+	s.maxSize = d.MaxSize
+	if s.maxSize <= 0 {
+		s.maxSize = DefaultMaxSize
+	}
+	s.maxDepth = d.MaxDepth
+	if s.maxDepth <= 0 {
+		s.maxDepth = DefaultMaxDepth
+	}
+	s.cache = d.AtomCache
+}
+
+// fail builds the error for a problem at offset off while reading a term with the given tag.
+func (s *decodeState) fail(off int, tag byte, kind error, reason string) error {
+	return &DecodeError{Offset: off, Compressed: s.compressed, Tag: tag, Reason: reason, Err: kind}
+}
+
+func (s *decodeState) invalid(off int, tag byte, reason string) error {
+	return s.fail(off, tag, ErrInvalid, reason)
+}
+
+// truncated reports that n bytes are needed at s.pos but the input ends sooner.
+func (s *decodeState) truncated(tag byte, n int) error {
+	return s.fail(s.pos, tag, ErrTruncated, "need "+strconv.Itoa(n)+" bytes, "+strconv.Itoa(len(s.buf)-s.pos)+" left")
+}
+
+// need checks that n more bytes can be read.
+func (s *decodeState) need(tag byte, n int) error {
+	if n < 0 || len(s.buf)-s.pos < n {
+		return s.truncated(tag, n)
+	}
+	return nil
+}
+
+func (s *decodeState) u8() byte {
+	v := s.buf[s.pos]
+	s.pos++
+	return v
+}
+
+func (s *decodeState) u16() int {
+	v := binary.BigEndian.Uint16(s.buf[s.pos:])
+	s.pos += 2
+	return int(v)
+}
+
+func (s *decodeState) u32() uint32 {
+	v := binary.BigEndian.Uint32(s.buf[s.pos:])
+	s.pos += 4
+	return v
+}
+
+func (s *decodeState) u64() uint64 {
+	v := binary.BigEndian.Uint64(s.buf[s.pos:])
+	s.pos += 8
+	return v
+}
+
+// count reads a 4-byte element count and checks that the input can hold that many elements of
+// at least minBytes each; the check keeps a forged count from reserving memory the input does
+// not back.
+func (s *decodeState) count(tag byte, minBytes int) (int, error) {
+	if err := s.need(tag, 4); err != nil {
+		return 0, err
+	}
+	at := s.pos
+	n := uint64(s.u32())
+	if n*uint64(minBytes) > uint64(len(s.buf)-s.pos) {
+		return 0, s.fail(at, tag, ErrTruncated, "count "+strconv.FormatUint(n, 10)+" needs more than the "+strconv.Itoa(len(s.buf)-s.pos)+" bytes left")
+	}
+	return int(n), nil
+}
+
+// top reads one term where a compressed term may also stand: at the start of the input.
+func (s *decodeState) top() (Term, error) {
+	if s.pos < len(s.buf) && s.buf[s.pos] == tagCompressed {
+		return s.decompressed()
+	}
+	return s.term()
+}
+
+// enter and leave bracket the elements of a compound term.
+func (s *decodeState) enter(tag byte, at int) error {
+	s.depth++
+	if s.depth > s.maxDepth {
+		return s.fail(at, tag, ErrTooDeep, "terms nest deeper than MaxDepth "+strconv.Itoa(s.maxDepth))
+	}
+	return nil
+}
+
+func (s *decodeState) leave() { s.depth-- }
+
+// term reads one term.
+func (s *decodeState) term() (Term, error) {
+	if s.pos >= len(s.buf) {
+		return nil, s.truncated(0, 1)
+	}
+	at := s.pos
+	tag := s.buf[s.pos]
+	s.pos++
+	switch tag {
+	case tagSmallInteger:
+		if err := s.need(tag, 1); err != nil {
+			return nil, err
+		}
+		return int64(s.u8()), nil
+	case tagInteger:
+		if err := s.need(tag, 4); err != nil {
+			return nil, err
+		}
+		return int64(int32(s.u32())), nil
+	case tagBinary:
+		n, err := s.count(tag, 1)
+		if err != nil {
+			return nil, err
+		}
+		return s.bytes(n), nil
+	case tagSmallAtomUTF8, tagAtomUTF8, tagSmallAtom, tagAtom, tagAtomCacheRef:
+		a, err := s.atomAfterTag(tag, at)
+		if err != nil {
+			return nil, err
+		}
+		return a.term, nil
+	case tagNil:
+		return List(nil), nil
+	case tagSmallTuple:
+		if err := s.need(tag, 1); err != nil {
+			return nil, err
+		}
+		return s.tuple(tag, at, int(s.u8()))
+	case tagLargeTuple:
+		n, err := s.count(tag, 1)
+		if err != nil {
+			return nil, err
+		}
+		return s.tuple(tag, at, n)
+	case tagList:
+		return s.list(at)
+	case tagString:
+		if err := s.need(tag, 2); err != nil {
+			return nil, err
+		}
+		n := s.u16()
+		if err := s.need(tag, n); err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return List(nil), nil
+		}
+		return ByteList(s.bytes(n)), nil
+	case tagMap:
+		return s.mapTerm(at)
+	case tagNewPid, tagPid:
+		return s.pidAfterTag(tag, at)
+	case tagNewFloat:
+		if err := s.need(tag, 8); err != nil {
+			return nil, err
+		}
+		f := math.Float64frombits(s.u64())
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, s.invalid(at, tag, "not a finite float")
+		}
+		return f, nil
+	case tagFloat:
+		return s.oldFloat(at)
+	case tagSmallBig:
+		if err := s.need(tag, 1); err != nil {
+			return nil, err
+		}
+		return s.bigInt(tag, int(s.u8()))
+	case tagLargeBig:
+		n, err := s.count(tag, 1)
+		if err != nil {
+			return nil, err
+		}
+		return s.bigInt(tag, n)
+	case tagBitBinary:
+		return s.bitBinary(at)
+	case tagNewerReference, tagNewReference, tagReference:
+		return s.ref(tag, at)
+	case tagNewPort, tagV4Port, tagPort:
+		return s.port(tag, at)
+	case tagExport:
+		return s.export(at)
+	case tagNewFun:
+		return s.fun(at)
+	case tagCompressed:
+		return nil, s.invalid(at, tag, "a compressed term can only be the whole term")
+	case tagFunRemoved:
+		return nil, s.invalid(at, tag, "FUN_EXT is not decoded since OTP 23")
+	case tagLocal:
+		return nil, s.invalid(at, tag, "LOCAL_EXT is only valid on the node that made it")
+	case versionByte:
+		return nil, s.invalid(at, tag, "version byte 131 inside a term")
+	}
+	return nil, s.invalid(at, tag, "unknown tag "+strconv.Itoa(int(tag)))
+}
+
+// bytes copies the next n bytes of input, which the caller has checked are there. Small
+// copies share chunks, so that a term with many short binaries costs a few allocations, not
+// one per binary; a chunk never outgrows the rest of the input, so an input with no binaries
+// in it allocates nothing here. Large binaries get their own exact allocation.
+func (s *decodeState) bytes(n int) []byte {
+	src := s.buf[s.pos : s.pos+n]
+	s.pos += n
+	if n == 0 {
+		return []byte{}
+	}
+	if n >= arenaDirect {
+		// append leaves the new array unzeroed before copying, unlike make + copy.
+		out := append([]byte(nil), src...)
+		return out[:n:n]
+	}
+	if len(s.arena) < n {
+		size := len(s.buf) - s.pos + n // never more than the input can still fill
+		if size > arenaChunk {
+			size = arenaChunk
+		}
+		s.arena = make([]byte, size)
+	}
+	out := s.arena[:n:n]
+	s.arena = s.arena[n:]
+	copy(out, src)
+	return out
+}
+
+const (
+	arenaDirect = 2048      // binaries this long or longer are allocated alone
+	arenaChunk  = 16 << 10 // size of a chunk shared by shorter binaries
+)
+
+func (s *decodeState) tuple(tag byte, at int, n int) (Term, error) {
+	if err := s.need(tag, n); err != nil { // each element takes at least one byte
+		return nil, err
+	}
+	if err := s.enter(tag, at); err != nil {
+		return nil, err
+	}
+	t := make(Tuple, n)
+	for i := range t {
+		v, err := s.term()
+		if err != nil {
+			return nil, err
+		}
+		t[i] = v
+	}
+	s.leave()
+	return t, nil
+}
+
+func (s *decodeState) list(at int) (Term, error) {
+	n, err := s.count(tagList, 1)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.enter(tagList, at); err != nil {
+		return nil, err
+	}
+	var elems List
+	if n > 0 {
+		elems = make(List, n)
+	}
+	for i := range elems {
+		v, err := s.term()
+		if err != nil {
+			return nil, err
+		}
+		elems[i] = v
+	}
+	// The tail is almost always []: skip the general path.
+	if s.pos < len(s.buf) && s.buf[s.pos] == tagNil {
+		s.pos++
+		s.leave()
+		return elems, nil
+	}
+	tail, err := s.term()
+	if err != nil {
+		return nil, err
+	}
+	s.leave()
+	return joinList(elems, tail), nil
+}
+
+// joinList makes [elems... | tail] in its one canonical form.
+func joinList(elems List, tail Term) Term {
+	if len(elems) == 0 {
+		return tail
+	}
+	switch tail := tail.(type) {
+	case List:
+		return append(elems, tail...)
+	case ByteList:
+		for _, b := range tail {
+			elems = append(elems, int64(b))
+		}
+		return elems
+	case ImproperList:
+		return ImproperList{Elems: append(elems, tail.Elems...), Tail: tail.Tail}
+	}
+	return ImproperList{Elems: elems, Tail: tail}
+}
+
+func (s *decodeState) mapTerm(at int) (Term, error) {
+	n, err := s.count(tagMap, 2)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.enter(tagMap, at); err != nil {
+		return nil, err
+	}
+	m := make(Map, n)
+	for i := range m {
+		k, err := s.term()
+		if err != nil {
+			return nil, err
+		}
+		v, err := s.term()
+		if err != nil {
+			return nil, err
+		}
+		m[i] = MapPair{Key: k, Value: v}
+	}
+	s.leave()
+	if i, j := s.dups.find(m); i >= 0 {
+		return nil, s.invalid(at, tagMap, "pairs "+strconv.Itoa(i)+" and "+strconv.Itoa(j)+" have the same key")
+	}
+	return m, nil
+}
+
+func (s *decodeState) oldFloat(at int) (Term, error) {
+	if err := s.need(tagFloat, 31); err != nil {
+		return nil, err
+	}
+	text := s.buf[s.pos : s.pos+31]
+	s.pos += 31
+	end := 0
+	for end < len(text) && text[end] != 0 {
+		end++
+	}
+	f, err := strconv.ParseFloat(string(text[:end]), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, s.invalid(at, tagFloat, "text "+strconv.Quote(string(text[:end]))+" is not a finite float")
+	}
+	return f, nil
+}
+
+// bigInt reads the sign and n little-endian digits of SMALL_BIG_EXT or LARGE_BIG_EXT. Any
+// non-zero sign byte means negative, as on the BEAM; high zero digits are allowed.
+func (s *decodeState) bigInt(tag byte, n int) (Term, error) {
+	if err := s.need(tag, 1+n); err != nil {
+		return nil, err
+	}
+	neg := s.u8() != 0
+	digits := s.buf[s.pos : s.pos+n]
+	s.pos += n
+	for n > 0 && digits[n-1] == 0 {
+		n--
+	}
+	digits = digits[:n]
+	if n <= 8 {
+		var u uint64
+		for i := n - 1; i >= 0; i-- {
+			u = u<<8 | uint64(digits[i])
+		}
+		if !neg && u <= math.MaxInt64 {
+			return int64(u), nil
+		}
+		if neg && u <= 1<<63 {
+			return -int64(u), nil // wraps to MinInt64 for 1<<63, as it should
+		}
+	}
+	be := make([]byte, n)
+	for i, d := range digits {
+		be[n-1-i] = d
+	}
+	z := new(big.Int).SetBytes(be)
+	if neg {
+		z.Neg(z)
+	}
+	return z, nil
+}
+
+func (s *decodeState) bitBinary(at int) (Term, error) {
+	n, err := s.count(tagBitBinary, 1)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.need(tagBitBinary, 1+n); err != nil {
+		return nil, err
+	}
+	bits := s.u8()
+	if n == 0 {
+		if bits != 0 {
+			return nil, s.invalid(at, tagBitBinary, "an empty bitstring with "+strconv.Itoa(int(bits))+" bits")
+		}
+		return []byte{}, nil
+	}
+	if bits < 1 || bits > 8 {
+		return nil, s.invalid(at, tagBitBinary, "last byte holds "+strconv.Itoa(int(bits))+" bits, not 1..8")
+	}
+	b := s.bytes(n)
+	if bits == 8 {
+		return b, nil
+	}
+	b[n-1] &= byte(0xff << (8 - bits))
+	return BitString{Bytes: b, Bits: bits}, nil
+}
+
+// atomEntry is an interned atom: its text and the term it decodes to (the boxed Atom, or a
+// bool for true and false), built once per Decode call.
+type atomEntry struct {
+	name Atom
+	term Term
+}
+
+// atomTable interns the atoms of one Decode call. The few most recent distinct atoms sit in a
+// small array scanned linearly, which beats hashing for the handful of atoms a typical message
+// carries (a node name repeated in every pid, a few tags); the rest go to a map.
+type atomTable struct {
+	recent [atomRecent]atomEntry
+	n      int
+	more   map[string]atomEntry
+}
+
+const atomRecent = 8
+
+func (t *atomTable) intern(text []byte) atomEntry {
+	for i := 0; i < t.n; i++ {
+		if e := &t.recent[i]; len(e.name) == len(text) && string(e.name) == string(text) {
+			return *e
+		}
+	}
+	if t.more != nil {
+		if e, ok := t.more[string(text)]; ok {
+			return e
+		}
+	}
+	return t.add(Atom(text))
+}
+
+func (t *atomTable) internAtom(name Atom) atomEntry {
+	for i := 0; i < t.n; i++ {
+		if e := &t.recent[i]; e.name == name {
+			return *e
+		}
+	}
+	if t.more != nil {
+		if e, ok := t.more[string(name)]; ok {
+			return e
+		}
+	}
+	return t.add(name)
+}
+
+func (t *atomTable) add(name Atom) atomEntry {
+	e := atomEntry{name: name}
+	switch name {
+	case "true":
+		e.term = true
+	case "false":
+		e.term = false
+	default:
+		e.term = name
+	}
+	if t.n < atomRecent {
+		t.recent[t.n] = e
+		t.n++
+		return e
+	}
+	if t.more == nil {
+		t.more = make(map[string]atomEntry)
+	}
+	t.more[string(name)] = e
+	return e
+}
+
+// atom reads a term that must be an atom: a pid's node, a fun's module.
+func (s *decodeState) atom(outer byte) (atomEntry, error) {
+	if s.pos >= len(s.buf) {
+		return atomEntry{}, s.truncated(outer, 1)
+	}
+	at := s.pos
+	tag := s.buf[s.pos]
+	s.pos++
+	switch tag {
+	case tagSmallAtomUTF8, tagAtomUTF8, tagSmallAtom, tagAtom, tagAtomCacheRef:
+		return s.atomAfterTag(tag, at)
+	}
+	if outer == 0 {
+		outer = tag
+	}
+	return atomEntry{}, s.invalid(at, outer, "expected an atom, found tag "+strconv.Itoa(int(tag)))
+}
+
+// atomAfterTag reads the atom whose tag, at offset at, has just been read.
+func (s *decodeState) atomAfterTag(tag byte, at int) (atomEntry, error) {
+	var n int
+	switch tag {
+	case tagAtomCacheRef:
+		if err := s.need(tag, 1); err != nil {
+			return atomEntry{}, err
+		}
+		i := int(s.u8())
+		if i >= len(s.cache) {
+			return atomEntry{}, s.invalid(at, tag, "atom cache index "+strconv.Itoa(i)+" is not in the cache of "+strconv.Itoa(len(s.cache))+" atoms")
+		}
+		s.cacheRefs++
+		return s.atoms.internAtom(s.cache[i]), nil
+	case tagSmallAtomUTF8, tagSmallAtom:
+		if err := s.need(tag, 1); err != nil {
+			return atomEntry{}, err
+		}
+		n = int(s.u8())
+	default:
+		if err := s.need(tag, 2); err != nil {
+			return atomEntry{}, err
+		}
+		n = s.u16()
+	}
+	if err := s.need(tag, n); err != nil {
+		return atomEntry{}, err
+	}
+	text := s.buf[s.pos : s.pos+n]
+	s.pos += n
+	ascii := true
+	for _, c := range text {
+		if c >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		if n > maxAtomChars {
+			return atomEntry{}, s.invalid(at, tag, "atom of "+strconv.Itoa(n)+" characters; at most 255 are allowed")
+		}
+		return s.atoms.intern(text), nil
+	}
+	if tag == tagAtom || tag == tagSmallAtom {
+		if n > maxAtomChars {
+			return atomEntry{}, s.invalid(at, tag, "atom of "+strconv.Itoa(n)+" characters; at most 255 are allowed")
+		}
+		// Latin-1 to UTF-8: every byte is the code point of one character.
+		var buf [2 * maxAtomChars]byte
+		u := buf[:0]
+		for _, c := range text {
+			u = utf8.AppendRune(u, rune(c))
+		}
+		return s.atoms.intern(u), nil
+	}
+	if !utf8.Valid(text) {
+		return atomEntry{}, s.invalid(at, tag, "atom text is not valid UTF-8")
+	}
+	if chars := utf8.RuneCount(text); chars > maxAtomChars {
+		return atomEntry{}, s.invalid(at, tag, "atom of "+strconv.Itoa(chars)+" characters; at most 255 are allowed")
+	}
+	return s.atoms.intern(text), nil
+}
+
+// maxAtomChars is the most characters an Erlang atom holds.
+const maxAtomChars = 255
+
+// checkCreation8 checks the creation byte of the old pid, port and reference forms: only its
+// two low bits may be used, and the BEAM refuses the rest.
+func (s *decodeState) checkCreation8(tag byte, at int, c byte) error {
+	if c > 3 {
+		return s.invalid(at, tag, "8-bit creation "+strconv.Itoa(int(c))+" is above 3")
+	}
+	return nil
+}
+
+func (s *decodeState) pidAfterTag(tag byte, at int) (PID, error) {
+	node, err := s.atom(tag)
+	if err != nil {
+		return PID{}, err
+	}
+	size := 12
+	if tag == tagPid {
+		size = 9
+	}
+	if err := s.need(tag, size); err != nil {
+		return PID{}, err
+	}
+	id := s.u32()
+	serial := s.u32()
+	var creation uint32
+	if tag == tagPid {
+		c := s.u8()
+		if err := s.checkCreation8(tag, at, c); err != nil {
+			return PID{}, err
+		}
+		creation = uint32(c)
+	} else {
+		creation = s.u32()
+	}
+	return PID{Node: node.name, ID: uint64(serial)<<32 | uint64(id), Creation: int64(creation)}, nil
+}
+
+// pid reads a term that must be a pid: the creator of a fun.
+func (s *decodeState) pid(outer byte) (PID, error) {
+	if s.pos >= len(s.buf) {
+		return PID{}, s.truncated(outer, 1)
+	}
+	at := s.pos
+	tag := s.buf[s.pos]
+	s.pos++
+	if tag != tagNewPid && tag != tagPid {
+		return PID{}, s.invalid(at, outer, "expected a pid, found tag "+strconv.Itoa(int(tag)))
+	}
+	return s.pidAfterTag(tag, at)
+}
+
+func (s *decodeState) port(tag byte, at int) (Term, error) {
+	node, err := s.atom(tag)
+	if err != nil {
+		return nil, err
+	}
+	p := Port{Node: node.name}
+	switch tag {
+	case tagV4Port:
+		if err := s.need(tag, 12); err != nil {
+			return nil, err
+		}
+		p.ID = s.u64()
+		p.Creation = s.u32()
+	case tagNewPort:
+		if err := s.need(tag, 8); err != nil {
+			return nil, err
+		}
+		p.ID = uint64(s.u32())
+		p.Creation = s.u32()
+	default:
+		if err := s.need(tag, 5); err != nil {
+			return nil, err
+		}
+		p.ID = uint64(s.u32())
+		c := s.u8()
+		if err := s.checkCreation8(tag, at, c); err != nil {
+			return nil, err
+		}
+		p.Creation = uint32(c)
+	}
+	return p, nil
+}
+
+func (s *decodeState) ref(tag byte, at int) (Term, error) {
+	n := 1
+	if tag != tagReference {
+		if err := s.need(tag, 2); err != nil {
+			return nil, err
+		}
+		n = s.u16()
+		if n < 1 || n > MaxRefWords {
+			return nil, s.invalid(at, tag, "a reference of "+strconv.Itoa(n)+" words; 1 to 5 are allowed")
+		}
+	}
+	node, err := s.atom(tag)
+	if err != nil {
+		return nil, err
+	}
+	var creation uint32
+	var words [MaxRefWords]uint32
+	switch tag {
+	case tagReference:
+		if err := s.need(tag, 5); err != nil {
+			return nil, err
+		}
+		words[0] = s.u32()
+		c := s.u8()
+		if err := s.checkCreation8(tag, at, c); err != nil {
+			return nil, err
+		}
+		creation = uint32(c)
+	case tagNewReference:
+		if err := s.need(tag, 1+4*n); err != nil {
+			return nil, err
+		}
+		c := s.u8()
+		if err := s.checkCreation8(tag, at, c); err != nil {
+			return nil, err
+		}
+		creation = uint32(c)
+	default:
+		if err := s.need(tag, 4+4*n); err != nil {
+			return nil, err
+		}
+		creation = s.u32()
+	}
+	if tag != tagReference {
+		for i := 0; i < n; i++ {
+			words[i] = s.u32()
+		}
+	}
+	r, err := RefFromWords(node.name, creation, words[:n])
+	if err != nil {
+		return nil, s.invalid(at, tag, err.Error())
+	}
+	return r, nil
+}
+
+// smallInt reads an integer that must be SMALL_INTEGER_EXT or INTEGER_EXT, as the fields of
+// funs are.
+func (s *decodeState) smallInt(outer byte) (int64, error) {
+	if s.pos >= len(s.buf) {
+		return 0, s.truncated(outer, 1)
+	}
+	at := s.pos
+	switch s.buf[s.pos] {
+	case tagSmallInteger:
+		s.pos++
+		if err := s.need(tagSmallInteger, 1); err != nil {
+			return 0, err
+		}
+		return int64(s.u8()), nil
+	case tagInteger:
+		s.pos++
+		if err := s.need(tagInteger, 4); err != nil {
+			return 0, err
+		}
+		return int64(int32(s.u32())), nil
+	}
+	return 0, s.invalid(at, outer, "expected SMALL_INTEGER_EXT or INTEGER_EXT, found tag "+strconv.Itoa(int(s.buf[s.pos])))
+}
+
+func (s *decodeState) export(at int) (Term, error) {
+	m, err := s.atom(tagExport)
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.atom(tagExport)
+	if err != nil {
+		return nil, err
+	}
+	aAt := s.pos
+	a, err := s.smallInt(tagExport)
+	if err != nil {
+		return nil, err
+	}
+	if a < 0 || a > 255 {
+		return nil, s.invalid(aAt, tagExport, "arity "+strconv.FormatInt(a, 10)+" is not 0..255")
+	}
+	return ExportFun{Module: m.name, Function: f.name, Arity: uint8(a)}, nil
+}
+
+func (s *decodeState) fun(at int) (Term, error) {
+	const fixed = 4 + 1 + 16 + 4 + 4 // Size, Arity, Uniq, Index, NumFree
+	if err := s.need(tagNewFun, fixed); err != nil {
+		return nil, err
+	}
+	size := int(s.u32())
+	end := at + 1 + size
+	if size < fixed || end > len(s.buf) {
+		return nil, s.fail(at, tagNewFun, ErrTruncated, "size "+strconv.Itoa(size)+" does not fit the "+strconv.Itoa(len(s.buf)-at-1)+" bytes left")
+	}
+	cacheRefs := s.cacheRefs
+	f := LocalFun{Arity: s.u8()}
+	copy(f.Uniq[:], s.buf[s.pos:s.pos+16])
+	s.pos += 16
+	f.Index = s.u32()
+	numFree := int(s.u32())
+	if numFree > end-s.pos {
+		return nil, s.fail(at, tagNewFun, ErrTruncated, strconv.Itoa(numFree)+" free variables do not fit the fun's size")
+	}
+	m, err := s.atom(tagNewFun)
+	if err != nil {
+		return nil, err
+	}
+	f.Module = m.name
+	if f.OldIndex, err = s.smallInt(tagNewFun); err != nil {
+		return nil, err
+	}
+	if f.OldUniq, err = s.smallInt(tagNewFun); err != nil {
+		return nil, err
+	}
+	if f.Pid, err = s.pid(tagNewFun); err != nil {
+		return nil, err
+	}
+	if numFree > 0 {
+		if err := s.enter(tagNewFun, at); err != nil {
+			return nil, err
+		}
+		f.FreeVars = make([]Term, numFree)
+		for i := range f.FreeVars {
+			if f.FreeVars[i], err = s.term(); err != nil {
+				return nil, err
+			}
+		}
+		s.leave()
+	}
+	if s.pos != end {
+		return nil, s.invalid(at, tagNewFun, "size says "+strconv.Itoa(size)+" bytes, the fields take "+strconv.Itoa(s.pos-at-1))
+	}
+	if s.cacheRefs == cacheRefs {
+		saved := s.pos
+		s.pos = at
+		f.Raw = s.bytes(end - at)
+		s.pos = saved
+	} else {
+		// The bytes name atoms by their index in this message's atom cache; write them out.
+		var e encodeState
+		e.maxDepth = s.maxDepth
+		f.Raw = nil
+		if err := e.localFunFields(f); err != nil {
+			return nil, s.invalid(at, tagNewFun, "cannot re-encode: "+err.Error())
+		}
+		f.Raw = e.buf
+	}
+	return f, nil
+}
+
+// dupChecker finds two equal keys in a decoded map. Small maps compare every pair of keys; larger
+// ones go through a hash table of key hashes, so a map of n keys costs O(n) and not O(n²). The
+// hash is seeded per Decode call, so a sender cannot choose keys that all fall into one slot.
+type dupChecker struct {
+	seed   maphash.Seed
+	seeded bool
+	table  []int32  // slot -> index+1 of the pair whose key sits there, 0 for empty
+	hashes []uint64 // hash of each key of the map being checked
+}
+
+// dupLinear is the largest map whose keys are compared pairwise.
+const dupLinear = 8
+
+// find returns the indexes of two pairs of m with equal keys, or -1, -1.
+func (c *dupChecker) find(m Map) (int, int) {
+	n := len(m)
+	if n < 2 {
+		return -1, -1
+	}
+	if n <= dupLinear {
+		for i := 1; i < n; i++ {
+			for j := 0; j < i; j++ {
+				if c.equal(m[j].Key, m[i].Key) {
+					return j, i
+				}
+			}
+		}
+		return -1, -1
+	}
+	size := 16
+	for size < 2*n {
+		size <<= 1
+	}
+	if cap(c.table) >= size {
+		c.table = c.table[:size]
+		clear(c.table)
+	} else {
+		c.table = make([]int32, size)
+	}
+	if cap(c.hashes) >= n {
+		c.hashes = c.hashes[:n]
+	} else {
+		c.hashes = make([]uint64, n)
+	}
+	mask := uint64(size - 1)
+	for i := range m {
+		h := c.hash(m[i].Key)
+		c.hashes[i] = h
+		for slot := h & mask; ; slot = (slot + 1) & mask {
+			j := c.table[slot]
+			if j == 0 {
+				c.table[slot] = int32(i + 1)
+				break
+			}
+			if j--; c.hashes[j] == h && c.equal(m[j].Key, m[i].Key) {
+				return int(j), i
+			}
+		}
+	}
+	return -1, -1
+}
+
+func (c *dupChecker) init() {
+	if !c.seeded {
+		c.seed = maphash.MakeSeed()
+		c.seeded = true
+	}
+}
+
+// Kind constants keep terms of different types that hash alike apart.
+const (
+	hashAtom uint64 = iota + 1
+	hashInt
+	hashFloat
+	hashBig
+	hashBinary
+	hashBits
+	hashList
+	hashImproper
+	hashTuple
+	hashMap
+	hashPid
+	hashPort
+	hashRef
+	hashExport
+	hashFun
+)
+
+// mix64 is the splitmix64 finalizer: a bijection that spreads every input bit over the output.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+func combine(h, x uint64) uint64 { return mix64(h ^ (x + 0x9e3779b97f4a7c15)) }
+
+func (c *dupChecker) str(kind uint64, s string) uint64 {
+	return combine(kind, maphash.String(c.seed, s))
+}
+
+func (c *dupChecker) num(kind, v uint64) uint64 {
+	return combine(kind, mix64(v^maphash.String(c.seed, "")))
+}
+
+// hash hashes a decoded term so that equal terms (see equal) hash alike.
+func (c *dupChecker) hash(t Term) uint64 {
+	c.init()
+	switch v := t.(type) {
+	case []byte:
+		return combine(hashBinary, maphash.Bytes(c.seed, v))
+	case Atom:
+		return c.str(hashAtom, string(v))
+	case bool:
+		if v {
+			return c.str(hashAtom, "true")
+		}
+		return c.str(hashAtom, "false")
+	case int64:
+		return c.num(hashInt, uint64(v))
+	case float64:
+		return c.num(hashFloat, math.Float64bits(v))
+	case *big.Int:
+		return combine(hashBig+uint64(v.Sign()+1), maphash.Bytes(c.seed, v.Bytes()))
+	case BitString:
+		return combine(hashBits+uint64(v.Bits), maphash.Bytes(c.seed, v.Bytes))
+	case List:
+		h := hashList
+		for _, e := range v {
+			h = combine(h, c.hash(e))
+		}
+		return h
+	case ByteList:
+		h := hashList
+		for _, b := range v {
+			h = combine(h, c.num(hashInt, uint64(b)))
+		}
+		return h
+	case ImproperList:
+		h := hashImproper
+		for _, e := range v.Elems {
+			h = combine(h, c.hash(e))
+		}
+		return combine(h, c.hash(v.Tail))
+	case Tuple:
+		h := hashTuple
+		for _, e := range v {
+			h = combine(h, c.hash(e))
+		}
+		return h
+	case Map:
+		// Summing makes the hash independent of the order of the pairs.
+		h := hashMap
+		for _, p := range v {
+			h += combine(c.hash(p.Key), c.hash(p.Value))
+		}
+		return mix64(h)
+	case PID:
+		h := c.str(hashPid, string(v.Node))
+		return combine(combine(h, v.ID), uint64(v.Creation))
+	case Port:
+		h := c.str(hashPort, string(v.Node))
+		return combine(combine(h, v.ID), uint64(v.Creation))
+	case Ref:
+		h := c.str(hashRef, string(v.Node))
+		h = combine(h, uint64(v.Creation))
+		return combine(combine(combine(h, v.ID[0]), v.ID[1]), v.ID[2])
+	case ExportFun:
+		h := c.str(hashExport, string(v.Module))
+		h = combine(h, c.str(hashAtom, string(v.Function)))
+		return combine(h, uint64(v.Arity))
+	case LocalFun:
+		h := c.str(hashFun, string(v.Module))
+		h = combine(h, uint64(v.Index)<<8|uint64(v.Arity))
+		h = combine(h, maphash.Bytes(c.seed, v.Uniq[:]))
+		h = combine(h, uint64(v.OldIndex))
+		h = combine(h, uint64(v.OldUniq))
+		h = combine(h, c.hash(v.Pid))
+		for _, e := range v.FreeVars {
+			h = combine(h, c.hash(e))
+		}
+		return h
+	}
+	return 0
+}
+
+// equal tells whether two decoded terms are the same term (=:=).
+func (c *dupChecker) equal(a, b Term) bool {
+	switch x := a.(type) {
+	case []byte:
+		y, ok := b.([]byte)
+		return ok && string(x) == string(y)
+	case Atom:
+		y, ok := b.(Atom)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case int64:
+		y, ok := b.(int64)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		return ok && math.Float64bits(x) == math.Float64bits(y)
+	case *big.Int:
+		y, ok := b.(*big.Int)
+		return ok && x.Cmp(y) == 0
+	case BitString:
+		y, ok := b.(BitString)
+		return ok && x.Bits == y.Bits && string(x.Bytes) == string(y.Bytes)
+	case List, ByteList:
+		return c.listEqual(a, b)
+	case ImproperList:
+		y, ok := b.(ImproperList)
+		if !ok || len(x.Elems) != len(y.Elems) {
+			return false
+		}
+		for i := range x.Elems {
+			if !c.equal(x.Elems[i], y.Elems[i]) {
+				return false
+			}
+		}
+		return c.equal(x.Tail, y.Tail)
+	case Tuple:
+		y, ok := b.(Tuple)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !c.equal(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case Map:
+		y, ok := b.(Map)
+		return ok && c.mapEqual(x, y)
+	case PID:
+		y, ok := b.(PID)
+		return ok && x == y
+	case Port:
+		y, ok := b.(Port)
+		return ok && x == y
+	case Ref:
+		y, ok := b.(Ref)
+		return ok && x == y
+	case ExportFun:
+		y, ok := b.(ExportFun)
+		return ok && x == y
+	case LocalFun:
+		y, ok := b.(LocalFun)
+		if !ok || x.Arity != y.Arity || x.Uniq != y.Uniq || x.Index != y.Index || x.Module != y.Module ||
+			x.OldIndex != y.OldIndex || x.OldUniq != y.OldUniq || x.Pid != y.Pid || len(x.FreeVars) != len(y.FreeVars) {
+			return false
+		}
+		for i := range x.FreeVars {
+			if !c.equal(x.FreeVars[i], y.FreeVars[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// listEqual compares two proper lists, each a List or a ByteList.
+func (c *dupChecker) listEqual(a, b Term) bool {
+	switch x := a.(type) {
+	case ByteList:
+		switch y := b.(type) {
+		case ByteList:
+			return string(x) == string(y)
+		case List:
+			return c.listEqual(y, x)
+		}
+	case List:
+		switch y := b.(type) {
+		case List:
+			if len(x) != len(y) {
+				return false
+			}
+			for i := range x {
+				if !c.equal(x[i], y[i]) {
+					return false
+				}
+			}
+			return true
+		case ByteList:
+			if len(x) != len(y) {
+				return false
+			}
+			for i := range x {
+				if v, ok := x[i].(int64); !ok || v != int64(y[i]) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// mapEqual compares two decoded maps, each free of duplicate keys, whatever the order of their
+// pairs.
+func (c *dupChecker) mapEqual(x, y Map) bool {
+	if len(x) != len(y) {
+		return false
+	}
+	if len(x) <= dupLinear {
+	outer:
+		for _, p := range x {
+			for _, q := range y {
+				if c.equal(p.Key, q.Key) {
+					if !c.equal(p.Value, q.Value) {
+						return false
+					}
+					continue outer
+				}
+			}
+			return false
+		}
+		return true
+	}
+	index := make(map[uint64]int, len(y)) // key hash -> index in y, or -1 when two keys share it
+	for j, q := range y {
+		h := c.hash(q.Key)
+		if _, ok := index[h]; ok {
+			index[h] = -1
+		} else {
+			index[h] = j
+		}
+	}
+	for _, p := range x {
+		j, ok := index[c.hash(p.Key)]
+		if !ok {
+			return false
+		}
+		if j < 0 {
+			found := false
+			for _, q := range y {
+				if c.equal(p.Key, q.Key) {
+					if !c.equal(p.Value, q.Value) {
+						return false
+					}
+					found = true
+					break
+				}
+			}
+			if !found {
+				return false
+			}
+			continue
+		}
+		if !c.equal(p.Key, y[j].Key) || !c.equal(p.Value, y[j].Value) {
+			return false
+		}
+	}
+	return true
+}

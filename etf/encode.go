@@ -1,0 +1,773 @@
+package etf
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/big"
+	"math/bits"
+	"sort"
+	"strconv"
+	"unicode/utf8"
+
+	"ergo.services/ergo/gen"
+)
+
+// ProcessID is a process registered under Name on node Node; the same type as Ergo's
+// gen.ProcessID. Encode writes it as the tuple {Name, Node}, the form erlang:send/2 takes for a
+// registered process on another node. Decoding never produces it.
+type ProcessID = gen.ProcessID
+
+// Encode returns the term_to_binary form of t: the version byte 131, then the term. It is the
+// zero Encoder's Append to a new slice.
+//
+// The Erlang term written for each Go value:
+//
+//	Go value                                  Erlang term (tag written)
+//	Atom                                      atom (SMALL_ATOM_UTF8_EXT, ATOM_UTF8_EXT when longer
+//	                                          than 255 bytes; ATOM_CACHE_REF with an atom cache)
+//	bool                                      true or false
+//	nil, nil pointer, nil interface           the atom nil (Elixir's nil)
+//	int, int8..int64, uint, uint8..uint64,    integer, exactly as term_to_binary writes it:
+//	uintptr                                   0..255 SMALL_INTEGER_EXT, other 32-bit values
+//	                                          INTEGER_EXT, the rest SMALL_BIG_EXT
+//	*big.Int, big.Int                         integer, the same way (LARGE_BIG_EXT beyond 255 bytes)
+//	float64, float32                          float (NEW_FLOAT_EXT); NaN and ±Inf are an error
+//	string, []byte, [N]byte                   binary (BINARY_EXT); also for named string and byte
+//	                                          slice types
+//	BitString                                 bitstring (BIT_BINARY_EXT); a binary when Bits is 8
+//	List, []any, any other slice or array     proper list (LIST_EXT; NIL_EXT when empty or nil)
+//	ByteList                                  list of bytes (STRING_EXT up to 65535 bytes, LIST_EXT
+//	                                          beyond; NIL_EXT when empty)
+//	ImproperList                              [Elems... | Tail] (LIST_EXT); just Tail if Elems is
+//	                                          empty
+//	Tuple                                     tuple (SMALL_TUPLE_EXT, LARGE_TUPLE_EXT beyond 255)
+//	Map                                       map (MAP_EXT), pairs in the order given
+//	map[K]V                                   map (MAP_EXT); keys and values each by this table,
+//	                                          so map[string]V has binary keys and map[Atom]V atom
+//	                                          keys. Pairs are sorted by key (strings bytewise,
+//	                                          numbers by value, others by their encoding) so the
+//	                                          bytes are the same each time. A nil map is #{}.
+//	struct                                    map with an atom key per exported field; see below
+//	PID                                       pid (NEW_PID_EXT)
+//	ProcessID                                 the tuple {Name, Node}, what erlang:send/2 takes for
+//	                                          a process registered on another node
+//	Ref, Alias                                reference (NEWER_REFERENCE_EXT, words by RefWords)
+//	Port                                      port (NEW_PORT_EXT; V4_PORT_EXT when ID needs more
+//	                                          than 32 bits)
+//	ExportFun                                 fun M:F/A (EXPORT_EXT)
+//	LocalFun                                  closure: Raw byte for byte, or, if Raw is empty,
+//	                                          NEW_FUN_EXT built from the fields
+//	pointer                                   what it points to
+//	Marshaler                                 the term its MarshalTerm returns
+//	chan, func, complex, unsafe.Pointer       an *UnsupportedTypeError
+//
+// A struct becomes a map whose keys are atoms, one per exported field, in field order. The field
+// tag "etf" changes that, in the manner of encoding/json:
+//
+//	Name string `etf:"name"`            // key 'name' instead of 'Name'
+//	Tmp  int    `etf:"-"`               // field left out
+//	Nick string `etf:"nick,omitempty"`  // left out when false, 0, "", nil, or of length 0
+//	At   T      `etf:"at,omitzero"`     // left out when zero (by T's IsZero() bool if it has one)
+//
+// The fields of an embedded struct without a tag count as fields of the outer struct, with
+// encoding/json's rules for names that clash. A struct is an Elixir struct, a map whose
+// __struct__ key holds the module, when it has a blank field tagged with __struct__ and the
+// module's atom:
+//
+//	type User struct {
+//		_    struct{} `etf:"__struct__,Elixir.MyApp.User"`
+//		Name string   `etf:"name"`
+//	}
+//
+// encodes User{Name: "jo"} as %MyApp.User{name: "jo"}, that is #{'__struct__' => 'Elixir.MyApp.User',
+// name => <<"jo">>}.
+//
+// Encode never writes ATOM_EXT, SMALL_ATOM_EXT, FLOAT_EXT, PID_EXT, PORT_EXT, REFERENCE_EXT or
+// NEW_REFERENCE_EXT: OTP 26 and later do not either, and OTP 23 and later read all it writes.
+// Apart from atoms (term_to_binary of OTP 25 and earlier writes Latin-1 atoms as ATOM_EXT unless
+// asked for {minor_version, 2}) and the order of map pairs, the bytes are those of
+// erlang:term_to_binary.
+func Encode(t Term) ([]byte, error) {
+	var e Encoder
+	return e.Append(make([]byte, 0, sizeHint(t)), t)
+}
+
+// Append appends the term_to_binary form of t (131 first) to dst, as Encode.
+func Append(dst []byte, t Term) ([]byte, error) {
+	var e Encoder
+	return e.Append(dst, t)
+}
+
+// AtomCacheWriter lets the distribution layer replace atoms by references into the atom cache of
+// the message being built: when CacheIndex returns ok, the encoder writes ATOM_CACHE_REF index
+// instead of the atom.
+type AtomCacheWriter interface {
+	CacheIndex(a Atom) (index uint8, ok bool)
+}
+
+// An Encoder writes terms. The zero Encoder writes atoms inline and allows DefaultMaxDepth
+// levels of nesting. An Encoder is not changed by encoding.
+type Encoder struct {
+	// AtomCache, when not nil, is asked about every atom written.
+	AtomCache AtomCacheWriter
+	// MaxDepth limits how deep lists, tuples, maps, structs and MarshalTerm results may nest, so
+	// that a Go value that contains itself is an error (ErrTooDeep) rather than a crash.
+	// 0 means DefaultMaxDepth.
+	MaxDepth int
+}
+
+// Encode returns the term_to_binary form of t (131 first), as the package-level Encode.
+func (e *Encoder) Encode(t Term) ([]byte, error) {
+	return e.Append(make([]byte, 0, sizeHint(t)), t)
+}
+
+// Append appends the version byte 131 and t to dst. On error it returns dst as it was (its spare
+// capacity may have been written) and the error.
+func (e *Encoder) Append(dst []byte, t Term) ([]byte, error) {
+	s := encodeState{buf: append(dst, versionByte)}
+	s.init(e)
+	if err := s.term(t); err != nil {
+		return dst, err
+	}
+	return s.buf, nil
+}
+
+// AppendTerm appends t without the version byte, the form terms take after a distribution
+// header.
+func (e *Encoder) AppendTerm(dst []byte, t Term) ([]byte, error) {
+	s := encodeState{buf: dst}
+	s.init(e)
+	if err := s.term(t); err != nil {
+		return dst, err
+	}
+	return s.buf, nil
+}
+
+// sizeHint guesses the encoded size of t to size Encode's buffer: exactly for a lone binary,
+// whose copy is the whole cost, else a small start that append grows.
+func sizeHint(t Term) int {
+	switch v := t.(type) {
+	case []byte:
+		return len(v) + 6
+	case string:
+		return len(v) + 6
+	}
+	return 128
+}
+
+// encodeState is one encoding pass.
+type encodeState struct {
+	buf      []byte
+	cache    AtomCacheWriter
+	depth    int
+	maxDepth int
+}
+
+func (s *encodeState) init(e *Encoder) {
+	s.cache = e.AtomCache
+	s.maxDepth = e.MaxDepth
+	if s.maxDepth <= 0 {
+		s.maxDepth = DefaultMaxDepth
+	}
+}
+
+func (s *encodeState) enter() error {
+	s.depth++
+	if s.depth > s.maxDepth {
+		return fmt.Errorf("etf: encode: values nest deeper than MaxDepth %d (does a value contain itself?): %w", s.maxDepth, ErrTooDeep)
+	}
+	return nil
+}
+
+func (s *encodeState) leave() { s.depth-- }
+
+func (s *encodeState) u16(v int) { s.buf = binary.BigEndian.AppendUint16(s.buf, uint16(v)) }
+
+func (s *encodeState) u32(v uint32) { s.buf = binary.BigEndian.AppendUint32(s.buf, v) }
+
+// term writes any value Encode accepts.
+func (s *encodeState) term(t Term) error {
+	switch v := t.(type) {
+	case nil:
+		return s.atom("nil")
+	case Atom:
+		return s.atom(v)
+	case []byte:
+		return s.binary(v)
+	case string:
+		return s.binaryString(v)
+	case int64:
+		s.int(v)
+	case int:
+		s.int(int64(v))
+	case bool:
+		if v {
+			return s.atom("true")
+		}
+		return s.atom("false")
+	case float64:
+		return s.float(v)
+	case Tuple:
+		return s.tuple(v)
+	case List:
+		return s.list(v)
+	case []Term:
+		return s.list(v)
+	case Map:
+		return s.mapTerm(v)
+	case PID:
+		return s.pid(v)
+	case Ref:
+		return s.ref(v)
+	case ByteList:
+		s.byteList(v)
+	case ImproperList:
+		return s.improper(v)
+	case BitString:
+		return s.bitString(v)
+	case Alias:
+		return s.ref(Ref(v))
+	case ProcessID:
+		s.buf = append(s.buf, tagSmallTuple, 2)
+		if err := s.atom(v.Name); err != nil {
+			return err
+		}
+		return s.atom(v.Node)
+	case Port:
+		return s.port(v)
+	case ExportFun:
+		return s.export(v)
+	case LocalFun:
+		return s.localFun(v)
+	case *big.Int:
+		if v == nil {
+			return s.atom("nil")
+		}
+		s.bigInt(v)
+	case big.Int:
+		s.bigInt(&v)
+	case int8:
+		s.int(int64(v))
+	case int16:
+		s.int(int64(v))
+	case int32:
+		s.int(int64(v))
+	case uint:
+		s.uint(uint64(v))
+	case uint8:
+		s.int(int64(v))
+	case uint16:
+		s.int(int64(v))
+	case uint32:
+		s.int(int64(v))
+	case uint64:
+		s.uint(v)
+	case uintptr:
+		s.uint(uint64(v))
+	case float32:
+		return s.float(float64(v))
+	case map[string]Term:
+		return s.stringMap(v)
+	case map[Atom]Term:
+		return s.atomMap(v)
+	case []string:
+		if len(v) == 0 {
+			s.buf = append(s.buf, tagNil)
+			return nil
+		}
+		s.buf = append(s.buf, tagList)
+		s.u32(uint32(len(v)))
+		for _, e := range v {
+			if err := s.binaryString(e); err != nil {
+				return err
+			}
+		}
+		s.buf = append(s.buf, tagNil)
+	case Marshaler:
+		return s.marshaler(v)
+	default:
+		return s.reflectValue(t)
+	}
+	return nil
+}
+
+// atom writes an atom, checking that Erlang can hold it.
+func (s *encodeState) atom(a Atom) error {
+	if s.cache != nil {
+		if i, ok := s.cache.CacheIndex(a); ok {
+			s.buf = append(s.buf, tagAtomCacheRef, i)
+			return nil
+		}
+	}
+	n := len(a)
+	if n <= maxAtomChars {
+		if !utf8.ValidString(string(a)) {
+			return &UnsupportedValueError{Value: a, Reason: "an atom must be valid UTF-8"}
+		}
+		s.buf = append(s.buf, tagSmallAtomUTF8, byte(n))
+		s.buf = append(s.buf, a...)
+		return nil
+	}
+	if !utf8.ValidString(string(a)) {
+		return &UnsupportedValueError{Value: a, Reason: "an atom must be valid UTF-8"}
+	}
+	if c := utf8.RuneCountInString(string(a)); c > maxAtomChars {
+		return &UnsupportedValueError{Value: a, Reason: "an atom holds at most 255 characters, not " + strconv.Itoa(c)}
+	}
+	s.buf = append(s.buf, tagAtomUTF8)
+	s.u16(n)
+	s.buf = append(s.buf, a...)
+	return nil
+}
+
+// knownAtom writes an atom already checked to be valid, such as a struct field name.
+func (s *encodeState) knownAtom(a Atom) {
+	if s.cache != nil {
+		if i, ok := s.cache.CacheIndex(a); ok {
+			s.buf = append(s.buf, tagAtomCacheRef, i)
+			return
+		}
+	}
+	if len(a) <= maxAtomChars {
+		s.buf = append(s.buf, tagSmallAtomUTF8, byte(len(a)))
+	} else {
+		s.buf = append(s.buf, tagAtomUTF8)
+		s.u16(len(a))
+	}
+	s.buf = append(s.buf, a...)
+}
+
+// checkAtom reports why a cannot be an Erlang atom, or nil.
+func checkAtom(a Atom) error {
+	if !utf8.ValidString(string(a)) {
+		return &UnsupportedValueError{Value: a, Reason: "an atom must be valid UTF-8"}
+	}
+	if len(a) > maxAtomChars {
+		if c := utf8.RuneCountInString(string(a)); c > maxAtomChars {
+			return &UnsupportedValueError{Value: a, Reason: "an atom holds at most 255 characters, not " + strconv.Itoa(c)}
+		}
+	}
+	return nil
+}
+
+// int writes an integer the way term_to_binary does.
+func (s *encodeState) int(v int64) {
+	switch {
+	case v >= 0 && v <= math.MaxUint8:
+		s.buf = append(s.buf, tagSmallInteger, byte(v))
+	case v >= math.MinInt32 && v <= math.MaxInt32:
+		s.buf = append(s.buf, tagInteger)
+		s.u32(uint32(v))
+	case v < 0:
+		s.smallBig(uint64(-v), true) // -MinInt64 wraps to 1<<63, its magnitude
+	default:
+		s.smallBig(uint64(v), false)
+	}
+}
+
+func (s *encodeState) uint(v uint64) {
+	if v <= math.MaxInt32 {
+		s.int(int64(v))
+		return
+	}
+	s.smallBig(v, false)
+}
+
+// smallBig writes SMALL_BIG_EXT with the fewest digits that hold magnitude u.
+func (s *encodeState) smallBig(u uint64, neg bool) {
+	n := (bits.Len64(u) + 7) / 8
+	sign := byte(0)
+	if neg {
+		sign = 1
+	}
+	s.buf = append(s.buf, tagSmallBig, byte(n), sign)
+	for i := 0; i < n; i++ {
+		s.buf = append(s.buf, byte(u>>(8*i)))
+	}
+}
+
+func (s *encodeState) bigInt(z *big.Int) {
+	if z.IsInt64() {
+		s.int(z.Int64())
+		return
+	}
+	n := (z.BitLen() + 7) / 8
+	sign := byte(0)
+	if z.Sign() < 0 {
+		sign = 1
+	}
+	if n <= math.MaxUint8 {
+		s.buf = append(s.buf, tagSmallBig, byte(n), sign)
+	} else {
+		s.buf = append(s.buf, tagLargeBig)
+		s.u32(uint32(n))
+		s.buf = append(s.buf, sign)
+	}
+	const wordBytes = bits.UintSize / 8
+	words := z.Bits() // magnitude, least significant word first
+	for i := 0; i < n; i++ {
+		s.buf = append(s.buf, byte(words[i/wordBytes]>>(8*(i%wordBytes))))
+	}
+}
+
+func (s *encodeState) float(f float64) error {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return &UnsupportedValueError{Value: f, Reason: "Erlang floats are finite"}
+	}
+	s.buf = append(s.buf, tagNewFloat)
+	s.buf = binary.BigEndian.AppendUint64(s.buf, math.Float64bits(f))
+	return nil
+}
+
+func (s *encodeState) binaryHeader(n int) error {
+	if uint64(n) > math.MaxUint32 {
+		return &UnsupportedValueError{Value: strconv.Itoa(n) + " bytes", Reason: "a binary holds at most 4 GiB - 1"}
+	}
+	s.buf = append(s.buf, tagBinary)
+	s.u32(uint32(n))
+	return nil
+}
+
+func (s *encodeState) binary(b []byte) error {
+	if err := s.binaryHeader(len(b)); err != nil {
+		return err
+	}
+	s.buf = append(s.buf, b...)
+	return nil
+}
+
+func (s *encodeState) binaryString(b string) error {
+	if err := s.binaryHeader(len(b)); err != nil {
+		return err
+	}
+	s.buf = append(s.buf, b...)
+	return nil
+}
+
+func (s *encodeState) bitString(b BitString) error {
+	switch {
+	case b.Bits == 8:
+		return s.binary(b.Bytes)
+	case b.Bits < 1 || b.Bits > 8:
+		return &UnsupportedValueError{Value: b, Reason: "Bits must be 1..8"}
+	case len(b.Bytes) == 0:
+		return &UnsupportedValueError{Value: b, Reason: "a bitstring of 1..7 bits needs a last byte"}
+	case uint64(len(b.Bytes)) > math.MaxUint32:
+		return &UnsupportedValueError{Value: strconv.Itoa(len(b.Bytes)) + " bytes", Reason: "a bitstring holds at most 4 GiB - 1 bytes"}
+	}
+	s.buf = append(s.buf, tagBitBinary)
+	s.u32(uint32(len(b.Bytes)))
+	s.buf = append(s.buf, b.Bits)
+	s.buf = append(s.buf, b.Bytes...)
+	s.buf[len(s.buf)-1] &= byte(0xff << (8 - b.Bits)) // the bits past the end are 0 in Erlang
+	return nil
+}
+
+func (s *encodeState) listHeader(n int) error {
+	if uint64(n) > math.MaxUint32 {
+		return &UnsupportedValueError{Value: strconv.Itoa(n) + " elements", Reason: "too long for LIST_EXT"}
+	}
+	s.buf = append(s.buf, tagList)
+	s.u32(uint32(n))
+	return nil
+}
+
+func (s *encodeState) list(l []Term) error {
+	if len(l) == 0 {
+		s.buf = append(s.buf, tagNil)
+		return nil
+	}
+	if err := s.listHeader(len(l)); err != nil {
+		return err
+	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	for _, e := range l {
+		if err := s.term(e); err != nil {
+			return err
+		}
+	}
+	s.leave()
+	s.buf = append(s.buf, tagNil)
+	return nil
+}
+
+func (s *encodeState) byteList(l ByteList) {
+	switch {
+	case len(l) == 0:
+		s.buf = append(s.buf, tagNil)
+	case len(l) <= math.MaxUint16:
+		s.buf = append(s.buf, tagString)
+		s.u16(len(l))
+		s.buf = append(s.buf, l...)
+	default:
+		// STRING_EXT's length has 16 bits; longer lists of bytes are ordinary lists.
+		s.buf = append(s.buf, tagList)
+		s.u32(uint32(len(l)))
+		for _, b := range l {
+			s.buf = append(s.buf, tagSmallInteger, b)
+		}
+		s.buf = append(s.buf, tagNil)
+	}
+}
+
+func (s *encodeState) improper(l ImproperList) error {
+	if len(l.Elems) == 0 {
+		return s.term(l.Tail)
+	}
+	if err := s.listHeader(len(l.Elems)); err != nil {
+		return err
+	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	for _, e := range l.Elems {
+		if err := s.term(e); err != nil {
+			return err
+		}
+	}
+	if err := s.term(l.Tail); err != nil {
+		return err
+	}
+	s.leave()
+	return nil
+}
+
+func (s *encodeState) tupleHeader(n int) error {
+	switch {
+	case n <= math.MaxUint8:
+		s.buf = append(s.buf, tagSmallTuple, byte(n))
+	case uint64(n) <= math.MaxUint32:
+		s.buf = append(s.buf, tagLargeTuple)
+		s.u32(uint32(n))
+	default:
+		return &UnsupportedValueError{Value: strconv.Itoa(n) + " elements", Reason: "too many for a tuple"}
+	}
+	return nil
+}
+
+func (s *encodeState) tuple(t Tuple) error {
+	if err := s.tupleHeader(len(t)); err != nil {
+		return err
+	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	for _, e := range t {
+		if err := s.term(e); err != nil {
+			return err
+		}
+	}
+	s.leave()
+	return nil
+}
+
+func (s *encodeState) mapHeader(n int) error {
+	if uint64(n) > math.MaxUint32 {
+		return &UnsupportedValueError{Value: strconv.Itoa(n) + " pairs", Reason: "too many for a map"}
+	}
+	s.buf = append(s.buf, tagMap)
+	s.u32(uint32(n))
+	return nil
+}
+
+func (s *encodeState) mapTerm(m Map) error {
+	if err := s.mapHeader(len(m)); err != nil {
+		return err
+	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	for _, p := range m {
+		if err := s.term(p.Key); err != nil {
+			return err
+		}
+		if err := s.term(p.Value); err != nil {
+			return err
+		}
+	}
+	s.leave()
+	return nil
+}
+
+// stringMap writes map[string]any with binary keys in sorted order.
+func (s *encodeState) stringMap(m map[string]Term) error {
+	if err := s.mapHeader(len(m)); err != nil {
+		return err
+	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := s.binaryString(k); err != nil {
+			return err
+		}
+		if err := s.term(m[k]); err != nil {
+			return err
+		}
+	}
+	s.leave()
+	return nil
+}
+
+// atomMap writes map[Atom]any with atom keys in sorted order.
+func (s *encodeState) atomMap(m map[Atom]Term) error {
+	if err := s.mapHeader(len(m)); err != nil {
+		return err
+	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, string(k))
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := s.atom(Atom(k)); err != nil {
+			return err
+		}
+		if err := s.term(m[Atom(k)]); err != nil {
+			return err
+		}
+	}
+	s.leave()
+	return nil
+}
+
+// creation32 checks that a pid's or reference's creation fits the 32 bits Erlang gives it.
+func creation32(v any, c int64) (uint32, error) {
+	if c < 0 || c > math.MaxUint32 {
+		return 0, &UnsupportedValueError{Value: v, Reason: "creation " + strconv.FormatInt(c, 10) + " is not a 32-bit unsigned integer"}
+	}
+	return uint32(c), nil
+}
+
+func (s *encodeState) pid(p PID) error {
+	c, err := creation32(p, p.Creation)
+	if err != nil {
+		return err
+	}
+	s.buf = append(s.buf, tagNewPid)
+	if err := s.atom(p.Node); err != nil {
+		return err
+	}
+	s.u32(uint32(p.ID))       // ID
+	s.u32(uint32(p.ID >> 32)) // Serial
+	s.u32(c)
+	return nil
+}
+
+func (s *encodeState) ref(r Ref) error {
+	c, err := creation32(r, r.Creation)
+	if err != nil {
+		return err
+	}
+	n := refLen(r)
+	s.buf = append(s.buf, tagNewerReference)
+	s.u16(n)
+	if err := s.atom(r.Node); err != nil {
+		return err
+	}
+	s.u32(c)
+	// The layout of RefWords, without its allocation.
+	words := [MaxRefWords]uint32{
+		uint32(r.ID[0]), uint32(r.ID[1]), uint32(r.ID[2]), uint32(r.ID[0] >> 32), uint32(r.ID[1] >> 32),
+	}
+	for _, w := range words[:n] {
+		s.u32(w)
+	}
+	return nil
+}
+
+func (s *encodeState) port(p Port) error {
+	if p.ID > math.MaxUint32 {
+		s.buf = append(s.buf, tagV4Port)
+		if err := s.atom(p.Node); err != nil {
+			return err
+		}
+		s.buf = binary.BigEndian.AppendUint64(s.buf, p.ID)
+	} else {
+		s.buf = append(s.buf, tagNewPort)
+		if err := s.atom(p.Node); err != nil {
+			return err
+		}
+		s.u32(uint32(p.ID))
+	}
+	s.u32(p.Creation)
+	return nil
+}
+
+func (s *encodeState) export(f ExportFun) error {
+	s.buf = append(s.buf, tagExport)
+	if err := s.atom(f.Module); err != nil {
+		return err
+	}
+	if err := s.atom(f.Function); err != nil {
+		return err
+	}
+	s.buf = append(s.buf, tagSmallInteger, f.Arity)
+	return nil
+}
+
+// localFunMin is the size of the smallest NEW_FUN_EXT: tag, Size, Arity, Uniq, Index, NumFree,
+// an empty atom, two small integers and a pid of an empty node.
+const localFunMin = 1 + 4 + 1 + 16 + 4 + 4 + 2 + 2 + 2 + (1 + 2 + 12)
+
+func (s *encodeState) localFun(f LocalFun) error {
+	if len(f.Raw) == 0 {
+		return s.localFunFields(f)
+	}
+	if len(f.Raw) < localFunMin || f.Raw[0] != tagNewFun || uint64(binary.BigEndian.Uint32(f.Raw[1:])) != uint64(len(f.Raw)-1) {
+		return &UnsupportedValueError{Value: f, Reason: "Raw is not a NEW_FUN_EXT encoding"}
+	}
+	s.buf = append(s.buf, f.Raw...)
+	return nil
+}
+
+// localFunFields writes NEW_FUN_EXT from the fields of f, ignoring Raw.
+func (s *encodeState) localFunFields(f LocalFun) error {
+	for _, v := range [...]int64{f.OldIndex, f.OldUniq} {
+		if v < math.MinInt32 || v > math.MaxInt32 {
+			return &UnsupportedValueError{Value: f, Reason: "OldIndex and OldUniq are 32-bit integers"}
+		}
+	}
+	if uint64(len(f.FreeVars)) > math.MaxUint32 {
+		return &UnsupportedValueError{Value: f, Reason: "too many free variables"}
+	}
+	start := len(s.buf)
+	s.buf = append(s.buf, tagNewFun, 0, 0, 0, 0, f.Arity)
+	s.buf = append(s.buf, f.Uniq[:]...)
+	s.u32(f.Index)
+	s.u32(uint32(len(f.FreeVars)))
+	if err := s.atom(f.Module); err != nil {
+		return err
+	}
+	s.int(f.OldIndex)
+	s.int(f.OldUniq)
+	if err := s.pid(f.Pid); err != nil {
+		return err
+	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	for _, v := range f.FreeVars {
+		if err := s.term(v); err != nil {
+			return err
+		}
+	}
+	s.leave()
+	size := len(s.buf) - start - 1
+	if uint64(size) > math.MaxUint32 {
+		return &UnsupportedValueError{Value: f, Reason: "free variables too large for NEW_FUN_EXT"}
+	}
+	binary.BigEndian.PutUint32(s.buf[start+1:], uint32(size))
+	return nil
+}

@@ -1,0 +1,618 @@
+package etf
+
+import (
+	"cmp"
+	"math/big"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Marshaler is implemented by Go types that choose their own Erlang form. Encode calls
+// MarshalTerm and encodes the term it returns in place of the value.
+type Marshaler interface {
+	MarshalTerm() (Term, error)
+}
+
+var (
+	marshalerType = reflect.TypeFor[Marshaler]()
+	atomType      = reflect.TypeFor[Atom]()
+)
+
+// termTypes are the types of the term model: where reflection meets one, the encoder hands it to
+// the type switch of encodeState.term rather than walk it by its kind.
+var termTypes = map[reflect.Type]bool{
+	atomType:                        true,
+	reflect.TypeFor[Tuple]():        true,
+	reflect.TypeFor[List]():         true,
+	reflect.TypeFor[ByteList]():     true,
+	reflect.TypeFor[ImproperList](): true,
+	reflect.TypeFor[BitString]():    true,
+	reflect.TypeFor[Map]():          true,
+	reflect.TypeFor[PID]():          true,
+	reflect.TypeFor[Ref]():          true,
+	reflect.TypeFor[Alias]():        true,
+	reflect.TypeFor[ProcessID]():    true,
+	reflect.TypeFor[Port]():         true,
+	reflect.TypeFor[ExportFun]():    true,
+	reflect.TypeFor[LocalFun]():     true,
+	reflect.TypeFor[big.Int]():      true,
+	reflect.TypeFor[*big.Int]():     true,
+}
+
+// structField is one field of a struct as the encoder writes it and the decoder fills it: the
+// map key, and where the field sits.
+type structField struct {
+	name      Atom         // the map key: the tag's name, or the Go field name
+	index     []int        // path for reflect.Value.FieldByIndex; longer than 1 for embedded fields
+	typ       reflect.Type // the field's type
+	omitEmpty bool         // ",omitempty": left out when false, 0, "", nil or of length 0
+	omitZero  bool         // ",omitzero": left out when zero (IsZero() bool if the type has it)
+	tagged    bool         // the name came from a tag (decides clashes between embedded fields)
+}
+
+// structInfo is what the etf tags of a struct type say.
+type structInfo struct {
+	fields []structField // in the order of the encoding: field order, embedded fields in place
+	// module is the atom of the Elixir struct this Go struct stands for, from the blank field
+	// `_ struct{} etf:"__struct__,Elixir.Mod"`; empty when the struct is a plain map.
+	module Atom
+}
+
+// structInfos caches structInfo (or the error) per struct type. It only ever grows with the
+// struct types a program encodes, like encoding/json's cache.
+var structInfos sync.Map // reflect.Type -> structInfoResult
+
+type structInfoResult struct {
+	info *structInfo
+	err  error
+}
+
+// cachedStructInfo returns the fields of struct type t and its Elixir module, or an
+// *UnsupportedTypeError when its tags are wrong (a key that is no valid atom, a __struct__
+// field that is not blank, two __struct__ fields).
+func cachedStructInfo(t reflect.Type) (*structInfo, error) {
+	if r, ok := structInfos.Load(t); ok {
+		r := r.(structInfoResult)
+		return r.info, r.err
+	}
+	info, err := newStructInfo(t)
+	r, _ := structInfos.LoadOrStore(t, structInfoResult{info, err})
+	res := r.(structInfoResult)
+	return res.info, res.err
+}
+
+// cachedFields returns the fields of struct type t, nil when its tags are wrong.
+func cachedFields(t reflect.Type) []structField {
+	info, err := cachedStructInfo(t)
+	if err != nil {
+		return nil
+	}
+	return info.fields
+}
+
+// tagOptions splits an etf tag into the name and its options.
+func parseTag(tag string) (name string, opts []string) {
+	name, rest, found := strings.Cut(tag, ",")
+	if found {
+		opts = strings.Split(rest, ",")
+	}
+	return name, opts
+}
+
+func newStructInfo(t reflect.Type) (*structInfo, error) {
+	info := &structInfo{}
+	var fields []structField
+
+	// Breadth-first over embedded structs, as encoding/json does: fields found at a smaller
+	// depth hide those deeper down.
+	type pending struct {
+		typ   reflect.Type
+		index []int
+	}
+	current := []pending{}
+	next := []pending{{typ: t}}
+	visited := map[reflect.Type]bool{} // struct types met at a smaller depth
+	for len(next) > 0 {
+		current, next = next, current[:0]
+		for _, p := range current {
+			if visited[p.typ] {
+				continue
+			}
+			for i := 0; i < p.typ.NumField(); i++ {
+				sf := p.typ.Field(i)
+				tag, hasTag := sf.Tag.Lookup("etf")
+				if tag == "-" {
+					continue
+				}
+				name, opts := parseTag(tag)
+				if sf.Name == "_" {
+					if name != "__struct__" {
+						continue
+					}
+					if len(p.index) > 0 {
+						continue // only the outermost struct names its module
+					}
+					if len(opts) != 1 || opts[0] == "" {
+						return nil, &UnsupportedTypeError{Type: t, Reason: `the __struct__ tag is "__struct__,Module", with one module atom`}
+					}
+					if info.module != "" {
+						return nil, &UnsupportedTypeError{Type: t, Reason: "two __struct__ fields"}
+					}
+					if err := checkAtom(Atom(opts[0])); err != nil {
+						return nil, &UnsupportedTypeError{Type: t, Reason: "module " + opts[0] + ": " + err.Error()}
+					}
+					info.module = Atom(opts[0])
+					continue
+				}
+				if sf.Anonymous {
+					ft := sf.Type
+					if ft.Kind() == reflect.Pointer {
+						ft = ft.Elem()
+					}
+					if !sf.IsExported() && ft.Kind() != reflect.Struct {
+						continue // an embedded unexported non-struct has no fields to show
+					}
+					if name == "" && ft.Kind() == reflect.Struct && !termTypes[ft] {
+						index := append(append([]int(nil), p.index...), i)
+						next = append(next, pending{typ: ft, index: index})
+						continue
+					}
+				} else if !sf.IsExported() {
+					continue
+				}
+				f := structField{
+					name:   Atom(sf.Name),
+					index:  append(append([]int(nil), p.index...), i),
+					typ:    sf.Type,
+					tagged: hasTag && name != "",
+				}
+				if f.tagged {
+					f.name = Atom(name)
+				}
+				for _, o := range opts {
+					switch o {
+					case "omitempty":
+						f.omitEmpty = true
+					case "omitzero":
+						f.omitZero = true
+					}
+				}
+				if err := checkAtom(f.name); err != nil {
+					return nil, &UnsupportedTypeError{Type: t, Reason: "field " + sf.Name + ": " + err.Error()}
+				}
+				fields = append(fields, f)
+			}
+		}
+		// A type embedded twice at one depth is walked twice: its fields then clash and hide
+		// each other, as in encoding/json.
+		for _, p := range current {
+			visited[p.typ] = true
+		}
+	}
+
+	// Of several fields with one name, the shallowest wins, then a tagged one; a tie at that
+	// point hides them all.
+	slices.SortStableFunc(fields, func(a, b structField) int {
+		if c := strings.Compare(string(a.name), string(b.name)); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(len(a.index), len(b.index)); c != 0 {
+			return c
+		}
+		if a.tagged != b.tagged {
+			if a.tagged {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	kept := fields[:0]
+	for i := 0; i < len(fields); {
+		j := i + 1
+		for j < len(fields) && fields[j].name == fields[i].name {
+			j++
+		}
+		if j-i == 1 || len(fields[i].index) < len(fields[i+1].index) || fields[i].tagged != fields[i+1].tagged {
+			kept = append(kept, fields[i])
+		}
+		i = j
+	}
+	fields = kept
+	slices.SortFunc(fields, func(a, b structField) int { return slices.Compare(a.index, b.index) })
+	for _, f := range fields {
+		if f.name == "__struct__" && info.module != "" {
+			return nil, &UnsupportedTypeError{Type: t, Reason: "a field named __struct__ besides the module tag"}
+		}
+	}
+	info.fields = fields
+	return info, nil
+}
+
+// encoderFunc writes a Go value of one type, found by reflection.
+type encoderFunc func(s *encodeState, v reflect.Value) error
+
+// encoders caches the encoderFunc of every type reflection has met.
+var encoders sync.Map // reflect.Type -> encoderFunc
+
+// reflectValue writes a value that the type switch of term does not know.
+func (s *encodeState) reflectValue(t Term) error {
+	v := reflect.ValueOf(t)
+	return typeEncoder(v.Type())(s, v)
+}
+
+// value writes a value met by reflection (a field, an element, a map key).
+func (s *encodeState) value(v reflect.Value) error {
+	return typeEncoder(v.Type())(s, v)
+}
+
+func typeEncoder(t reflect.Type) encoderFunc {
+	if f, ok := encoders.Load(t); ok {
+		return f.(encoderFunc)
+	}
+	// A recursive type (type T struct{ Next *T }) asks for its own encoder while it is being
+	// built: hand out one that waits for it.
+	var (
+		wg sync.WaitGroup
+		f  encoderFunc
+	)
+	wg.Add(1)
+	fi, loaded := encoders.LoadOrStore(t, encoderFunc(func(s *encodeState, v reflect.Value) error {
+		wg.Wait()
+		return f(s, v)
+	}))
+	if loaded {
+		return fi.(encoderFunc)
+	}
+	f = newTypeEncoder(t, true)
+	wg.Done()
+	encoders.Store(t, f)
+	return f
+}
+
+// newTypeEncoder builds the encoder of t. With allowAddr, a value whose pointer has MarshalTerm
+// is marshaled through its address when it has one.
+func newTypeEncoder(t reflect.Type, allowAddr bool) encoderFunc {
+	if t.Kind() != reflect.Pointer && allowAddr && reflect.PointerTo(t).Implements(marshalerType) {
+		return condAddrEncoder(addrMarshalerEncoder, newTypeEncoder(t, false))
+	}
+	if t.Implements(marshalerType) {
+		return marshalerEncoder
+	}
+	if termTypes[t] {
+		return termTypeEncoder
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return func(s *encodeState, v reflect.Value) error {
+			if v.Bool() {
+				return s.atom("true")
+			}
+			return s.atom("false")
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return func(s *encodeState, v reflect.Value) error {
+			s.int(v.Int())
+			return nil
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return func(s *encodeState, v reflect.Value) error {
+			s.uint(v.Uint())
+			return nil
+		}
+	case reflect.Float32, reflect.Float64:
+		return func(s *encodeState, v reflect.Value) error { return s.float(v.Float()) }
+	case reflect.String:
+		return func(s *encodeState, v reflect.Value) error { return s.binaryString(v.String()) }
+	case reflect.Interface:
+		return func(s *encodeState, v reflect.Value) error {
+			if v.IsNil() {
+				return s.atom("nil")
+			}
+			return s.term(v.Elem().Interface())
+		}
+	case reflect.Pointer:
+		elem := typeEncoder(t.Elem())
+		return func(s *encodeState, v reflect.Value) error {
+			if v.IsNil() {
+				return s.atom("nil")
+			}
+			if err := s.enter(); err != nil {
+				return err
+			}
+			if err := elem(s, v.Elem()); err != nil {
+				return err
+			}
+			s.leave()
+			return nil
+		}
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 && !t.Elem().Implements(marshalerType) && !reflect.PointerTo(t.Elem()).Implements(marshalerType) {
+			return func(s *encodeState, v reflect.Value) error { return s.binary(v.Bytes()) }
+		}
+		return newListEncoder(t)
+	case reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 && !t.Elem().Implements(marshalerType) && !reflect.PointerTo(t.Elem()).Implements(marshalerType) {
+			return byteArrayEncoder
+		}
+		return newListEncoder(t)
+	case reflect.Map:
+		return newMapEncoder(t)
+	case reflect.Struct:
+		return newStructEncoder(t)
+	}
+	return func(s *encodeState, v reflect.Value) error {
+		return &UnsupportedTypeError{Type: v.Type()}
+	}
+}
+
+// termTypeEncoder hands a term-model value met by reflection to the type switch.
+func termTypeEncoder(s *encodeState, v reflect.Value) error {
+	if !v.CanInterface() {
+		return &UnsupportedTypeError{Type: v.Type(), Reason: "reached through an unexported field"}
+	}
+	return s.term(v.Interface())
+}
+
+func marshalerEncoder(s *encodeState, v reflect.Value) error {
+	if v.Kind() == reflect.Pointer && v.IsNil() {
+		return s.atom("nil")
+	}
+	if !v.CanInterface() {
+		return &UnsupportedTypeError{Type: v.Type(), Reason: "reached through an unexported field"}
+	}
+	return s.marshaler(v.Interface().(Marshaler))
+}
+
+func addrMarshalerEncoder(s *encodeState, v reflect.Value) error {
+	return marshalerEncoder(s, v.Addr())
+}
+
+// condAddrEncoder uses ifAddr for addressable values, else otherwise.
+func condAddrEncoder(ifAddr, otherwise encoderFunc) encoderFunc {
+	return func(s *encodeState, v reflect.Value) error {
+		if v.CanAddr() {
+			return ifAddr(s, v)
+		}
+		return otherwise(s, v)
+	}
+}
+
+func (s *encodeState) marshaler(m Marshaler) error {
+	t, err := m.MarshalTerm()
+	if err != nil {
+		return &MarshalerError{Type: reflect.TypeOf(m), Err: err}
+	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	if err := s.term(t); err != nil {
+		return err
+	}
+	s.leave()
+	return nil
+}
+
+func byteArrayEncoder(s *encodeState, v reflect.Value) error {
+	n := v.Len()
+	if err := s.binaryHeader(n); err != nil {
+		return err
+	}
+	if v.CanAddr() {
+		s.buf = append(s.buf, v.Bytes()...)
+		return nil
+	}
+	for i := 0; i < n; i++ {
+		s.buf = append(s.buf, byte(v.Index(i).Uint()))
+	}
+	return nil
+}
+
+func newListEncoder(t reflect.Type) encoderFunc {
+	elem := typeEncoder(t.Elem())
+	return func(s *encodeState, v reflect.Value) error {
+		n := v.Len()
+		if n == 0 {
+			s.buf = append(s.buf, tagNil)
+			return nil
+		}
+		if err := s.listHeader(n); err != nil {
+			return err
+		}
+		if err := s.enter(); err != nil {
+			return err
+		}
+		for i := 0; i < n; i++ {
+			if err := elem(s, v.Index(i)); err != nil {
+				return err
+			}
+		}
+		s.leave()
+		s.buf = append(s.buf, tagNil)
+		return nil
+	}
+}
+
+// newMapEncoder writes a Go map, its pairs sorted by key so that equal maps give equal bytes:
+// string keys bytewise, numbers by value, other keys by their encoding.
+func newMapEncoder(t reflect.Type) encoderFunc {
+	keyEnc := typeEncoder(t.Key())
+	valEnc := typeEncoder(t.Elem())
+	var less func(a, b reflect.Value) int
+	if !t.Key().Implements(marshalerType) && !termTypes[t.Key()] {
+		switch t.Key().Kind() {
+		case reflect.String:
+			less = func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) }
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			less = func(a, b reflect.Value) int { return cmp.Compare(a.Int(), b.Int()) }
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+			less = func(a, b reflect.Value) int { return cmp.Compare(a.Uint(), b.Uint()) }
+		case reflect.Float32, reflect.Float64:
+			less = func(a, b reflect.Value) int { return cmp.Compare(a.Float(), b.Float()) }
+		case reflect.Bool:
+			less = func(a, b reflect.Value) int {
+				if a.Bool() == b.Bool() {
+					return 0
+				}
+				if a.Bool() {
+					return 1
+				}
+				return -1
+			}
+		}
+	}
+	return func(s *encodeState, v reflect.Value) error {
+		if err := s.mapHeader(v.Len()); err != nil {
+			return err
+		}
+		if v.Len() == 0 {
+			return nil
+		}
+		if err := s.enter(); err != nil {
+			return err
+		}
+		type pair struct {
+			k, v reflect.Value
+			key  []byte // the encoded key, when sorting by encoding
+		}
+		pairs := make([]pair, 0, v.Len())
+		for it := v.MapRange(); it.Next(); {
+			pairs = append(pairs, pair{k: it.Key(), v: it.Value()})
+		}
+		if less != nil {
+			slices.SortFunc(pairs, func(a, b pair) int { return less(a.k, b.k) })
+			for _, p := range pairs {
+				if err := keyEnc(s, p.k); err != nil {
+					return err
+				}
+				if err := valEnc(s, p.v); err != nil {
+					return err
+				}
+			}
+		} else {
+			keys := encodeState{cache: s.cache, depth: s.depth, maxDepth: s.maxDepth}
+			for i := range pairs {
+				start := len(keys.buf)
+				if err := keyEnc(&keys, pairs[i].k); err != nil {
+					return err
+				}
+				pairs[i].key = keys.buf[start:len(keys.buf):len(keys.buf)]
+			}
+			// Keys were appended to one buffer that may have moved while growing: re-slice.
+			off := 0
+			for i := range pairs {
+				n := len(pairs[i].key)
+				pairs[i].key = keys.buf[off : off+n]
+				off += n
+			}
+			slices.SortFunc(pairs, func(a, b pair) int { return strings.Compare(string(a.key), string(b.key)) })
+			for _, p := range pairs {
+				s.buf = append(s.buf, p.key...)
+				if err := valEnc(s, p.v); err != nil {
+					return err
+				}
+			}
+		}
+		s.leave()
+		return nil
+	}
+}
+
+func newStructEncoder(t reflect.Type) encoderFunc {
+	info, err := cachedStructInfo(t)
+	if err != nil {
+		return func(*encodeState, reflect.Value) error { return err }
+	}
+	encs := make([]encoderFunc, len(info.fields))
+	for i, f := range info.fields {
+		encs[i] = typeEncoder(f.typ)
+	}
+	return func(s *encodeState, v reflect.Value) error {
+		if err := s.enter(); err != nil {
+			return err
+		}
+		start := len(s.buf)
+		s.buf = append(s.buf, tagMap, 0, 0, 0, 0)
+		n := 0
+		if info.module != "" {
+			s.knownAtom("__struct__")
+			s.knownAtom(info.module)
+			n++
+		}
+		for i := range info.fields {
+			f := &info.fields[i]
+			fv, ok := fieldByIndex(v, f.index)
+			if !ok || f.omitEmpty && isEmptyValue(fv) || f.omitZero && isZeroValue(fv) {
+				continue
+			}
+			s.knownAtom(f.name)
+			if err := encs[i](s, fv); err != nil {
+				return err
+			}
+			n++
+		}
+		putUint32(s.buf[start+1:], uint32(n))
+		s.leave()
+		return nil
+	}
+}
+
+func putUint32(b []byte, v uint32) {
+	_ = b[3]
+	b[0], b[1], b[2], b[3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
+}
+
+// fieldByIndex walks index from v; ok is false when it passes a nil embedded pointer, whose
+// fields are then absent.
+func fieldByIndex(v reflect.Value, index []int) (reflect.Value, bool) {
+	for i, x := range index {
+		if i > 0 && v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return reflect.Value{}, false
+			}
+			v = v.Elem()
+		}
+		v = v.Field(x)
+	}
+	return v, true
+}
+
+// isEmptyValue is what omitempty leaves out, as in encoding/json.
+func isEmptyValue(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool:
+		return !v.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int() == 0
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return v.Uint() == 0
+	case reflect.Float32, reflect.Float64:
+		return v.Float() == 0
+	case reflect.Interface, reflect.Pointer:
+		return v.IsNil()
+	}
+	return false
+}
+
+type isZeroer interface{ IsZero() bool }
+
+var isZeroerType = reflect.TypeFor[isZeroer]()
+
+// isZeroValue is what omitzero leaves out: the type's own IsZero, else the zero value.
+func isZeroValue(v reflect.Value) bool {
+	t := v.Type()
+	if t.Implements(isZeroerType) && v.CanInterface() {
+		if t.Kind() == reflect.Pointer && v.IsNil() {
+			return true
+		}
+		return v.Interface().(isZeroer).IsZero()
+	}
+	if v.CanAddr() && reflect.PointerTo(t).Implements(isZeroerType) && v.Addr().CanInterface() {
+		return v.Addr().Interface().(isZeroer).IsZero()
+	}
+	return v.IsZero()
+}
