@@ -1,0 +1,125 @@
+package dist
+
+import (
+	"sync"
+
+	"ergo.services/ergo/gen"
+
+	"github.com/gobeam/gobeam/etf"
+)
+
+// gen_server's call protocol on the wire: the caller sends {'$gen_call', {FromPid, Tag}, Request}
+// and the server answers with {Tag, Reply} sent to FromPid, or, when Tag is [alias | Ref]
+// (OTP 24+), to the alias Ref.
+var (
+	atomGenCall = etf.Atom("$gen_call")
+	atomAlias   = etf.Atom("alias")
+)
+
+// pendingCalls are the gen_server calls Go processes made to the peer, by their tag. A reply
+// {Tag, Reply} whose tag is here goes to Ergo as the call's response.
+type pendingCalls struct {
+	mu    sync.Mutex
+	calls map[gen.Ref]struct{}
+}
+
+func (p *pendingCalls) add(ref gen.Ref) {
+	p.mu.Lock()
+	if p.calls == nil {
+		p.calls = make(map[gen.Ref]struct{})
+	}
+	if len(p.calls) > 4096 {
+		p.sweep()
+	}
+	p.calls[ref] = struct{}{}
+	p.mu.Unlock()
+}
+
+// sweep forgets calls whose deadline passed: their caller stopped waiting long ago.
+func (p *pendingCalls) sweep() {
+	for ref := range p.calls {
+		if !ref.IsAlive() {
+			delete(p.calls, ref)
+		}
+	}
+}
+
+func (p *pendingCalls) take(ref gen.Ref) bool {
+	p.mu.Lock()
+	_, ok := p.calls[ref]
+	if ok {
+		delete(p.calls, ref)
+	}
+	p.mu.Unlock()
+	return ok
+}
+
+// peerCalls are the gen_server calls the peer made to Go processes that wait for a reply, with
+// the tag in the form the caller sent it, so the reply goes back in that form.
+type peerCalls struct {
+	mu    sync.Mutex
+	calls map[gen.Ref]etf.Term
+}
+
+func (p *peerCalls) add(ref gen.Ref, tag etf.Term) {
+	p.mu.Lock()
+	if p.calls == nil {
+		p.calls = make(map[gen.Ref]etf.Term)
+	}
+	p.calls[ref] = tag
+	p.mu.Unlock()
+}
+
+func (p *peerCalls) take(ref gen.Ref) (etf.Term, bool) {
+	p.mu.Lock()
+	tag, ok := p.calls[ref]
+	if ok {
+		delete(p.calls, ref)
+	}
+	p.mu.Unlock()
+	return tag, ok
+}
+
+// parseGenCall recognises {'$gen_call', {From, Tag}, Request} and returns the reference that
+// identifies the call: Tag itself, or the Ref of an [alias | Ref] tag.
+func parseGenCall(msg etf.Term) (from etf.PID, ref gen.Ref, tag, request etf.Term, ok bool) {
+	t, isTuple := msg.(etf.Tuple)
+	if !isTuple || len(t) != 3 || t[0] != atomGenCall {
+		return
+	}
+	ft, isTuple := t[1].(etf.Tuple)
+	if !isTuple || len(ft) != 2 {
+		return
+	}
+	if from, ok = ft[0].(etf.PID); !ok {
+		return
+	}
+	switch tg := ft[1].(type) {
+	case etf.Ref:
+		ref = tg
+	case etf.ImproperList:
+		// [alias | Ref]
+		if len(tg.Elems) != 1 || tg.Elems[0] != atomAlias {
+			ok = false
+			return
+		}
+		if ref, ok = tg.Tail.(etf.Ref); !ok {
+			return
+		}
+	default:
+		ok = false
+		return
+	}
+	return from, ref, ft[1], t[2], true
+}
+
+// replyTarget says where the reply to a call with this tag goes: the alias for an [alias | Ref]
+// tag, otherwise the caller's pid.
+func replyAlias(tag etf.Term) (gen.Alias, bool) {
+	if l, ok := tag.(etf.ImproperList); ok {
+		if r, ok := l.Tail.(etf.Ref); ok {
+			return gen.Alias(r), true
+		}
+	}
+	return gen.Alias{}, false
+}

@@ -1,0 +1,323 @@
+package dist
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ergo.services/ergo/gen"
+)
+
+// Connection is one distribution connection to a peer node. It implements gen.Connection.
+//
+// One goroutine (Serve) reads, decodes and routes everything the peer sends, in order. Senders
+// encode in their own goroutine, then append the finished packet to one queue that a writer
+// goroutine drains with vectored writes; so a process's messages to the peer keep their order
+// and many senders are written with few system calls.
+type Connection struct {
+	core gen.Core
+	log  gen.Log
+	opts Options
+	peer Peer
+
+	remote *remoteNode
+
+	// set by Join
+	mu     sync.Mutex
+	conn   net.Conn
+	tail   []byte
+	joined chan struct{}
+
+	out       outQueue
+	seq       atomic.Uint64 // fragment sequence ids
+	calls     pendingCalls  // Go callers waiting for a gen_server reply
+	peerCalls peerCalls     // BEAM callers waiting for a Go process's reply
+	sig       signalTables  // links and monitors across this connection
+
+	lastRead  atomic.Int64 // unix nanoseconds of the last packet or tick read
+	lastWrite atomic.Int64 // unix nanoseconds of the last write
+
+	messagesIn, messagesOut, bytesIn, bytesOut atomic.Uint64
+
+	closeOnce sync.Once
+	closed    chan struct{}
+	reason    error
+}
+
+// Peer is what the handshake established about the other node.
+type Peer struct {
+	Name     gen.Atom
+	Creation uint32
+	// Flags are the distribution flags the peer announced, LocalFlags ours.
+	Flags, LocalFlags uint64
+	Version           gen.Version
+}
+
+func (p Peer) has(flag uint64) bool { return p.Flags&flag != 0 }
+
+// Distribution flags this package acts on.
+const (
+	flagDistHdrAtomCache = 0x2000
+	flagSendSender       = 0x80000
+	flagExitPayload      = 0x400000
+	flagFragments        = 0x800000
+	flagUnlinkID         = 0x2000000
+	flagAlias            = 1 << 35
+)
+
+var (
+	errAlreadyJoined = errors.New("dist: the node pair already has a connection (Erlang allows one)")
+	errClosed        = errors.New("dist: connection closed")
+	// ErrTickTimeout is the reason a connection ends when the peer was silent for net_ticktime.
+	ErrTickTimeout = errors.New("dist: net_tick_timeout: the peer sent nothing for net_ticktime")
+)
+
+func newConnection(core gen.Core, peer Peer, opts Options, log gen.Log) *Connection {
+	c := &Connection{
+		core:   core,
+		log:    log,
+		opts:   opts,
+		peer:   peer,
+		joined: make(chan struct{}),
+		closed: make(chan struct{}),
+	}
+	c.out.init(opts.MaxQueueBytes)
+	c.remote = &remoteNode{c: c, started: time.Now()}
+	now := time.Now().UnixNano()
+	c.lastRead.Store(now)
+	c.lastWrite.Store(now)
+	return c
+}
+
+// Node returns the peer as an Ergo remote node.
+func (c *Connection) Node() gen.RemoteNode { return c.remote }
+
+// Join hands the connection its socket. Erlang allows exactly one connection per node pair,
+// so a second socket is refused and Ergo closes it.
+func (c *Connection) Join(conn net.Conn, id string, dial gen.NetworkDial, tail []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn != nil {
+		return errAlreadyJoined
+	}
+	c.conn = conn
+	c.tail = tail
+	close(c.joined)
+	return nil
+}
+
+// Terminate closes the connection; Ergo calls it after Serve returned.
+func (c *Connection) Terminate(reason error) {
+	c.shutdown(reason)
+}
+
+// shutdown records the first reason the connection ended and closes the socket and the queue.
+func (c *Connection) shutdown(reason error) {
+	c.closeOnce.Do(func() {
+		c.reason = reason
+		close(c.closed)
+		c.out.close()
+		c.mu.Lock()
+		if c.conn != nil {
+			c.conn.Close()
+		}
+		c.mu.Unlock()
+	})
+}
+
+// serve runs the connection until it ends and returns why.
+func (c *Connection) serve() error {
+	select {
+	case <-c.joined:
+	case <-c.closed:
+		return c.reason
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); c.writeLoop() }()
+	go func() { defer wg.Done(); c.tickLoop() }()
+	err := c.readLoop()
+	c.shutdown(err)
+	wg.Wait()
+	return c.reason
+}
+
+// readLoop reads packets until the socket fails or the peer sends something that cannot be
+// understood; either ends this connection only.
+func (c *Connection) readLoop() error {
+	var src io.Reader = c.conn
+	if len(c.tail) > 0 {
+		src = io.MultiReader(bytes.NewReader(c.tail), c.conn)
+	}
+	r := bufio.NewReaderSize(src, 64<<10)
+	rd := reader{c: c}
+	var lenbuf [4]byte
+	for {
+		if _, err := io.ReadFull(r, lenbuf[:]); err != nil {
+			return c.readError(err)
+		}
+		c.lastRead.Store(time.Now().UnixNano())
+		n := binary.BigEndian.Uint32(lenbuf[:])
+		if n == 0 {
+			continue // a tick: its arrival is all it says
+		}
+		if max := c.opts.MaxMessageSize; max > 0 && int64(n) > int64(max) {
+			err := fmt.Errorf("dist: %s sent a %d-byte packet, over the %d-byte limit", c.peer.Name, n, max)
+			c.log.Error("%s", err)
+			return err
+		}
+		packet := make([]byte, n)
+		if _, err := io.ReadFull(r, packet); err != nil {
+			return c.readError(err)
+		}
+		c.lastRead.Store(time.Now().UnixNano())
+		c.bytesIn.Add(uint64(n) + 4)
+		if err := rd.packet(packet); err != nil {
+			c.log.Error("closing the connection with %s: %s", c.peer.Name, err)
+			return err
+		}
+	}
+}
+
+func (c *Connection) readError(err error) error {
+	select {
+	case <-c.closed:
+		return c.reason
+	default:
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return gen.ErrNoConnection
+	}
+	return err
+}
+
+// tickLoop keeps an idle connection alive and notices a dead one, as net_kernel does: a tick
+// goes out whenever nothing was written for a quarter of net_ticktime, and a peer that sent
+// nothing (not even a tick) for net_ticktime is declared down.
+func (c *Connection) tickLoop() {
+	interval := c.opts.TickTime / 4
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.closed:
+			return
+		case now := <-t.C:
+			if now.UnixNano()-c.lastRead.Load() > int64(c.opts.TickTime) {
+				c.log.Warning("%s sent nothing for %s (net_ticktime): connection down", c.peer.Name, c.opts.TickTime)
+				c.shutdown(ErrTickTimeout)
+				return
+			}
+			if now.UnixNano()-c.lastWrite.Load() >= int64(interval) {
+				c.out.push([][]byte{make([]byte, 4)}) // zero length: a tick
+			}
+		}
+	}
+}
+
+func (c *Connection) writeLoop() {
+	var batch [][]byte
+	for {
+		var ok bool
+		batch, ok = c.out.take(batch[:0])
+		if !ok {
+			return
+		}
+		bufs := net.Buffers(batch)
+		n, err := bufs.WriteTo(c.conn)
+		c.bytesOut.Add(uint64(n))
+		c.lastWrite.Store(time.Now().UnixNano())
+		for i := range batch {
+			putBuffer(batch[i])
+			batch[i] = nil
+		}
+		if err != nil {
+			c.shutdown(fmt.Errorf("dist: writing to %s: %w", c.peer.Name, err))
+			return
+		}
+	}
+}
+
+// outQueue is the ordered queue of packets waiting to be written. A full queue blocks senders,
+// as a busy distribution port suspends Erlang senders, instead of growing without bound.
+type outQueue struct {
+	mu       sync.Mutex
+	nonEmpty sync.Cond
+	hasRoom  sync.Cond
+	packets  [][]byte
+	bytes    int
+	limit    int
+	closed   bool
+}
+
+func (q *outQueue) init(limit int) {
+	q.nonEmpty.L = &q.mu
+	q.hasRoom.L = &q.mu
+	q.limit = limit
+}
+
+// push appends packets as one unit: nothing from another sender lands between them.
+func (q *outQueue) push(packets [][]byte) error {
+	size := 0
+	for _, p := range packets {
+		size += len(p)
+	}
+	q.mu.Lock()
+	for !q.closed && q.limit > 0 && q.bytes > 0 && q.bytes+size > q.limit {
+		q.hasRoom.Wait()
+	}
+	if q.closed {
+		q.mu.Unlock()
+		return errClosed
+	}
+	q.packets = append(q.packets, packets...)
+	q.bytes += size
+	q.mu.Unlock()
+	q.nonEmpty.Signal()
+	return nil
+}
+
+// take moves everything queued into batch, waiting while the queue is empty.
+func (q *outQueue) take(batch [][]byte) ([][]byte, bool) {
+	q.mu.Lock()
+	for len(q.packets) == 0 && !q.closed {
+		q.nonEmpty.Wait()
+	}
+	if len(q.packets) == 0 {
+		q.mu.Unlock()
+		return batch, false
+	}
+	batch = append(batch, q.packets...)
+	clear(q.packets)
+	q.packets = q.packets[:0]
+	q.bytes = 0
+	q.mu.Unlock()
+	q.hasRoom.Broadcast()
+	return batch, true
+}
+
+func (q *outQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.nonEmpty.Broadcast()
+	q.hasRoom.Broadcast()
+}
+
+var bufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+func getBuffer() []byte { return (*bufferPool.Get().(*[]byte))[:0] }
+
+func putBuffer(b []byte) {
+	if cap(b) > 64<<10 || cap(b) == 0 {
+		return // big buffers go to the garbage collector instead of pinning memory in the pool
+	}
+	bufferPool.Put(&b)
+}

@@ -1,0 +1,322 @@
+package dist
+
+import (
+	"encoding/binary"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"ergo.services/ergo/gen"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gobeam/gobeam/etf"
+)
+
+// routed is one thing a connection handed to the core.
+type routed struct {
+	kind    string
+	from    gen.PID
+	to      any
+	ref     gen.Ref
+	message any
+	reason  error
+}
+
+// fakeCore stands in for Ergo's node: it records what the connection routes.
+type fakeCore struct {
+	gen.Core // methods a test does not expect panic on the nil interface
+	name     gen.Atom
+	routed   chan routed
+	unknown  map[gen.PID]bool
+	mu       sync.Mutex
+	refs     uint64
+}
+
+func newFakeCore(name gen.Atom) *fakeCore {
+	return &fakeCore{name: name, routed: make(chan routed, 1<<17), unknown: map[gen.PID]bool{}}
+}
+
+func (f *fakeCore) Name() gen.Atom { return f.name }
+func (f *fakeCore) PID() gen.PID   { return gen.PID{Node: f.name, ID: 1, Creation: 1} }
+func (f *fakeCore) MakeRef() gen.Ref {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refs++
+	return gen.Ref{Node: f.name, Creation: 1, ID: [3]uint64{f.refs, 0, 0}}
+}
+func (f *fakeCore) RouteSendPID(from, to gen.PID, o gen.MessageOptions, m any) error {
+	if f.unknown[to] {
+		return gen.ErrProcessUnknown
+	}
+	f.routed <- routed{kind: "send", from: from, to: to, message: m}
+	return nil
+}
+func (f *fakeCore) RouteSendProcessID(from gen.PID, to gen.ProcessID, o gen.MessageOptions, m any) error {
+	f.routed <- routed{kind: "regsend", from: from, to: to, message: m}
+	return nil
+}
+func (f *fakeCore) RouteSendAlias(from gen.PID, to gen.Alias, o gen.MessageOptions, m any) error {
+	f.routed <- routed{kind: "aliassend", from: from, to: to, message: m}
+	return nil
+}
+func (f *fakeCore) RouteCallPID(from, to gen.PID, o gen.MessageOptions, m any) error {
+	f.routed <- routed{kind: "call", from: from, to: to, ref: o.Ref, message: m}
+	return nil
+}
+func (f *fakeCore) RouteCallProcessID(from gen.PID, to gen.ProcessID, o gen.MessageOptions, m any) error {
+	f.routed <- routed{kind: "call", from: from, to: to, ref: o.Ref, message: m}
+	return nil
+}
+func (f *fakeCore) RouteSendResponse(from, to gen.PID, o gen.MessageOptions, m any) error {
+	f.routed <- routed{kind: "response", from: from, to: to, ref: o.Ref, message: m}
+	return nil
+}
+func (f *fakeCore) RouteSendExit(from, to gen.PID, reason error) error {
+	f.routed <- routed{kind: "exit", from: from, to: to, reason: reason}
+	return nil
+}
+func (f *fakeCore) RouteTerminatePID(target gen.PID, reason error) error {
+	f.routed <- routed{kind: "terminated", to: target, reason: reason}
+	return nil
+}
+func (f *fakeCore) RouteLinkPID(pid, target gen.PID) error {
+	if f.unknown[target] {
+		return gen.ErrProcessUnknown
+	}
+	return nil
+}
+func (f *fakeCore) RouteUnlinkPID(pid, target gen.PID) error { return nil }
+func (f *fakeCore) RouteMonitorPID(pid, target gen.PID) error {
+	if f.unknown[target] {
+		return gen.ErrProcessUnknown
+	}
+	return nil
+}
+func (f *fakeCore) RouteDemonitorPID(pid, target gen.PID) error { return nil }
+
+func (f *fakeCore) next(t *testing.T) routed {
+	t.Helper()
+	select {
+	case r := <-f.routed:
+		return r
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing routed within 10s")
+	}
+	return routed{}
+}
+
+// testLog discards Ergo log lines but keeps errors visible in the test output.
+type testLog struct {
+	gen.Log
+	t *testing.T
+}
+
+func (l testLog) Trace(string, ...any)       {}
+func (l testLog) Debug(string, ...any)       {}
+func (l testLog) Info(f string, a ...any)    { l.t.Logf("info: "+f, a...) }
+func (l testLog) Warning(f string, a ...any) { l.t.Logf("warning: "+f, a...) }
+func (l testLog) Error(f string, a ...any)   { l.t.Logf("error: "+f, a...) }
+
+const allFlags = flagDistHdrAtomCache | flagSendSender | flagExitPayload | flagFragments | flagUnlinkID | flagAlias
+
+type served struct {
+	conn *Connection
+	core *fakeCore
+	done chan error
+}
+
+func serveOn(t *testing.T, sock net.Conn, local, peer gen.Atom, flags uint64, opts Options) *served {
+	core := newFakeCore(local)
+	c := newConnection(core, Peer{Name: peer, Creation: 1, Flags: flags, LocalFlags: allFlags}, opts.withDefaults(), testLog{t: t})
+	require.NoError(t, c.Join(sock, "", nil, nil))
+	s := &served{conn: c, core: core, done: make(chan error, 1)}
+	go func() { s.done <- c.serve() }()
+	t.Cleanup(func() { c.Terminate(nil) })
+	return s
+}
+
+// pair connects two nodes' connections over an in-memory socket.
+func pair(t *testing.T, flags uint64, opts Options) (a, b *served) {
+	sa, sb := net.Pipe()
+	a = serveOn(t, sa, "a@host", "b@host", flags, opts)
+	b = serveOn(t, sb, "b@host", "a@host", flags, opts)
+	return a, b
+}
+
+func TestMessagesArriveInOrder(t *testing.T) {
+	for _, flags := range []uint64{allFlags, 0} { // with a distribution header and pass-through
+		a, b := pair(t, flags, Options{})
+		from := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
+		to := gen.PID{Node: "b@host", ID: 1002, Creation: 1}
+		const n = 20000
+		go func() {
+			for i := 0; i < n; i++ {
+				require.NoError(t, a.conn.SendPID(from, to, gen.MessageOptions{}, etf.Tuple{etf.Atom("seq"), i}))
+			}
+		}()
+		for i := 0; i < n; i++ {
+			r := b.core.next(t)
+			require.Equal(t, "send", r.kind)
+			require.Equal(t, to, r.to)
+			if flags != 0 {
+				require.Equal(t, from, r.from) // SEND_SENDER carries the sender
+			}
+			require.Equal(t, etf.Tuple{etf.Atom("seq"), int64(i)}, r.message)
+		}
+	}
+}
+
+func TestLargeMessageIsFragmentedAndReassembled(t *testing.T) {
+	a, b := pair(t, allFlags, Options{FragmentSize: 1000})
+	big := make([]byte, 1<<20)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	to := gen.PID{Node: "b@host", ID: 1002, Creation: 1}
+	require.NoError(t, a.conn.SendProcessID(gen.PID{Node: "a@host", ID: 5}, gen.ProcessID{Name: "sink", Node: "b@host"}, gen.MessageOptions{}, big))
+	require.NoError(t, a.conn.SendPID(gen.PID{Node: "a@host", ID: 5}, to, gen.MessageOptions{}, "after"))
+	r := b.core.next(t)
+	require.Equal(t, "regsend", r.kind)
+	require.Equal(t, gen.ProcessID{Name: "sink", Node: "b@host"}, r.to)
+	require.Equal(t, big, r.message)
+	require.Equal(t, []byte("after"), b.core.next(t).message)
+}
+
+func TestGenCallBothWays(t *testing.T) {
+	a, b := pair(t, allFlags, Options{})
+	caller := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
+	server := gen.PID{Node: "b@host", ID: 1002, Creation: 1}
+	ref := a.core.MakeRef()
+
+	// a calls b: b's core sees a call with the tag as its reference.
+	require.NoError(t, a.conn.CallPID(caller, server, gen.MessageOptions{Ref: ref}, etf.Atom("ping")))
+	r := b.core.next(t)
+	require.Equal(t, "call", r.kind)
+	require.Equal(t, ref, r.ref)
+	require.Equal(t, etf.Atom("ping"), r.message)
+
+	// b answers: a's core sees the response for that reference, not a plain message.
+	require.NoError(t, b.conn.SendResponse(server, caller, gen.MessageOptions{Ref: r.ref}, etf.Atom("pong")))
+	r = a.core.next(t)
+	require.Equal(t, "response", r.kind)
+	require.Equal(t, ref, r.ref)
+	require.Equal(t, etf.Atom("pong"), r.message)
+}
+
+func TestAliasTaggedCallIsAnsweredThroughTheAlias(t *testing.T) {
+	a, b := pair(t, allFlags, Options{})
+	caller := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
+	server := gen.PID{Node: "b@host", ID: 1002, Creation: 1}
+	alias := gen.Ref{Node: "a@host", Creation: 1, ID: [3]uint64{77, 1, 2}}
+	tag := etf.ImproperList{Elems: []etf.Term{etf.Atom("alias")}, Tail: alias}
+	// What OTP 24+ gen:call sends.
+	msg := etf.Tuple{etf.Atom("$gen_call"), etf.Tuple{caller, tag}, etf.Atom("hello")}
+	require.NoError(t, a.conn.SendPID(caller, server, gen.MessageOptions{}, msg))
+	r := b.core.next(t)
+	require.Equal(t, "call", r.kind)
+	require.Equal(t, alias, r.ref)
+
+	require.NoError(t, b.conn.SendResponse(server, caller, gen.MessageOptions{Ref: r.ref}, etf.Atom("world")))
+	r = a.core.next(t)
+	require.Equal(t, "aliassend", r.kind)
+	require.Equal(t, gen.Alias(alias), r.to)
+	require.Equal(t, etf.Tuple{tag, etf.Atom("world")}, r.message)
+}
+
+func TestMonitorAndLinkOfUnknownProcessAnswerNoproc(t *testing.T) {
+	a, b := pair(t, allFlags, Options{})
+	ghost := gen.PID{Node: "b@host", ID: 4040, Creation: 1}
+	b.core.unknown[ghost] = true
+	watcher := a.core.PID()
+
+	require.NoError(t, a.conn.MonitorPID(watcher, ghost))
+	r := a.core.next(t)
+	require.Equal(t, "terminated", r.kind)
+	require.Equal(t, ghost, r.to)
+	require.ErrorIs(t, r.reason, gen.ErrProcessUnknown)
+
+	require.NoError(t, a.conn.LinkPID(watcher, ghost))
+	r = a.core.next(t)
+	require.Equal(t, "terminated", r.kind)
+	require.ErrorIs(t, r.reason, gen.ErrProcessUnknown)
+}
+
+func TestTerminatedTargetSendsExitAndDown(t *testing.T) {
+	a, b := pair(t, allFlags, Options{})
+	target := gen.PID{Node: "b@host", ID: 2000, Creation: 1}
+	require.NoError(t, a.conn.MonitorPID(a.core.PID(), target))
+	require.NoError(t, a.conn.LinkPID(a.core.PID(), target))
+	// Wait until b has both recorded.
+	require.Eventually(t, func() bool {
+		b.conn.sig.mu.Lock()
+		defer b.conn.sig.mu.Unlock()
+		return len(b.conn.sig.links[target]) == 1 && len(b.conn.sig.monitors[target]) == 1
+	}, 5*time.Second, time.Millisecond)
+
+	reason := &ExitReason{Term: etf.Tuple{etf.Atom("shutdown"), int64(42)}}
+	require.NoError(t, b.conn.SendTerminatePID(target, reason))
+	for i := 0; i < 2; i++ {
+		r := a.core.next(t)
+		require.Equal(t, "terminated", r.kind)
+		require.Equal(t, target, r.to)
+		require.Equal(t, reason, r.reason)
+	}
+}
+
+func TestSilentPeerIsDeclaredDown(t *testing.T) {
+	ours, theirs := net.Pipe()
+	s := serveOn(t, ours, "a@host", "b@host", allFlags, Options{TickTime: 200 * time.Millisecond})
+	// The peer reads (so our ticks go out) but never writes.
+	go func() {
+		buf := make([]byte, 1024)
+		for {
+			if _, err := theirs.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-s.done:
+		require.ErrorIs(t, err, ErrTickTimeout)
+	case <-time.After(5 * time.Second):
+		t.Fatal("a silent peer was not declared down")
+	}
+}
+
+func TestTicksKeepAnIdleLinkUp(t *testing.T) {
+	a, b := pair(t, allFlags, Options{TickTime: 200 * time.Millisecond})
+	time.Sleep(time.Second) // five tick times without messages
+	select {
+	case err := <-a.done:
+		t.Fatalf("connection went down: %v", err)
+	case err := <-b.done:
+		t.Fatalf("connection went down: %v", err)
+	default:
+	}
+}
+
+func TestMalformedPacketClosesOnlyThatConnection(t *testing.T) {
+	other1, other2 := pair(t, allFlags, Options{})
+	ours, theirs := net.Pipe()
+	s := serveOn(t, ours, "a@host", "evil@host", allFlags, Options{})
+	packet := []byte{131, 68, 0, 104, 2, 97} // tuple cut short
+	frame := binary.BigEndian.AppendUint32(nil, uint32(len(packet)))
+	go theirs.Write(append(frame, packet...))
+	select {
+	case err := <-s.done:
+		require.Error(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("malformed packet did not end the connection")
+	}
+	// The other connection still works.
+	to := gen.PID{Node: "b@host", ID: 1002, Creation: 1}
+	require.NoError(t, other1.conn.SendPID(gen.PID{Node: "a@host", ID: 1}, to, gen.MessageOptions{}, "still here"))
+	require.Equal(t, []byte("still here"), other2.core.next(t).message)
+}
+
+func TestSecondSocketIsRefused(t *testing.T) {
+	a, _ := pair(t, allFlags, Options{})
+	x, _ := net.Pipe()
+	require.ErrorIs(t, a.conn.Join(x, "", nil, nil), errAlreadyJoined)
+}

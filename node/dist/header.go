@@ -1,0 +1,211 @@
+package dist
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/gobeam/gobeam/etf"
+)
+
+// Packet kinds: the byte after the length prefix.
+const (
+	passThrough    = 'p' // 112: control and message as versioned terms, no header
+	versionMagic   = 131
+	headerNormal   = 68 // distribution header
+	headerFragment = 69 // first fragment of a fragmented message
+	headerContinue = 70 // later fragment
+)
+
+// The atom cache of one direction of a connection: 8 segments of 256 entries. The sender
+// decides what goes where (NewCacheEntryFlag); the receiver only remembers.
+const (
+	atomCacheSegments    = 8
+	atomCacheSegmentSize = 256
+	atomCacheSize        = atomCacheSegments * atomCacheSegmentSize
+	// maxAtomCacheRefs is the most references one header may make (indices 0..254).
+	maxAtomCacheRefs = 255
+)
+
+var errShortHeader = errors.New("dist: distribution header is truncated")
+
+// HeaderError says what was wrong with a distribution header.
+type HeaderError struct{ Reason string }
+
+func (e *HeaderError) Error() string { return "dist: bad distribution header: " + e.Reason }
+
+func badHeader(format string, args ...any) error {
+	return &HeaderError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// atomCacheReader is the receiving side's copy of the peer's atom cache. It is used by the
+// connection's single reader goroutine only.
+type atomCacheReader struct {
+	entries [atomCacheSize]etf.Atom
+	set     [atomCacheSize]bool
+	refs    []etf.Atom // the current header's references, reused between packets
+	intern  map[string]etf.Atom
+}
+
+// readRefs parses NumberOfAtomCacheRefs, Flags and AtomCacheRefs at the start of b, updates the
+// cache with new entries and returns the header's references (index -> atom) and what follows.
+// The returned slice is valid until the next call.
+func (c *atomCacheReader) readRefs(b []byte) ([]etf.Atom, []byte, error) {
+	if len(b) < 1 {
+		return nil, nil, errShortHeader
+	}
+	n := int(b[0])
+	b = b[1:]
+	c.refs = c.refs[:0]
+	if n == 0 {
+		return c.refs, b, nil
+	}
+	if n > maxAtomCacheRefs {
+		return nil, nil, badHeader("%d atom cache references, at most %d allowed", n, maxAtomCacheRefs)
+	}
+	flagBytes := n/2 + 1
+	if len(b) < flagBytes {
+		return nil, nil, errShortHeader
+	}
+	flags := b[:flagBytes]
+	b = b[flagBytes:]
+	nibble := func(i int) byte {
+		f := flags[i/2]
+		if i%2 == 1 {
+			f >>= 4
+		}
+		return f & 0x0f
+	}
+	longAtoms := nibble(n)&0x01 != 0
+	for i := 0; i < n; i++ {
+		f := nibble(i)
+		segment := int(f & 0x07)
+		if len(b) < 1 {
+			return nil, nil, errShortHeader
+		}
+		slot := segment*atomCacheSegmentSize + int(b[0])
+		b = b[1:]
+		if f&0x08 != 0 { // NewCacheEntryFlag: the atom text follows
+			var length int
+			if longAtoms {
+				if len(b) < 2 {
+					return nil, nil, errShortHeader
+				}
+				length = int(binary.BigEndian.Uint16(b))
+				b = b[2:]
+			} else {
+				if len(b) < 1 {
+					return nil, nil, errShortHeader
+				}
+				length = int(b[0])
+				b = b[1:]
+			}
+			if len(b) < length {
+				return nil, nil, errShortHeader
+			}
+			c.entries[slot] = c.atom(b[:length])
+			c.set[slot] = true
+			b = b[length:]
+		} else if !c.set[slot] {
+			return nil, nil, badHeader("reference %d names atom cache slot %d/%d, which was never filled",
+				i, segment, slot%atomCacheSegmentSize)
+		}
+		c.refs = append(c.refs, c.entries[slot])
+	}
+	return c.refs, b, nil
+}
+
+// atom returns the atom for text, sharing one string per distinct atom seen on the connection.
+func (c *atomCacheReader) atom(text []byte) etf.Atom {
+	if a, ok := c.intern[string(text)]; ok {
+		return a
+	}
+	if c.intern == nil {
+		c.intern = make(map[string]etf.Atom)
+	}
+	a := etf.Atom(text)
+	if len(c.intern) < 1<<16 { // bounded: a peer cannot grow it without limit
+		c.intern[string(a)] = a
+	}
+	return a
+}
+
+// fragments reassembles fragmented messages. Fragments of different sequences may interleave;
+// each sequence arrives in order, counting its fragment id down to 1.
+type fragments struct {
+	pending map[uint64]*fragmentSeq
+	bytes   int // buffered across all sequences, bounded by the connection's max message size
+}
+
+type fragmentSeq struct {
+	atoms []etf.Atom // the starting header's atom cache references
+	body  []byte     // control message and payload so far
+	next  uint64     // the fragment id expected next
+}
+
+// start begins a sequence with its first fragment. It returns the complete body when the
+// sequence has only this fragment.
+func (f *fragments) start(seq, id uint64, atoms []etf.Atom, body []byte, limit int) ([]etf.Atom, []byte, bool, error) {
+	if id == 0 {
+		return nil, nil, false, badHeader("fragment id 0 in sequence %d", seq)
+	}
+	if _, dup := f.pending[seq]; dup {
+		return nil, nil, false, badHeader("sequence %d started twice", seq)
+	}
+	own := append([]etf.Atom(nil), atoms...)
+	if id == 1 {
+		return own, body, true, nil
+	}
+	if limit > 0 && f.bytes+len(body) > limit {
+		return nil, nil, false, badHeader("fragmented message over the %d-byte limit", limit)
+	}
+	if f.pending == nil {
+		f.pending = make(map[uint64]*fragmentSeq)
+	}
+	f.pending[seq] = &fragmentSeq{atoms: own, body: append([]byte(nil), body...), next: id - 1}
+	f.bytes += len(body)
+	return nil, nil, false, nil
+}
+
+// add appends a continuation fragment and returns the whole body when it is the last one.
+func (f *fragments) add(seq, id uint64, body []byte, limit int) ([]etf.Atom, []byte, bool, error) {
+	s, ok := f.pending[seq]
+	if !ok {
+		return nil, nil, false, badHeader("continuation of unknown sequence %d", seq)
+	}
+	if id != s.next {
+		return nil, nil, false, badHeader("sequence %d: fragment %d arrived, %d expected", seq, id, s.next)
+	}
+	if limit > 0 && f.bytes+len(body) > limit {
+		return nil, nil, false, badHeader("fragmented message over the %d-byte limit", limit)
+	}
+	s.body = append(s.body, body...)
+	f.bytes += len(body)
+	if id > 1 {
+		s.next--
+		return nil, nil, false, nil
+	}
+	delete(f.pending, seq)
+	f.bytes -= len(s.body)
+	return s.atoms, s.body, true, nil
+}
+
+// appendHeader writes a normal distribution header without atom cache references.
+func appendHeader(b []byte) []byte {
+	return append(b, versionMagic, headerNormal, 0)
+}
+
+// appendFragmentHeader writes the header of fragment id of sequence seq.
+func appendFragmentHeader(b []byte, first bool, seq, id uint64) []byte {
+	tag := byte(headerContinue)
+	if first {
+		tag = headerFragment
+	}
+	b = append(b, versionMagic, tag)
+	b = binary.BigEndian.AppendUint64(b, seq)
+	b = binary.BigEndian.AppendUint64(b, id)
+	if first {
+		b = append(b, 0) // no atom cache references
+	}
+	return b
+}

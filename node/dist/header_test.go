@@ -1,0 +1,101 @@
+package dist
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gobeam/gobeam/etf"
+)
+
+// The example of erl_ext_dist ("Distribution Header for fragmented messages"): five atom cache
+// references, two already cached, three new ('reg', 'call', 'set_get_state').
+func TestAtomCacheRefsFromSpecExample(t *testing.T) {
+	var c atomCacheReader
+	// The two cached atoms must have been sent before; put them in the slots the example uses
+	// (flag nibbles 0100 and 0000: segment 4 index 10 and segment 0 index 5).
+	c.entries[4*256+10], c.set[4*256+10] = "a@host", true
+	c.entries[0*256+5], c.set[0*256+5] = "b@host", true
+	hdr := []byte{5, 4, 137, 9,
+		10, 5,
+		236, 3, 114, 101, 103,
+		9, 4, 99, 97, 108, 108,
+		238, 13, 115, 101, 116, 95, 103, 101, 116, 95, 115, 116, 97, 116, 101,
+		104, 1} // what follows the header
+	refs, rest, err := c.readRefs(hdr)
+	require.NoError(t, err)
+	require.Equal(t, []etf.Atom{"a@host", "b@host", "reg", "call", "set_get_state"}, refs)
+	require.Equal(t, []byte{104, 1}, rest)
+
+	// A later header refers to a cached entry without its text.
+	refs, rest, err = c.readRefs([]byte{1, 0x01, 236})
+	require.NoError(t, err)
+	require.Equal(t, []etf.Atom{"reg"}, refs)
+	require.Empty(t, rest)
+}
+
+func TestAtomCacheRefsErrors(t *testing.T) {
+	var c atomCacheReader
+	for name, b := range map[string][]byte{
+		"empty":          {},
+		"flags missing":  {2},
+		"index missing":  {1, 0x08},
+		"length missing": {1, 0x08, 3},
+		"text short":     {1, 0x08, 3, 5, 'a'},
+		"never filled":   {1, 0x00, 3},
+		"long len short": {1, 0x18, 3, 0}, // LongAtoms set, 2-byte length cut
+	} {
+		_, _, err := c.readRefs(b)
+		require.Error(t, err, name)
+	}
+}
+
+func TestAtomCacheLongAtoms(t *testing.T) {
+	var c atomCacheReader
+	// one new ref in segment 2; LongAtoms in the nibble after it
+	refs, _, err := c.readRefs([]byte{1, 0x1a, 7, 0, 3, 'a', 'b', 'c'})
+	require.NoError(t, err)
+	require.Equal(t, []etf.Atom{"abc"}, refs)
+	require.Equal(t, etf.Atom("abc"), c.entries[2*256+7])
+}
+
+func TestFragmentsReassemble(t *testing.T) {
+	var f fragments
+	atoms := []etf.Atom{"x"}
+	_, _, done, err := f.start(9, 3, atoms, []byte("ab"), 0)
+	require.NoError(t, err)
+	require.False(t, done)
+	// another sequence interleaves
+	got, body, done, err := f.start(10, 1, nil, []byte("solo"), 0)
+	require.NoError(t, err)
+	require.True(t, done)
+	require.Equal(t, []byte("solo"), body)
+	require.Empty(t, got)
+
+	_, _, done, err = f.add(9, 2, []byte("cd"), 0)
+	require.NoError(t, err)
+	require.False(t, done)
+	got, body, done, err = f.add(9, 1, []byte("ef"), 0)
+	require.NoError(t, err)
+	require.True(t, done)
+	require.Equal(t, []byte("abcdef"), body)
+	require.Equal(t, atoms, got)
+	require.Zero(t, f.bytes)
+	require.Empty(t, f.pending)
+}
+
+func TestFragmentsErrors(t *testing.T) {
+	var f fragments
+	_, _, _, err := f.add(1, 1, nil, 0)
+	require.ErrorContains(t, err, "unknown sequence")
+	_, _, _, err = f.start(1, 0, nil, nil, 0)
+	require.Error(t, err)
+	_, _, _, err = f.start(2, 3, nil, []byte("x"), 0)
+	require.NoError(t, err)
+	_, _, _, err = f.start(2, 3, nil, []byte("x"), 0)
+	require.ErrorContains(t, err, "twice")
+	_, _, _, err = f.add(2, 1, nil, 0)
+	require.ErrorContains(t, err, "expected")
+	_, _, _, err = f.start(3, 2, nil, make([]byte, 10), 8)
+	require.ErrorContains(t, err, "limit")
+}

@@ -1,0 +1,318 @@
+package dist
+
+import (
+	"sync"
+
+	"ergo.services/ergo/gen"
+
+	"github.com/gobeam/gobeam/etf"
+)
+
+// Erlang's links are two-way and its monitors are identified by references; Ergo's links are
+// one-way and its monitors carry no reference. The connection therefore remembers, per local
+// target, which peer processes linked or monitored it and with which reference, and answers
+// with the exact Erlang signals when Ergo reports that the target terminated.
+type signalTables struct {
+	mu sync.Mutex
+	// links[local] = peer processes linked to it
+	links map[gen.PID]map[gen.PID]struct{}
+	// monitors of local processes by pid and by registered name, by the peer's reference
+	monitors     map[gen.PID]map[gen.Ref]gen.PID
+	nameMonitors map[gen.Atom]map[gen.Ref]gen.PID
+	// outgoing monitors made by Ergo (from its core pid): target -> our reference
+	outMonitors     map[gen.PID]gen.Ref
+	outNameMonitors map[gen.Atom]gen.Ref
+	// references of outgoing monitors -> the monitored target
+	outRefs  map[gen.Ref]outMonitor
+	unlinkID uint64
+}
+
+type outMonitor struct {
+	pid  gen.PID
+	name gen.Atom
+}
+
+func addTo[K comparable, V comparable, W any](m *map[K]map[V]W, k K, v V, w W) {
+	if *m == nil {
+		*m = make(map[K]map[V]W)
+	}
+	inner := (*m)[k]
+	if inner == nil {
+		inner = make(map[V]W)
+		(*m)[k] = inner
+	}
+	inner[v] = w
+}
+
+func removeFrom[K comparable, V comparable, W any](m map[K]map[V]W, k K, v V) {
+	if inner := m[k]; inner != nil {
+		delete(inner, v)
+		if len(inner) == 0 {
+			delete(m, k)
+		}
+	}
+}
+
+// dispatch routes one signal from the peer into Ergo. Errors from Ergo (an unknown target, say)
+// are Erlang semantics, not faults: a message to a dead process is dropped as BEAM drops it.
+func (c *Connection) dispatch(ctrl Control, payload etf.Term) {
+	local := c.core.Name()
+	switch ctrl.Op {
+	case OpSend, OpSendTT, OpSendSender, OpSendSenderTT:
+		c.deliver(ctrl.From, payload, func(opts gen.MessageOptions, msg any) error {
+			return c.core.RouteSendPID(ctrl.From, ctrl.To, opts, msg)
+		}, func(opts gen.MessageOptions, req any) error {
+			return c.core.RouteCallPID(ctrl.From, ctrl.To, opts, req)
+		}, ctrl.To)
+
+	case OpRegSend, OpRegSendTT:
+		to := gen.ProcessID{Name: ctrl.ToName, Node: local}
+		c.deliver(ctrl.From, payload, func(opts gen.MessageOptions, msg any) error {
+			return c.core.RouteSendProcessID(ctrl.From, to, opts, msg)
+		}, func(opts gen.MessageOptions, req any) error {
+			return c.core.RouteCallProcessID(ctrl.From, to, opts, req)
+		}, gen.PID{})
+
+	case OpAliasSend, OpAliasSendTT:
+		alias := gen.Alias(ctrl.Ref)
+		c.deliver(ctrl.From, payload, func(opts gen.MessageOptions, msg any) error {
+			return c.core.RouteSendAlias(ctrl.From, alias, opts, msg)
+		}, func(opts gen.MessageOptions, req any) error {
+			return c.core.RouteCallAlias(ctrl.From, alias, opts, req)
+		}, gen.PID{})
+
+	case OpLink:
+		c.linkIn(ctrl.From, ctrl.To)
+
+	case OpUnlink:
+		c.unlinkIn(ctrl.From, ctrl.To)
+
+	case OpUnlinkID:
+		c.unlinkIn(ctrl.From, ctrl.To)
+		c.sendLogged(Control{Op: OpUnlinkIDAck, ID: ctrl.ID, From: ctrl.To, To: ctrl.From}, nil)
+
+	case OpUnlinkIDAck, OpNodeLink, OpGroupLeader:
+		// Nothing to do: Ergo's unlink takes effect at once, and the group leader and
+		// node links have no Ergo counterpart.
+
+	case OpExit, OpExitTT, OpPayloadExit, OpPayloadExitTT:
+		reason := ctrl.Reason
+		if ctrl.Op == OpPayloadExit || ctrl.Op == OpPayloadExitTT {
+			reason = payload
+		}
+		c.exitIn(ctrl.From, ctrl.To, ReasonFromTerm(reason))
+
+	case OpExit2, OpExit2TT, OpPayloadExit2, OpPayloadExit2TT:
+		reason := ctrl.Reason
+		if ctrl.Op == OpPayloadExit2 || ctrl.Op == OpPayloadExit2TT {
+			reason = payload
+		}
+		c.core.RouteSendExit(ctrl.From, ctrl.To, ReasonFromTerm(reason))
+
+	case OpMonitorP:
+		c.monitorIn(ctrl)
+
+	case OpDemonitorP:
+		c.demonitorIn(ctrl)
+
+	case OpMonitorPExit, OpPayloadMonitorPExit:
+		reason := ctrl.Reason
+		if ctrl.Op == OpPayloadMonitorPExit {
+			reason = payload
+		}
+		c.downIn(ctrl.Ref, ReasonFromTerm(reason))
+
+	case OpSpawnRequest, OpSpawnRequestTT:
+		c.spawnIn(ctrl, payload)
+
+	case OpSpawnReply, OpSpawnReplyTT:
+		// This node sends no spawn requests of its own yet.
+		c.log.Debug("unexpected SPAWN_REPLY from %s ignored", c.peer.Name)
+	}
+}
+
+// deliver hands a message to Ergo: a gen_server call as a call (so any Ergo actor answers
+// GenServer.call), a reply to one of our calls as its response, anything else as a message.
+func (c *Connection) deliver(from gen.PID, msg etf.Term,
+	send func(gen.MessageOptions, any) error, call func(gen.MessageOptions, any) error, to gen.PID) {
+	if caller, ref, tag, req, ok := parseGenCall(msg); ok {
+		c.peerCalls.add(ref, tag)
+		if err := call(gen.MessageOptions{Ref: ref}, req); err != nil {
+			c.peerCalls.take(ref)
+			c.log.Trace("call from %s not delivered: %s", caller, err)
+		}
+		return
+	}
+	if t, ok := msg.(etf.Tuple); ok && len(t) == 2 && to != (gen.PID{}) {
+		if ref, ok := t[0].(etf.Ref); ok && c.calls.take(ref) {
+			c.core.RouteSendResponse(from, to, gen.MessageOptions{Ref: ref}, t[1])
+			return
+		}
+	}
+	if err := send(gen.MessageOptions{}, msg); err != nil {
+		c.log.Trace("message from %s not delivered: %s", from, err)
+	}
+}
+
+// linkIn records a link the peer made to a local process; if that process does not exist,
+// the peer gets the exit signal noproc at once, as BEAM would send it.
+func (c *Connection) linkIn(from, to gen.PID) {
+	if err := c.core.RouteLinkPID(from, to); err != nil {
+		c.sendExit(to, from, ReasonTerm(gen.ErrProcessUnknown))
+		return
+	}
+	c.sig.mu.Lock()
+	addTo(&c.sig.links, to, from, struct{}{})
+	c.sig.mu.Unlock()
+}
+
+func (c *Connection) unlinkIn(from, to gen.PID) {
+	c.sig.mu.Lock()
+	removeFrom(c.sig.links, to, from)
+	c.sig.mu.Unlock()
+	c.core.RouteUnlinkPID(from, to)
+}
+
+// exitIn is an exit signal along a link. Links Ergo made to the peer are owned by the node's
+// core pid, so the core learns the target terminated; a link the peer made to a local process
+// ends with the exit signal to that process.
+func (c *Connection) exitIn(from, to gen.PID, reason error) {
+	c.sig.mu.Lock()
+	removeFrom(c.sig.links, to, from)
+	c.sig.mu.Unlock()
+	if to == c.core.PID() {
+		c.core.RouteTerminatePID(from, reason)
+		return
+	}
+	c.core.RouteSendExit(from, to, reason)
+}
+
+func (c *Connection) monitorIn(ctrl Control) {
+	var err error
+	if ctrl.ToName != "" {
+		err = c.core.RouteMonitorProcessID(ctrl.From, gen.ProcessID{Name: ctrl.ToName, Node: c.core.Name()})
+	} else {
+		err = c.core.RouteMonitorPID(ctrl.From, ctrl.To)
+	}
+	if err != nil {
+		// The target does not exist: BEAM answers at once with DOWN noproc.
+		c.sendDown(ctrl.To, ctrl.ToName, ctrl.From, ctrl.Ref, ReasonTerm(gen.ErrProcessUnknown))
+		return
+	}
+	c.sig.mu.Lock()
+	if ctrl.ToName != "" {
+		addTo(&c.sig.nameMonitors, ctrl.ToName, ctrl.Ref, ctrl.From)
+	} else {
+		addTo(&c.sig.monitors, ctrl.To, ctrl.Ref, ctrl.From)
+	}
+	c.sig.mu.Unlock()
+}
+
+func (c *Connection) demonitorIn(ctrl Control) {
+	c.sig.mu.Lock()
+	var still bool
+	if ctrl.ToName != "" {
+		removeFrom(c.sig.nameMonitors, ctrl.ToName, ctrl.Ref)
+		still = containsValue(c.sig.nameMonitors[ctrl.ToName], ctrl.From)
+	} else {
+		removeFrom(c.sig.monitors, ctrl.To, ctrl.Ref)
+		still = containsValue(c.sig.monitors[ctrl.To], ctrl.From)
+	}
+	c.sig.mu.Unlock()
+	if still {
+		return // the same process monitors the target under another reference too
+	}
+	if ctrl.ToName != "" {
+		c.core.RouteDemonitorProcessID(ctrl.From, gen.ProcessID{Name: ctrl.ToName, Node: c.core.Name()})
+	} else {
+		c.core.RouteDemonitorPID(ctrl.From, ctrl.To)
+	}
+}
+
+func containsValue(m map[gen.Ref]gen.PID, pid gen.PID) bool {
+	for _, p := range m {
+		if p == pid {
+			return true
+		}
+	}
+	return false
+}
+
+// downIn is the DOWN of a monitor Ergo made on a peer process.
+func (c *Connection) downIn(ref gen.Ref, reason error) {
+	c.sig.mu.Lock()
+	target, ok := c.sig.outRefs[ref]
+	if ok {
+		delete(c.sig.outRefs, ref)
+		if target.name != "" {
+			delete(c.sig.outNameMonitors, target.name)
+		} else {
+			delete(c.sig.outMonitors, target.pid)
+		}
+	}
+	c.sig.mu.Unlock()
+	if !ok {
+		return
+	}
+	if target.name != "" {
+		c.core.RouteTerminateProcessID(gen.ProcessID{Name: target.name, Node: c.peer.Name}, reason)
+		return
+	}
+	c.core.RouteTerminatePID(target.pid, reason)
+}
+
+// spawnIn answers a spawn request. Spawning Go processes from BEAM needs a registry of
+// spawnable functions, which this connection does not have: the request is refused with the
+// reply the protocol defines, and the connection goes on.
+func (c *Connection) spawnIn(ctrl Control, args etf.Term) {
+	c.sendLogged(Control{Op: OpSpawnReply, Ref: ctrl.Ref, To: ctrl.From, Result: etf.Atom("notsup")}, nil)
+}
+
+// terminated sends the Erlang signals for a local process that ended: EXIT to the peer
+// processes linked to it and DOWN to those monitoring it.
+func (c *Connection) terminated(pid gen.PID, name gen.Atom, reason error) {
+	term := ReasonTerm(reason)
+	c.sig.mu.Lock()
+	var links map[gen.PID]struct{}
+	var mons map[gen.Ref]gen.PID
+	if name != "" {
+		mons = c.sig.nameMonitors[name]
+		delete(c.sig.nameMonitors, name)
+	} else {
+		links = c.sig.links[pid]
+		delete(c.sig.links, pid)
+		mons = c.sig.monitors[pid]
+		delete(c.sig.monitors, pid)
+	}
+	c.sig.mu.Unlock()
+	for peerPid := range links {
+		c.sendExit(pid, peerPid, term)
+	}
+	for ref, peerPid := range mons {
+		c.sendDown(pid, name, peerPid, ref, term)
+	}
+}
+
+func (c *Connection) sendExit(from, to gen.PID, reason etf.Term) {
+	if c.peer.has(flagExitPayload) {
+		c.sendLogged(Control{Op: OpPayloadExit, From: from, To: to}, reason)
+		return
+	}
+	c.sendLogged(Control{Op: OpExit, From: from, To: to, Reason: reason}, nil)
+}
+
+func (c *Connection) sendDown(from gen.PID, fromName gen.Atom, to gen.PID, ref gen.Ref, reason etf.Term) {
+	if c.peer.has(flagExitPayload) {
+		c.sendLogged(Control{Op: OpPayloadMonitorPExit, From: from, FromName: fromName, To: to, Ref: ref}, reason)
+		return
+	}
+	c.sendLogged(Control{Op: OpMonitorPExit, From: from, FromName: fromName, To: to, Ref: ref, Reason: reason}, nil)
+}
+
+// sendLogged sends a signal the node originates itself; a failure can only mean the
+// connection is going away, which the reader reports.
+func (c *Connection) sendLogged(ctrl Control, payload etf.Term) {
+	if err := c.send(ctrl, payload); err != nil {
+		c.log.Debug("%s to %s not sent: %s", ctrl.Op, c.peer.Name, err)
+	}
+}
