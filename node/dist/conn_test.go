@@ -29,12 +29,19 @@ type fakeCore struct {
 	name     gen.Atom
 	routed   chan routed
 	unknown  map[gen.PID]bool
+	discard  bool // fuzzing: route into nothing
 	mu       sync.Mutex
 	refs     uint64
 }
 
 func newFakeCore(name gen.Atom) *fakeCore {
 	return &fakeCore{name: name, routed: make(chan routed, 1<<17), unknown: map[gen.PID]bool{}}
+}
+
+func (f *fakeCore) push(r routed) {
+	if !f.discard {
+		f.routed <- r
+	}
 }
 
 func (f *fakeCore) Name() gen.Atom { return f.name }
@@ -49,35 +56,35 @@ func (f *fakeCore) RouteSendPID(from, to gen.PID, o gen.MessageOptions, m any) e
 	if f.unknown[to] {
 		return gen.ErrProcessUnknown
 	}
-	f.routed <- routed{kind: "send", from: from, to: to, message: m}
+	f.push(routed{kind: "send", from: from, to: to, message: m})
 	return nil
 }
 func (f *fakeCore) RouteSendProcessID(from gen.PID, to gen.ProcessID, o gen.MessageOptions, m any) error {
-	f.routed <- routed{kind: "regsend", from: from, to: to, message: m}
+	f.push(routed{kind: "regsend", from: from, to: to, message: m})
 	return nil
 }
 func (f *fakeCore) RouteSendAlias(from gen.PID, to gen.Alias, o gen.MessageOptions, m any) error {
-	f.routed <- routed{kind: "aliassend", from: from, to: to, message: m}
+	f.push(routed{kind: "aliassend", from: from, to: to, message: m})
 	return nil
 }
 func (f *fakeCore) RouteCallPID(from, to gen.PID, o gen.MessageOptions, m any) error {
-	f.routed <- routed{kind: "call", from: from, to: to, ref: o.Ref, message: m}
+	f.push(routed{kind: "call", from: from, to: to, ref: o.Ref, message: m})
 	return nil
 }
 func (f *fakeCore) RouteCallProcessID(from gen.PID, to gen.ProcessID, o gen.MessageOptions, m any) error {
-	f.routed <- routed{kind: "call", from: from, to: to, ref: o.Ref, message: m}
+	f.push(routed{kind: "call", from: from, to: to, ref: o.Ref, message: m})
 	return nil
 }
 func (f *fakeCore) RouteSendResponse(from, to gen.PID, o gen.MessageOptions, m any) error {
-	f.routed <- routed{kind: "response", from: from, to: to, ref: o.Ref, message: m}
+	f.push(routed{kind: "response", from: from, to: to, ref: o.Ref, message: m})
 	return nil
 }
 func (f *fakeCore) RouteSendExit(from, to gen.PID, reason error) error {
-	f.routed <- routed{kind: "exit", from: from, to: to, reason: reason}
+	f.push(routed{kind: "exit", from: from, to: to, reason: reason})
 	return nil
 }
 func (f *fakeCore) RouteTerminatePID(target gen.PID, reason error) error {
-	f.routed <- routed{kind: "terminated", to: target, reason: reason}
+	f.push(routed{kind: "terminated", to: target, reason: reason})
 	return nil
 }
 func (f *fakeCore) RouteLinkPID(pid, target gen.PID) error {
@@ -94,6 +101,20 @@ func (f *fakeCore) RouteMonitorPID(pid, target gen.PID) error {
 	return nil
 }
 func (f *fakeCore) RouteDemonitorPID(pid, target gen.PID) error { return nil }
+func (f *fakeCore) RouteMonitorProcessID(pid gen.PID, target gen.ProcessID) error {
+	return nil
+}
+func (f *fakeCore) RouteDemonitorProcessID(pid gen.PID, target gen.ProcessID) error {
+	return nil
+}
+func (f *fakeCore) RouteCallAlias(from gen.PID, to gen.Alias, o gen.MessageOptions, m any) error {
+	f.push(routed{kind: "call", from: from, to: to, ref: o.Ref, message: m})
+	return nil
+}
+func (f *fakeCore) RouteTerminateProcessID(target gen.ProcessID, reason error) error {
+	f.push(routed{kind: "terminated", to: target, reason: reason})
+	return nil
+}
 
 func (f *fakeCore) next(t *testing.T) routed {
 	t.Helper()

@@ -1,0 +1,103 @@
+package dist
+
+import (
+	"testing"
+
+	"ergo.services/ergo/gen"
+
+	"github.com/gobeam/gobeam/etf"
+)
+
+// quietLog swallows everything: fuzzing produces a log line per bad packet.
+type quietLog struct{ gen.Log }
+
+func (quietLog) Trace(string, ...any)   {}
+func (quietLog) Debug(string, ...any)   {}
+func (quietLog) Info(string, ...any)    {}
+func (quietLog) Warning(string, ...any) {}
+func (quietLog) Error(string, ...any)   {}
+
+// seedPackets are valid packets as a peer sends them, for the fuzzers to mutate.
+func seedPackets(f *testing.F) [][]byte {
+	var seeds [][]byte
+	enc := etf.Encoder{}
+	add := func(ctrl Control, payload etf.Term) {
+		tuple, err := ctrl.Term()
+		if err != nil {
+			f.Fatal(err)
+		}
+		b := appendHeader(nil)
+		if b, err = enc.AppendTerm(b, tuple); err != nil {
+			f.Fatal(err)
+		}
+		if ctrl.Op.HasPayload() {
+			if b, err = enc.AppendTerm(b, payload); err != nil {
+				f.Fatal(err)
+			}
+		}
+		seeds = append(seeds, b)
+	}
+	add(Control{Op: OpSendSender, From: pidA, To: pidB}, etf.Tuple{etf.Atom("$gen_cast"), etf.Tuple{etf.Atom("send"), etf.List{pidB}, []byte("hi")}})
+	add(Control{Op: OpRegSend, From: pidA, ToName: "Elixir.Manifold.Partitioner"}, etf.Map{{Key: []byte("k"), Value: int64(1)}})
+	add(Control{Op: OpAliasSend, From: pidA, Ref: refR}, etf.Atom("x"))
+	add(Control{Op: OpMonitorP, From: pidA, ToName: "named", Ref: refR}, nil)
+	add(Control{Op: OpUnlinkID, ID: 7, From: pidA, To: pidB}, nil)
+	add(Control{Op: OpPayloadExit, From: pidA, To: pidB}, etf.Atom("normal"))
+	add(Control{Op: OpSpawnRequest, Ref: refR, From: pidA, GroupLeader: pidA, Module: "m", Function: "f", Arity: 1}, etf.List{int64(1)})
+	// the spec's fragmented example, first and last fragment
+	seeds = append(seeds, []byte{131, 69, 0, 0, 2, 168, 0, 0, 5, 83, 0, 0, 0, 0, 0, 0, 0, 2,
+		5, 4, 137, 9, 10, 5, 236, 3, 114, 101, 103, 9, 4, 99, 97, 108, 108,
+		238, 13, 115, 101, 116, 95, 103, 101, 116, 95, 115, 116, 97, 116, 101,
+		104, 4, 97, 6, 103, 82, 0, 0, 0, 0, 85, 0, 0, 0, 0, 2, 82, 1, 82, 2,
+		104, 3, 82, 3, 103, 82, 0, 0, 0, 0, 245, 0, 0, 0, 2, 2, 104, 2, 82, 4, 109, 0, 0, 0, 2})
+	seeds = append(seeds, []byte{131, 70, 0, 0, 2, 168, 0, 0, 5, 83, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0})
+	seeds = append(seeds, []byte{112, 131, 104, 3, 97, 2, 100, 0, 0, 88, 119, 1, 97, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 131, 97, 1})
+	return seeds
+}
+
+// FuzzPacket feeds packets, one after another on the same connection, to the reader: it must
+// answer every one with routing or an error, never a panic.
+func FuzzPacket(f *testing.F) {
+	for _, s := range seedPackets(f) {
+		f.Add(s, []byte{131, 68, 0})
+	}
+	f.Fuzz(func(t *testing.T, first, second []byte) {
+		core := &fakeCore{name: "b@host", discard: true, unknown: map[gen.PID]bool{}}
+		c := newConnection(core, Peer{Name: "a@host", Flags: allFlags}, Options{MaxMessageSize: 1 << 20}.withDefaults(), quietLog{})
+		c.out.close() // replies (DOWN, UNLINK_ID_ACK) are dropped: no socket here
+		r := reader{c: c}
+		for _, p := range [][]byte{first, second} {
+			if len(p) == 0 {
+				continue
+			}
+			if err := r.packet(p); err != nil {
+				return
+			}
+		}
+	})
+}
+
+// FuzzParseControl: any decodable term either parses as a control message or is refused.
+func FuzzParseControl(f *testing.F) {
+	for _, s := range seedPackets(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		term, err := etf.Decode(append([]byte{131}, b...))
+		if err != nil {
+			return
+		}
+		c, err := ParseControl(term)
+		if err != nil {
+			return
+		}
+		// What parsed builds again, and parses to the same thing.
+		tuple, err := c.Term()
+		if err != nil {
+			t.Fatalf("parsed %v but cannot build it: %v", term, err)
+		}
+		if _, err := ParseControl(tuple); err != nil {
+			t.Fatalf("rebuilt %v does not parse: %v", tuple, err)
+		}
+	})
+}
