@@ -200,6 +200,9 @@ func ParseControl(t etf.Term) (Control, error) {
 			return
 		}
 		switch v := tup[i].(type) {
+		case uint64: // as Term builds it, before encoding
+			*dst = v
+			return
 		case int64:
 			if v >= 0 {
 				*dst = uint64(v)
