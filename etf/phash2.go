@@ -581,6 +581,26 @@ func (s *hashState) list(h uint32, elems []Term, tail Term, depth int) uint32 {
 			continue
 		case ByteList: // properTail is one too
 			return foldNil(foldByteRunFrom(h, run, n, t))
+		case []string:
+			if n > 0 {
+				h = hash1(h, run, hconst4)
+				run, n = 0, 0
+			}
+			for _, e := range t {
+				h = foldBinary(h, e, 0, 0)
+			}
+			elems, tail = nil, properTail
+			continue
+		}
+		// A Go value of another type (a []int, a named slice type, ...) may be a list as well.
+		if class, v := classOf(tail); class == classList || class == classNil {
+			if _, invalid := v.(invalidTerm); !invalid {
+				elems, tail = nil, v
+				if class == classNil {
+					tail = properTail
+				}
+				continue
+			}
 		}
 		if n > 0 {
 			h = hash1(h, run, hconst4)

@@ -206,7 +206,10 @@ compare_terms() ->
              "abd", "ab", [97, 98, 99, 100], [a | b], [1, 2.0], "a" ++ [[]], [[1]], [<<>>]],
     Bins = [<<>>, <<0>>, <<1>>, <<0, 0>>, <<1:1>>, <<0:1>>, <<2:2>>, <<3:2>>, <<128>>, <<127>>,
             <<255>>, <<255, 1:1>>, <<"abc">>, <<"abd">>, <<"ab">>, <<1, 2, 3>>, <<0:7>>],
-    Nested = [[{a, 1}, {b, 2}], [{a, 1.0}, {b, 2}], {#{}, []}, {[], #{}}, #{[] => {}}],
+    Nested = [[{a, 1}, {b, 2}], [{a, 1.0}, {b, 2}], {#{}, []}, {[], #{}}, #{[] => {}},
+              #{#{a => 1} => x}, #{#{a => 1.0} => x}, fun_ext("m3", 1, 1, 5, 3, 7, [b]),
+              fun_ext("m3", 1, 1, 6, 3, 7, [a]), fun_ext("m3", 1, 1, 5, 3, 7, [a, a]),
+              fun_ext("m3", 1, 1, 5, 3, 7, [1]), fun_ext("m3", 1, 1, 5, 3, 7, [1.0])],
     Nums ++ Atoms ++ Refs ++ Funs ++ Ports ++ Pids ++ Tuples ++ Maps ++ Lists ++ Bins ++ Nested.
 
 compare_lines(Ts) ->
@@ -216,7 +219,20 @@ compare_lines(Ts) ->
     [io:format("C ~s~n", [[cmp_char(A, B) || B <- Ts]]) || A <- Ts],
     Indexed = lists:zip(Ts, lists:seq(0, length(Ts) - 1)),
     Sorted = lists:sort(fun({A, _}, {B, _}) -> A =< B end, Indexed),
-    io:format("S~s~n", [[[$\s, integer_to_list(I)] || {_, I} <- Sorted]]).
+    io:format("S~s~n", [[[$\s, integer_to_list(I)] || {_, I} <- Sorted]]),
+    %% Before OTP 26 the keys of a small map are kept in map key order, which maps:keys/1 shows.
+    case erlang:system_info(otp_release) of
+        "25" -> [io:format("K ~s~n", [hex(maps:keys(M))]) || M <- key_order_maps()];
+        _ -> ok
+    end.
+
+key_order_maps() ->
+    [#{2 => a, 1.0 => b, 1 => c, 0.5 => d, -1 => e, 3.0 => f, (1 bsl 70) => g, -(1 bsl 70) => h,
+       1.0e30 => i},
+     #{a => 1, <<"a">> => 2, "a" => 3, {a} => 4, [] => 5, 1 => 6, #{} => 7, 'B' => 8, <<>> => 9,
+       [a | b] => 10, {} => 11, {1, 2} => 12, {2} => 13, <<1:1>> => 14, [1.0] => 15, [1] => 16},
+     #{{1} => a, {1.0} => b, {2} => c, {0.5} => d, [1 | 1] => e, [1 | 1.0] => f, [1] => g,
+       #{1 => a} => h, #{1.0 => a} => i, #{a => 1} => j, #{a => 1.0} => k}].
 
 cmp_char(A, B) when A =:= B -> $E;
 cmp_char(A, B) when A == B -> $=;
