@@ -100,8 +100,8 @@ type Peer struct {
 	cmd    *exec.Cmd
 	output *outputLog
 
-	exited   chan struct{} // closed when the OS process has been reaped
-	exitErr  error         // cmd.Wait's result; read after exited is closed
+	exited  chan struct{} // closed when the OS process has been reaped
+	exitErr error         // cmd.Wait's result; read after exited is closed
 	// stopReason is set by Stop and Kill ("stopped", "killed"): the end is not a failure.
 	stopReason atomic.Pointer[string]
 
