@@ -1,0 +1,197 @@
+package handshake
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"ergo.services/ergo/gen"
+)
+
+// Accept implements gen.NetworkHandshake: a peer dialled this node.
+//
+//	◀── send_name  status ──▶ (alive ──▶ ◀── true|false)  challenge ──▶
+//	(◀── complement, after a legacy name)  ◀── challenge_reply  challenge_ack ──▶
+//
+// Accept runs inside Ergo's accept loop: the deadline set on conn bounds how long a silent or
+// slow peer can hold it.
+func (h *Handshake) Accept(node gen.NodeHandshake, conn net.Conn, options gen.HandshakeOptions) (gen.HandshakeResult, error) {
+	if options.Cookie == "" {
+		return gen.HandshakeResult{}, ErrNoCookie
+	}
+	deadline := time.Now().Add(h.timeout)
+	conn.SetDeadline(deadline)
+	// Ergo logs the returned error with the peer's address; the error names the peer.
+	d, err := h.accept(node, conn, options.Cookie, deadline)
+	if err != nil {
+		return gen.HandshakeResult{}, err
+	}
+	conn.SetDeadline(time.Time{})
+	return h.result(d, gen.HandshakeOptions{Flags: options.Flags, MaxMessageSize: options.MaxMessageSize}), nil
+}
+
+func (h *Handshake) accept(node gen.NodeHandshake, conn net.Conn, cookie string, deadline time.Time) (Details, error) {
+	d := Details{
+		Name:     node.Name(),
+		Flags:    h.flags,
+		Creation: creationOf(node),
+	}
+	peer := conn.RemoteAddr().String()
+	fail := func(format string, args ...any) (Details, error) {
+		return Details{}, fmt.Errorf("handshake from %s: "+format, append([]any{peer}, args...)...)
+	}
+	refuse := func(err error) (Details, error) {
+		writeMessage(conn, AppendStatus(nil, StatusMessage{Status: StatusNotAllowed}))
+		return fail("%w", err)
+	}
+
+	body, err := readMessage(conn)
+	if err != nil {
+		return fail("reading name: %w", err)
+	}
+	name, err := DecodeName(body)
+	if err != nil {
+		return fail("%w", err)
+	}
+	if name.Legacy && !name.Flags.Has(FlagHandshake23) {
+		return refuse(fmt.Errorf("%w: version %d handshake without HANDSHAKE_23 (OTP 22 or older)", ErrMissingFlags, name.Version))
+	}
+
+	named := name.Flags.Has(FlagNameMe)
+	if named {
+		// The peer asks for a dynamic name: it sent its host only, and gets name and creation
+		// from us.
+		if err := checkAtomText(name.Name); err != nil || name.Name == "" || strings.Contains(name.Name, "@") {
+			return refuse(fmt.Errorf("%w: dynamic name request with host %q", ErrBadName, name.Name))
+		}
+		d.Peer = gen.Atom(dynamicName(name.Name))
+		d.PeerCreation = dynamicCreation()
+	} else {
+		if err := checkNodeName(name.Name); err != nil {
+			return refuse(err)
+		}
+		d.Peer = gen.Atom(name.Name)
+		d.PeerCreation = name.Creation
+	}
+	peer = string(d.Peer)
+	d.PeerFlags = name.Flags.normalize()
+
+	missing := d.PeerFlags.Missing(Mandatory)
+	if name.Legacy {
+		missing &= 0xffffffff // the high word comes with the complement
+	}
+	if missing != 0 {
+		return refuse(fmt.Errorf("%w: %s", ErrMissingFlags, missing))
+	}
+
+	status := StatusMessage{Status: StatusOK}
+	switch {
+	case named:
+		status = StatusMessage{Status: StatusNamed, Name: string(d.Peer), Creation: d.PeerCreation}
+	case h.dials.dialling(d.Peer):
+		// Both nodes are dialling each other: the attempt of the node with the greater name
+		// survives, on both sides, so exactly one connection comes up.
+		if d.Peer > d.Name {
+			status.Status = StatusOKSimultaneous
+			h.dials.yield(d.Peer)
+		} else {
+			writeMessage(conn, AppendStatus(nil, StatusMessage{Status: StatusNOK}))
+			return fail("%w", ErrSimultaneous)
+		}
+	default:
+		if remote := connection(node, d.Peer); remote != nil {
+			// We believe a connection to the peer is up, yet it dials again: ask it whether that
+			// connection is dead on its side.
+			if err := writeMessage(conn, AppendStatus(nil, StatusMessage{Status: StatusAlive})); err != nil {
+				return fail("sending alive: %w", err)
+			}
+			body, err := readMessage(conn)
+			if err != nil {
+				return fail("reading the answer to alive: %w", err)
+			}
+			answer, err := DecodeStatus(body)
+			if err != nil {
+				return fail("%w", err)
+			}
+			switch answer.Status {
+			case StatusTrue:
+				remote.Disconnect()
+				if !awaitDisconnect(node, d.Peer, deadline) {
+					return fail("the previous connection did not close in time")
+				}
+			case StatusFalse:
+				return fail("%w", ErrAlreadyConnected)
+			default:
+				return fail("%w: %q in answer to alive", ErrMalformed, answer.Status)
+			}
+			status = StatusMessage{} // already settled
+		}
+	}
+	if status.Status != "" {
+		if err := writeMessage(conn, AppendStatus(nil, status)); err != nil {
+			return fail("sending status: %w", err)
+		}
+	}
+
+	ours := newChallenge()
+	challenge := ChallengeMessage{Flags: d.Flags, Challenge: ours, Creation: d.Creation, Name: string(d.Name)}
+	if err := writeMessage(conn, AppendChallenge(nil, challenge)); err != nil {
+		return fail("sending challenge: %w", err)
+	}
+
+	if name.Legacy {
+		body, err := readMessage(conn)
+		if err != nil {
+			return fail("reading complement: %w", err)
+		}
+		complement, err := DecodeComplement(body)
+		if err != nil {
+			return fail("%w", err)
+		}
+		d.PeerFlags = (d.PeerFlags | Flags(complement.FlagsHigh)<<32).normalize()
+		d.PeerCreation = complement.Creation
+		if missing := d.PeerFlags.Missing(Mandatory); missing != 0 {
+			return fail("%w: %s", ErrMissingFlags, missing)
+		}
+	}
+
+	body, err = readMessage(conn)
+	if err != nil {
+		return fail("reading challenge reply: %w", err)
+	}
+	reply, err := DecodeReply(body)
+	if err != nil {
+		return fail("%w", err)
+	}
+	if !validDigest(reply.Digest, ours, cookie) {
+		// As Erlang does: close without a word, so a prober learns nothing.
+		return fail("%w: invalid challenge reply, the connection is refused", ErrBadCookie)
+	}
+	if err := writeMessage(conn, AppendAck(nil, AckMessage{Digest: Digest(reply.Challenge, cookie)})); err != nil {
+		return fail("sending challenge ack: %w", err)
+	}
+	return d, nil
+}
+
+// dynamicName makes a node name for a peer that asked for one.
+func dynamicName(host string) string {
+	var b [6]byte
+	rand.Read(b[:])
+	return "dyn" + hex.EncodeToString(b[:]) + "@" + host
+}
+
+// dynamicCreation draws a creation for a dynamically named peer. Creations 0-3 are avoided:
+// 0 is the wildcard and 1-3 are what 16-bit epmd responses hand out.
+func dynamicCreation() uint32 {
+	for {
+		var b [4]byte
+		rand.Read(b[:])
+		if c := binary.BigEndian.Uint32(b[:]); c > 3 {
+			return c
+		}
+	}
+}

@@ -1,0 +1,217 @@
+package handshake
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"ergo.services/ergo/gen"
+)
+
+// Version identifies this handshake to Ergo, which finds a route's handshake by
+// Version().Str() ("erlang-handshake:6"): routes to Erlang nodes must carry it.
+var Version = gen.Version{Name: "erlang-handshake", Release: "6"}
+
+// PeerVersion is what a connection reports as the remote node's version: the handshake does
+// not reveal a peer's OTP release, only that it speaks distribution version 6.
+var PeerVersion = gen.Version{Name: "erlang", Release: "dist-6"}
+
+// DefaultTimeout bounds a whole handshake. Accept runs inside Ergo's accept loop, so the bound is
+// also the longest a silent or slow peer can hold up other incoming connections.
+const DefaultTimeout = 5 * time.Second
+
+// Errors a handshake returns, wrapped with the peer's name or address.
+var (
+	// ErrBadCookie: the digests did not match; the two nodes use different cookies.
+	ErrBadCookie = errors.New("cookie mismatch")
+	// ErrSimultaneous: both nodes dialled each other and the other connection attempt won;
+	// the connection is coming up through it.
+	ErrSimultaneous = errors.New("simultaneous connect, the other attempt proceeds")
+	// ErrNotAllowed: the peer refused the connection (status not_allowed).
+	ErrNotAllowed = errors.New("connection not allowed by the peer")
+	// ErrAlreadyConnected: a connection between the two nodes is already up.
+	ErrAlreadyConnected = errors.New("already connected")
+	// ErrMissingFlags: the peer lacks capabilities every supported Erlang release requires.
+	ErrMissingFlags = errors.New("peer lacks mandatory distribution flags")
+	// ErrBadName: the peer's node name is not name@host.
+	ErrBadName = errors.New("invalid node name")
+	// ErrNoCookie: no cookie was configured.
+	ErrNoCookie = errors.New("no cookie configured")
+)
+
+// Options configure a Handshake.
+type Options struct {
+	// Flags is what the node announces. Zero means DefaultFlags, or HiddenFlags when Hidden.
+	// Every flag of Mandatory is always announced.
+	Flags Flags
+	// Hidden makes the node hidden: PUBLISHED is not announced, so Erlang nodes list it in
+	// nodes(hidden), and global does not sync with it.
+	Hidden bool
+	// Timeout bounds each handshake (DefaultTimeout when zero).
+	Timeout time.Duration
+	// NetworkFlags is what NetworkFlags() returns, for acceptors that take their Ergo flags from
+	// the handshake. Zero leaves Ergo's node-wide flags in force.
+	NetworkFlags gen.NetworkFlags
+}
+
+// Handshake is the Erlang distribution handshake (version 6, OTP 23 and later) as an Ergo
+// gen.NetworkHandshake. One value serves all connections of a node: it keeps the outgoing
+// attempts in progress to settle simultaneous connects.
+type Handshake struct {
+	flags   Flags
+	timeout time.Duration
+	netflag gen.NetworkFlags
+	dials   dials
+}
+
+// New returns a handshake with the given options.
+func New(options Options) *Handshake {
+	h := &Handshake{
+		flags:   options.Flags,
+		timeout: options.Timeout,
+		netflag: options.NetworkFlags,
+	}
+	if h.flags == 0 {
+		h.flags = DefaultFlags
+		if options.Hidden {
+			h.flags = HiddenFlags
+		}
+	}
+	if options.Hidden {
+		h.flags &^= FlagPublished
+	}
+	// Without these the peer refuses us, and NAME_ME is a request only Start could make.
+	h.flags = (h.flags | Mandatory) &^ FlagNameMe
+	if h.timeout <= 0 {
+		h.timeout = DefaultTimeout
+	}
+	return h
+}
+
+// Flags returns what the node announces.
+func (h *Handshake) Flags() Flags { return h.flags }
+
+// Version implements gen.NetworkHandshake.
+func (h *Handshake) Version() gen.Version { return Version }
+
+// NetworkFlags implements gen.NetworkHandshake.
+func (h *Handshake) NetworkFlags() gen.NetworkFlags { return h.netflag }
+
+// Join implements gen.NetworkHandshake. Erlang keeps a single connection between two nodes, so
+// there is no pool to join.
+func (h *Handshake) Join(gen.NodeHandshake, net.Conn, string, gen.HandshakeOptions) ([]byte, error) {
+	return nil, gen.ErrUnsupported
+}
+
+// ExpectPeer tells the handshake which node the given routes lead to, so that Start knows whom
+// it is dialling when Ergo connects to one of them. The node's resolver calls it with the
+// routes it returns (epmd.Options.OnResolve); without it simultaneous connects between two
+// nodes of this package are not detected (connects with Erlang nodes still settle, as Erlang
+// detects them on its side).
+func (h *Handshake) ExpectPeer(node gen.Atom, routes []gen.Route) {
+	for _, r := range routes {
+		h.dials.expect(addrKey(r.Host, r.Port), node)
+	}
+}
+
+func (h *Handshake) result(d Details, options gen.HandshakeOptions) gen.HandshakeResult {
+	negotiated := d.Negotiated()
+	return gen.HandshakeResult{
+		HandshakeVersion: Version,
+		ConnectionID:     connectionID(),
+		Peer:             d.Peer,
+		PeerCreation:     int64(d.PeerCreation),
+		PeerVersion:      PeerVersion,
+		PeerFlags: gen.NetworkFlags{
+			Enable:              true,
+			EnableRemoteSpawn:   d.PeerFlags.Has(FlagSpawn),
+			EnableFragmentation: negotiated.Has(FlagFragments),
+		},
+		NodeFlags:          options.Flags,
+		NodeMaxMessageSize: options.MaxMessageSize,
+		Custom:             d,
+	}
+}
+
+func connectionID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// creationOf is the creation announced for the node: the one its pids carry. Ergo's creation
+// is the start time in Unix seconds, which fits the 32 bits of the protocol until 2106.
+func creationOf(node gen.NodeHandshake) uint32 {
+	return uint32(node.Creation())
+}
+
+// maxNameBytes is the longest node name: an atom of 255 characters of up to 4 bytes each.
+const maxNameBytes = 255 * 4
+
+// checkNodeName accepts name@host with both parts non-empty.
+func checkNodeName(name string) error {
+	alive, host, ok := strings.Cut(name, "@")
+	if !ok || alive == "" || host == "" || strings.Contains(host, "@") {
+		return fmt.Errorf("%w %q: want name@host", ErrBadName, name)
+	}
+	return checkAtomText(name)
+}
+
+func checkAtomText(s string) error {
+	if len(s) > maxNameBytes || utf8.RuneCountInString(s) > 255 {
+		return fmt.Errorf("%w: %d bytes is longer than an atom", ErrBadName, len(s))
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%w %q: not UTF-8", ErrBadName, s)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return fmt.Errorf("%w %q: contains NUL", ErrBadName, s)
+	}
+	return nil
+}
+
+// The node Ergo passes in is the full node; these narrow views give the handshake its log and
+// its connections without depending on more than it needs.
+type nodeWithLog interface{ Log() gen.Log }
+type nodeWithNetwork interface{ Network() gen.Network }
+
+func warn(node gen.NodeHandshake, format string, args ...any) {
+	if n, ok := node.(nodeWithLog); ok {
+		if log := n.Log(); log != nil {
+			log.Warning(format, args...)
+		}
+	}
+}
+
+// connection returns the node's live connection to peer, if any.
+func connection(node gen.NodeHandshake, peer gen.Atom) gen.RemoteNode {
+	n, ok := node.(nodeWithNetwork)
+	if !ok {
+		return nil
+	}
+	network := n.Network()
+	if network == nil {
+		return nil
+	}
+	remote, err := network.Node(peer)
+	if err != nil {
+		return nil
+	}
+	return remote
+}
+
+// awaitDisconnect waits until the node no longer lists a connection to peer, or the deadline.
+func awaitDisconnect(node gen.NodeHandshake, peer gen.Atom, deadline time.Time) bool {
+	for connection(node, peer) != nil {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}

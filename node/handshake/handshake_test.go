@@ -1,0 +1,502 @@
+package handshake
+
+import (
+	"net"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"ergo.services/ergo/gen"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type outcome struct {
+	result gen.HandshakeResult
+	err    error
+}
+
+// run performs one handshake between two nodes over an in-memory pipe.
+func run(t *testing.T, hs, ha *Handshake, ns, na *fakeNode, cookieS, cookieA string) (start, accept outcome) {
+	t.Helper()
+	cs, ca := net.Pipe()
+	defer cs.Close()
+	defer ca.Close()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		accept.result, accept.err = ha.Accept(na, ca, gen.HandshakeOptions{Cookie: cookieA})
+		if accept.err != nil {
+			ca.Close()
+		}
+	}()
+	start.result, start.err = hs.Start(ns, cs, gen.HandshakeOptions{Cookie: cookieS, MaxMessageSize: 1 << 20})
+	if start.err != nil {
+		cs.Close()
+	}
+	wg.Wait()
+	return start, accept
+}
+
+func TestHandshakeBothSides(t *testing.T) {
+	a := newFakeNode("alpha@127.0.0.1", 1700000001)
+	b := newFakeNode("beta@127.0.0.1", 1700000002)
+	hs, ha := New(Options{}), New(Options{Hidden: true})
+
+	start, accept := run(t, hs, ha, a, b, "COOKIE", "COOKIE")
+	require.NoError(t, start.err)
+	require.NoError(t, accept.err)
+
+	r := start.result
+	assert.Equal(t, gen.Atom("beta@127.0.0.1"), r.Peer)
+	assert.Equal(t, int64(1700000002), r.PeerCreation)
+	assert.Equal(t, Version, r.HandshakeVersion)
+	assert.Equal(t, PeerVersion, r.PeerVersion)
+	assert.Equal(t, 1<<20, r.NodeMaxMessageSize)
+	assert.True(t, r.PeerFlags.Enable)
+	assert.True(t, r.PeerFlags.EnableRemoteSpawn)
+	assert.True(t, r.PeerFlags.EnableFragmentation)
+	assert.Len(t, r.ConnectionID, 16)
+	assert.Empty(t, r.Tail)
+	d, ok := DetailsOf(r)
+	require.True(t, ok)
+	assert.Equal(t, Details{
+		Name: "alpha@127.0.0.1", Peer: "beta@127.0.0.1",
+		Flags: DefaultFlags, PeerFlags: HiddenFlags | Mandatory25,
+		Creation: 1700000001, PeerCreation: 1700000002, Initiator: true,
+	}, d)
+	assert.True(t, d.Hidden(), "one side hidden makes the connection hidden")
+
+	r = accept.result
+	assert.Equal(t, gen.Atom("alpha@127.0.0.1"), r.Peer)
+	assert.Equal(t, int64(1700000001), r.PeerCreation)
+	d, ok = DetailsOf(r)
+	require.True(t, ok)
+	assert.Equal(t, Details{
+		Name: "beta@127.0.0.1", Peer: "alpha@127.0.0.1",
+		Flags: HiddenFlags, PeerFlags: DefaultFlags | Mandatory25,
+		Creation: 1700000002, PeerCreation: 1700000001,
+	}, d)
+	assert.Equal(t, HiddenFlags, d.Negotiated())
+}
+
+func TestHandshakeVisibleBothSides(t *testing.T) {
+	a := newFakeNode("a@h", 11)
+	b := newFakeNode("b@h", 12)
+	start, accept := run(t, New(Options{}), New(Options{}), a, b, "C", "C")
+	require.NoError(t, start.err)
+	require.NoError(t, accept.err)
+	d, _ := DetailsOf(start.result)
+	assert.False(t, d.Hidden())
+	assert.Equal(t, DefaultFlags, d.Negotiated())
+}
+
+func TestWrongCookieRefusedBothWays(t *testing.T) {
+	a := newFakeNode("alpha@127.0.0.1", 1)
+	b := newFakeNode("beta@127.0.0.1", 2)
+
+	start, accept := run(t, New(Options{}), New(Options{}), a, b, "RIGHT", "WRONG")
+	assert.ErrorIs(t, start.err, ErrBadCookie)
+	assert.ErrorIs(t, accept.err, ErrBadCookie)
+	assert.Contains(t, accept.err.Error(), "alpha@127.0.0.1")
+	assert.Contains(t, a.log.text(), "warning: handshake with beta@127.0.0.1: cookie mismatch")
+
+	// The other way round: b dials a.
+	start, accept = run(t, New(Options{}), New(Options{}), b, a, "WRONG", "RIGHT")
+	assert.ErrorIs(t, start.err, ErrBadCookie)
+	assert.ErrorIs(t, accept.err, ErrBadCookie)
+	assert.Contains(t, b.log.text(), "handshake with alpha@127.0.0.1: cookie mismatch")
+}
+
+func TestForgedAckRefused(t *testing.T) {
+	// An acceptor that knows no cookie but answers with a made-up digest.
+	cs, ca := net.Pipe()
+	defer cs.Close()
+	go func() {
+		defer ca.Close()
+		readMessage(ca)
+		writeMessage(ca, AppendStatus(nil, StatusMessage{Status: StatusOK}))
+		writeMessage(ca, AppendChallenge(nil, ChallengeMessage{Flags: DefaultFlags, Challenge: 1, Creation: 5, Name: "evil@h"}))
+		readMessage(ca)
+		writeMessage(ca, AppendAck(nil, AckMessage{}))
+	}()
+	n := newFakeNode("go@h", 1)
+	_, err := New(Options{}).Start(n, cs, gen.HandshakeOptions{Cookie: "C"})
+	assert.ErrorIs(t, err, ErrBadCookie)
+	assert.Contains(t, n.log.text(), "handshake with evil@h: cookie mismatch: the peer's challenge ack does not match our cookie")
+}
+
+// peerScript runs a hand-written peer on the far end of a pipe connected to Accept.
+func acceptWith(t *testing.T, h *Handshake, n *fakeNode, peer func(c net.Conn)) (gen.HandshakeResult, error) {
+	t.Helper()
+	cs, ca := net.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer cs.Close()
+		peer(cs)
+	}()
+	r, err := h.Accept(n, ca, gen.HandshakeOptions{Cookie: "C"})
+	ca.Close()
+	<-done
+	return r, err
+}
+
+func TestAcceptRefusesMissingFlags(t *testing.T) {
+	var status StatusMessage
+	_, err := acceptWith(t, New(Options{}), newFakeNode("go@h", 1), func(c net.Conn) {
+		writeMessage(c, AppendName(nil, NameMessage{Flags: Mandatory25, Creation: 1, Name: "old@h"}))
+		body, _ := readMessage(c)
+		status, _ = DecodeStatus(body)
+	})
+	assert.ErrorIs(t, err, ErrMissingFlags)
+	assert.Contains(t, err.Error(), "V4_NC")
+	assert.Contains(t, err.Error(), "old@h")
+	assert.Equal(t, StatusNotAllowed, status.Status)
+}
+
+func TestAcceptRefusesBadName(t *testing.T) {
+	for _, name := range []string{"noat", "@host", "name@", "a@b@c", "bad\xffutf8@h"} {
+		var status StatusMessage
+		_, err := acceptWith(t, New(Options{}), newFakeNode("go@h", 1), func(c net.Conn) {
+			writeMessage(c, AppendName(nil, NameMessage{Flags: DefaultFlags, Creation: 1, Name: name}))
+			body, _ := readMessage(c)
+			status, _ = DecodeStatus(body)
+		})
+		assert.ErrorIs(t, err, ErrBadName, name)
+		assert.Equal(t, StatusNotAllowed, status.Status, name)
+	}
+}
+
+func TestAcceptGarbage(t *testing.T) {
+	for _, junk := range [][]byte{
+		[]byte("GET / HTTP/1.1\r\n\r\n"),
+		{0xff, 0xff, 1, 2, 3},
+		{0, 1, 'Z'},
+		{0, 0},
+	} {
+		_, err := acceptWith(t, New(Options{Timeout: time.Second}), newFakeNode("go@h", 1), func(c net.Conn) {
+			c.Write(junk)
+		})
+		assert.Error(t, err, "%q", junk)
+	}
+}
+
+func TestAcceptDeadline(t *testing.T) {
+	began := time.Now()
+	_, err := acceptWith(t, New(Options{Timeout: 100 * time.Millisecond}), newFakeNode("go@h", 1), func(c net.Conn) {
+		c.Write([]byte{0, 20, 'N'}) // a frame that never completes
+		time.Sleep(300 * time.Millisecond)
+	})
+	var ne net.Error
+	require.ErrorAs(t, err, &ne)
+	assert.True(t, ne.Timeout())
+	assert.Less(t, time.Since(began), 300*time.Millisecond+time.Second)
+}
+
+func TestAcceptLegacyNameWithComplement(t *testing.T) {
+	cookie := "C"
+	var ack AckMessage
+	var challenge ChallengeMessage
+	r, err := acceptWith(t, New(Options{}), newFakeNode("go@h", 77), func(c net.Conn) {
+		writeMessage(c, AppendName(nil, NameMessage{Legacy: true, Version: 5, Flags: DefaultFlags & 0xffffffff, Name: "otp24@h"}))
+		body, _ := readMessage(c)
+		if s, _ := DecodeStatus(body); s.Status != StatusOK {
+			return
+		}
+		body, _ = readMessage(c)
+		challenge, _ = DecodeChallenge(body)
+		writeMessage(c, AppendComplement(nil, ComplementMessage{FlagsHigh: uint32(DefaultFlags >> 32), Creation: 0x0a0b0c0d}))
+		writeMessage(c, AppendReply(nil, ReplyMessage{Challenge: 99, Digest: Digest(challenge.Challenge, cookie)}))
+		body, _ = readMessage(c)
+		ack, _ = DecodeAck(body)
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "go@h", challenge.Name)
+	assert.Equal(t, uint32(77), challenge.Creation)
+	assert.Equal(t, Digest(99, cookie), ack.Digest)
+	d, _ := DetailsOf(r)
+	assert.Equal(t, uint32(0x0a0b0c0d), d.PeerCreation)
+	assert.Equal(t, DefaultFlags|Mandatory25, d.PeerFlags)
+}
+
+func TestAcceptLegacyWithoutHandshake23(t *testing.T) {
+	_, err := acceptWith(t, New(Options{}), newFakeNode("go@h", 1), func(c net.Conn) {
+		writeMessage(c, AppendName(nil, NameMessage{Legacy: true, Version: 5, Flags: FlagExtendedReferences, Name: "otp22@h"}))
+		readMessage(c)
+	})
+	assert.ErrorIs(t, err, ErrMissingFlags)
+}
+
+func TestAcceptNameMe(t *testing.T) {
+	var status StatusMessage
+	r, err := acceptWith(t, New(Options{}), newFakeNode("go@h", 1), func(c net.Conn) {
+		writeMessage(c, AppendName(nil, NameMessage{Flags: DefaultFlags | FlagNameMe, Name: "myhost"}))
+		body, _ := readMessage(c)
+		status, _ = DecodeStatus(body)
+		body, _ = readMessage(c)
+		ch, _ := DecodeChallenge(body)
+		writeMessage(c, AppendReply(nil, ReplyMessage{Challenge: 3, Digest: Digest(ch.Challenge, "C")}))
+		readMessage(c)
+	})
+	require.NoError(t, err)
+	assert.Equal(t, StatusNamed, status.Status)
+	assert.Regexp(t, `^dyn[0-9a-f]{12}@myhost$`, status.Name)
+	assert.Greater(t, status.Creation, uint32(3))
+	assert.Equal(t, gen.Atom(status.Name), r.Peer)
+	assert.Equal(t, int64(status.Creation), r.PeerCreation)
+}
+
+func TestStartRefusesOldPeer(t *testing.T) {
+	cs, ca := net.Pipe()
+	go func() {
+		defer ca.Close()
+		readMessage(ca)
+		writeMessage(ca, AppendStatus(nil, StatusMessage{Status: StatusOK}))
+		writeMessage(ca, AppendChallenge(nil, ChallengeMessage{Flags: Mandatory25, Challenge: 1, Creation: 5, Name: "otp25@h"}))
+		readMessage(ca)
+	}()
+	defer cs.Close()
+	n := newFakeNode("go@h", 1)
+	_, err := New(Options{}).Start(n, cs, gen.HandshakeOptions{Cookie: "C"})
+	assert.ErrorIs(t, err, ErrMissingFlags)
+	assert.Contains(t, n.log.text(), "otp25@h")
+}
+
+func TestStartStatuses(t *testing.T) {
+	for status, want := range map[string]error{
+		StatusNOK:        ErrSimultaneous,
+		StatusNotAllowed: ErrNotAllowed,
+		"bogus":          ErrMalformed,
+		StatusNamed:      ErrMalformed,
+	} {
+		cs, ca := net.Pipe()
+		go func() {
+			defer ca.Close()
+			readMessage(ca)
+			writeMessage(ca, AppendStatus(nil, StatusMessage{Status: status, Name: "x@y"}))
+		}()
+		_, err := New(Options{}).Start(newFakeNode("go@h", 1), cs, gen.HandshakeOptions{Cookie: "C"})
+		cs.Close()
+		assert.ErrorIs(t, err, want, status)
+	}
+}
+
+func TestNoCookie(t *testing.T) {
+	cs, ca := net.Pipe()
+	defer cs.Close()
+	defer ca.Close()
+	_, err := New(Options{}).Start(newFakeNode("a@h", 1), cs, gen.HandshakeOptions{})
+	assert.ErrorIs(t, err, ErrNoCookie)
+	_, err = New(Options{}).Accept(newFakeNode("a@h", 1), ca, gen.HandshakeOptions{})
+	assert.ErrorIs(t, err, ErrNoCookie)
+}
+
+func TestJoinUnsupported(t *testing.T) {
+	_, err := New(Options{}).Join(nil, nil, "", gen.HandshakeOptions{})
+	assert.ErrorIs(t, err, gen.ErrUnsupported)
+}
+
+func TestOptionsFlags(t *testing.T) {
+	assert.Equal(t, DefaultFlags, New(Options{}).Flags())
+	assert.Equal(t, HiddenFlags, New(Options{Hidden: true}).Flags())
+	// Mandatory flags are always there; NAME_ME never; Hidden wins over PUBLISHED.
+	f := New(Options{Flags: FlagPublished | FlagNameMe | FlagAlias, Hidden: true}).Flags()
+	assert.Equal(t, Mandatory|FlagAlias, f)
+	assert.Equal(t, "erlang-handshake:6", New(Options{}).Version().Str())
+}
+
+// tcpPair is a listener whose accepted connections go to Accept of node n.
+type tcpSide struct {
+	n   *fakeNode
+	h   *Handshake
+	l   net.Listener
+	got chan outcome
+}
+
+func newTCPSide(t *testing.T, name gen.Atom) *tcpSide {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	return &tcpSide{n: newFakeNode(name, 1), h: New(Options{}), l: l, got: make(chan outcome, 1)}
+}
+
+func (s *tcpSide) route() []gen.Route {
+	a := s.l.Addr().(*net.TCPAddr)
+	return []gen.Route{{Host: a.IP.String(), Port: uint16(a.Port)}}
+}
+
+// Both nodes dial each other at the same moment: the attempt of the greater name survives on
+// both sides; the other ends with ErrSimultaneous on both sides.
+func TestSimultaneousConnect(t *testing.T) {
+	a := newTCPSide(t, "a@127.0.0.1")
+	b := newTCPSide(t, "b@127.0.0.1")
+	a.h.ExpectPeer(b.n.name, b.route())
+	b.h.ExpectPeer(a.n.name, a.route())
+
+	// The acceptors wait until both nodes are dialling, so the two attempts overlap: no Start
+	// can finish before an Accept has answered it.
+	overlap := make(chan struct{})
+	go func() {
+		for !a.h.dials.dialling(b.n.name) || !b.h.dials.dialling(a.n.name) {
+			time.Sleep(time.Millisecond)
+		}
+		close(overlap)
+	}()
+	serve := func(me *tcpSide) {
+		c, err := me.l.Accept()
+		if err != nil {
+			me.got <- outcome{err: err}
+			return
+		}
+		<-overlap
+		r, err := me.h.Accept(me.n, c, gen.HandshakeOptions{Cookie: "C"})
+		if err != nil {
+			c.Close()
+		}
+		me.got <- outcome{r, err}
+	}
+	go serve(a)
+	go serve(b)
+
+	dial := func(from, to *tcpSide, out *outcome, wg *sync.WaitGroup) {
+		defer wg.Done()
+		c, err := net.Dial("tcp", to.l.Addr().String())
+		if err != nil {
+			out.err = err
+			return
+		}
+		out.result, out.err = from.h.Start(from.n, c, gen.HandshakeOptions{Cookie: "C"})
+		if out.err != nil {
+			c.Close()
+		}
+	}
+	var startA, startB outcome
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go dial(a, b, &startA, &wg)
+	go dial(b, a, &startB, &wg)
+	wg.Wait()
+	acceptA, acceptB := <-a.got, <-b.got
+
+	// b@ > a@: b's dial wins.
+	require.NoError(t, startB.err)
+	assert.Equal(t, gen.Atom("a@127.0.0.1"), startB.result.Peer)
+	require.NoError(t, acceptA.err)
+	assert.Equal(t, gen.Atom("b@127.0.0.1"), acceptA.result.Peer)
+	assert.ErrorIs(t, startA.err, ErrSimultaneous)
+	// b answers a's attempt with "nok" if b's own attempt is still in progress then; if it has
+	// already completed, a's attempt is gone (a closed it when it let b's attempt win).
+	assert.Error(t, acceptB.err)
+	assert.False(t, a.h.dials.dialling(b.n.name))
+	assert.False(t, b.h.dials.dialling(a.n.name))
+}
+
+// The acceptor still lists a connection to the initiator, which dials because it has none: the
+// initiator answers "true" to "alive", the stale connection is dropped, the handshake goes on.
+func TestAliveStaleConnectionReplaced(t *testing.T) {
+	a := newFakeNode("a@h", 1)
+	b := newFakeNode("b@h", 2)
+	old := b.network.connect("a@h")
+	start, accept := run(t, New(Options{}), New(Options{}), a, b, "C", "C")
+	require.NoError(t, start.err)
+	require.NoError(t, accept.err)
+	assert.True(t, old.disconnected)
+}
+
+// The initiator has a live connection to the node it dials: it answers "false".
+func TestAliveAnsweredFalse(t *testing.T) {
+	a := newTCPSide(t, "a@127.0.0.1")
+	b := newTCPSide(t, "b@127.0.0.1")
+	a.h.ExpectPeer(b.n.name, b.route())
+	a.n.network.connect(b.n.name)
+	oldB := b.n.network.connect(a.n.name)
+
+	go func() {
+		c, err := b.l.Accept()
+		if err != nil {
+			return
+		}
+		r, err := b.h.Accept(b.n, c, gen.HandshakeOptions{Cookie: "C"})
+		c.Close()
+		b.got <- outcome{r, err}
+	}()
+	c, err := net.Dial("tcp", b.l.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = a.h.Start(a.n, c, gen.HandshakeOptions{Cookie: "C"})
+	assert.ErrorIs(t, err, ErrAlreadyConnected)
+	got := <-b.got
+	assert.ErrorIs(t, got.err, ErrAlreadyConnected)
+	assert.False(t, oldB.disconnected)
+}
+
+func TestExpectedPeerMismatch(t *testing.T) {
+	b := newTCPSide(t, "b@127.0.0.1")
+	h := New(Options{})
+	h.ExpectPeer("c@127.0.0.1", b.route())
+	go func() {
+		c, err := b.l.Accept()
+		if err != nil {
+			return
+		}
+		b.h.Accept(b.n, c, gen.HandshakeOptions{Cookie: "C"})
+		c.Close()
+	}()
+	c, err := net.Dial("tcp", b.l.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = h.Start(newFakeNode("a@127.0.0.1", 1), c, gen.HandshakeOptions{Cookie: "C"})
+	assert.ErrorIs(t, err, ErrBadName)
+	assert.Contains(t, err.Error(), "b@127.0.0.1")
+}
+
+func TestAddrKey(t *testing.T) {
+	assert.Equal(t, "127.0.0.1:4369", addrKey("127.0.0.1", 4369))
+	assert.Equal(t, "127.0.0.1:4369", addrKey("::ffff:127.0.0.1", 4369))
+	assert.Equal(t, "[::1]:80", addrKey("::1", 80))
+	assert.Equal(t, "example.com:80", addrKey("example.com", 80))
+}
+
+func TestCookieFile(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/.erlang.cookie"
+	c, err := CookieFromFile(path)
+	require.NoError(t, err)
+	assert.Regexp(t, `^[A-Z]{20}$`, c)
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o400), info.Mode().Perm())
+	again, err := CookieFromFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, c, again)
+
+	other := dir + "/open"
+	require.NoError(t, os.WriteFile(other, []byte("SECRET\n"), 0o644))
+	_, err = CookieFromFile(other)
+	assert.ErrorContains(t, err, "accessible by its owner only")
+	require.NoError(t, os.Chmod(other, 0o600))
+	c, err = CookieFromFile(other)
+	require.NoError(t, err)
+	assert.Equal(t, "SECRET", c)
+
+	empty := dir + "/empty"
+	require.NoError(t, os.WriteFile(empty, []byte(" \n"), 0o600))
+	_, err = CookieFromFile(empty)
+	assert.ErrorContains(t, err, "empty")
+
+	_, err = CookieFromFile(dir)
+	assert.Error(t, err)
+}
+
+func TestRandomCookie(t *testing.T) {
+	seen := map[string]bool{}
+	for range 50 {
+		c := RandomCookie()
+		assert.Regexp(t, `^[A-Z]{20}$`, c)
+		seen[c] = true
+	}
+	assert.Len(t, seen, 50)
+}

@@ -1,0 +1,152 @@
+package handshake
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+	"time"
+
+	"ergo.services/ergo/gen"
+)
+
+// Start implements gen.NetworkHandshake: this node dialled conn and introduces itself.
+//
+//	send_name ──▶  ◀── status (◀── alive ──▶ true|false)  ◀── challenge
+//	challenge_reply ──▶  ◀── challenge_ack
+func (h *Handshake) Start(node gen.NodeHandshake, conn net.Conn, options gen.HandshakeOptions) (gen.HandshakeResult, error) {
+	if options.Cookie == "" {
+		return gen.HandshakeResult{}, ErrNoCookie
+	}
+	deadline := time.Now().Add(h.timeout)
+	conn.SetDeadline(deadline)
+
+	target := h.dials.take(remoteKey(conn))
+	var att *attempt
+	if target != "" {
+		att = h.dials.begin(target, conn)
+		defer h.dials.end(target, att)
+	}
+
+	d, err := h.start(node, conn, options.Cookie, target)
+	if err != nil {
+		if att != nil && att.yielded.Load() {
+			err = fmt.Errorf("handshake with %s: %w", target, ErrSimultaneous)
+		}
+		if errors.Is(err, ErrBadCookie) || errors.Is(err, ErrMissingFlags) || errors.Is(err, ErrNotAllowed) {
+			// Ergo only traces a failed dial; a refused cookie is a misconfiguration someone
+			// must see.
+			warn(node, "%s", err)
+		}
+		return gen.HandshakeResult{}, err
+	}
+	conn.SetDeadline(time.Time{})
+	return h.result(d, gen.HandshakeOptions{Flags: options.Flags, MaxMessageSize: options.MaxMessageSize}), nil
+}
+
+func (h *Handshake) start(node gen.NodeHandshake, conn net.Conn, cookie string, target gen.Atom) (Details, error) {
+	d := Details{
+		Name:      node.Name(),
+		Flags:     h.flags,
+		Creation:  creationOf(node),
+		Initiator: true,
+	}
+	peer := string(target)
+	if peer == "" {
+		peer = conn.RemoteAddr().String()
+	}
+	fail := func(format string, args ...any) (Details, error) {
+		return Details{}, fmt.Errorf("handshake with %s: "+format, append([]any{peer}, args...)...)
+	}
+
+	err := writeMessage(conn, AppendName(nil, NameMessage{Flags: d.Flags, Creation: d.Creation, Name: string(d.Name)}))
+	if err != nil {
+		return fail("sending name: %w", err)
+	}
+
+	body, err := readMessage(conn)
+	if err != nil {
+		return fail("reading status: %w", err)
+	}
+	status, err := DecodeStatus(body)
+	if err != nil {
+		return fail("%w", err)
+	}
+	switch status.Status {
+	case StatusOK, StatusOKSimultaneous:
+	case StatusNOK:
+		return fail("%w", ErrSimultaneous)
+	case StatusNotAllowed:
+		return fail("%w", ErrNotAllowed)
+	case StatusAlive:
+		// The peer still has a connection to a node of our name. We are dialling because we
+		// have none, so that one is stale: say so and the peer drops it ("true"), unless a
+		// connection came up meanwhile.
+		answer := StatusTrue
+		if target != "" && connection(node, target) != nil {
+			answer = StatusFalse
+		}
+		if err := writeMessage(conn, AppendStatus(nil, StatusMessage{Status: answer})); err != nil {
+			return fail("answering alive: %w", err)
+		}
+		if answer == StatusFalse {
+			return fail("%w", ErrAlreadyConnected)
+		}
+	case StatusNamed:
+		return fail("%w: the peer assigned a dynamic name, which this node did not ask for", ErrMalformed)
+	default:
+		return fail("%w: unknown status %q", ErrMalformed, status.Status)
+	}
+
+	body, err = readMessage(conn)
+	if err != nil {
+		return fail("reading challenge: %w", err)
+	}
+	challenge, err := DecodeChallenge(body)
+	if err != nil {
+		return fail("%w", err)
+	}
+	if err := checkNodeName(challenge.Name); err != nil {
+		return fail("%w", err)
+	}
+	if target != "" && gen.Atom(challenge.Name) != target {
+		return fail("%w: the node there is %s", ErrBadName, challenge.Name)
+	}
+	peer = challenge.Name
+	d.Peer = gen.Atom(challenge.Name)
+	d.PeerFlags = challenge.Flags.normalize()
+	d.PeerCreation = challenge.Creation
+	if missing := d.PeerFlags.Missing(Mandatory); missing != 0 {
+		return fail("%w: %s", ErrMissingFlags, missing)
+	}
+
+	ours := newChallenge()
+	reply := ReplyMessage{Challenge: ours, Digest: Digest(challenge.Challenge, cookie)}
+	if err := writeMessage(conn, AppendReply(nil, reply)); err != nil {
+		return fail("sending challenge reply: %w", err)
+	}
+
+	body, err = readMessage(conn)
+	if err != nil {
+		if isClosed(err) {
+			// An Erlang node closes without a word when the digest is wrong.
+			return fail("%w: the peer closed the connection on our challenge reply (it uses another cookie)", ErrBadCookie)
+		}
+		return fail("reading challenge ack: %w", err)
+	}
+	ack, err := DecodeAck(body)
+	if err != nil {
+		return fail("%w", err)
+	}
+	if !validDigest(ack.Digest, ours, cookie) {
+		return fail("%w: the peer's challenge ack does not match our cookie", ErrBadCookie)
+	}
+	return d, nil
+}
+
+// isClosed tells a peer hanging up from other read failures (timeouts, malformed frames).
+func isClosed(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET)
+}
