@@ -251,3 +251,13 @@ func TestReleaseMatchesEnvironment(t *testing.T) {
 	assert.Positive(t, p.OSPid())
 	assert.False(t, errors.Is(p.ExitErr(), erlpeer.ErrPeerDown))
 }
+
+func TestShortNames(t *testing.T) {
+	a := erlpeer.Start(t, erlpeer.Options{Name: erlpeer.UniqueName("sa"), ShortNames: true})
+	b := erlpeer.Start(t, erlpeer.Options{Name: erlpeer.UniqueName("sb"), ShortNames: true})
+	assert.NotContains(t, string(a.Node()), ".", "a short name has no dots in its host")
+	assert.Equal(t, erlpeer.DefaultCookie, a.Cookie())
+	v, err := a.Call("net_adm", "ping", b.Node())
+	require.NoError(t, err)
+	assert.Equal(t, etf.Atom("pong"), v)
+}
