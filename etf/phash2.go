@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/big"
 	"math/bits"
-
 	"unicode/utf8"
 )
 
@@ -58,10 +57,11 @@ var (
 //
 // t may be a decoded term or any Go value Encode accepts, and hashes as the term Encode writes
 // for it: a string or []byte as a binary, Go integers of any size as Erlang integers, a float32
-// as the float it widens to, true and false as atoms, nil as the atom nil, a gen.Alias as a
-// reference, a gen.ProcessID as the tuple {Name, Node}, slices as lists and Go maps as maps.
-// Decoded terms and the Go values just listed are hashed without allocating; other values
-// (structs, named types, MarshalTerm implementations) are encoded first.
+// as the float it widens to, true and false as atoms, nil as the atom nil, an Alias as a
+// reference, a ProcessID as the tuple {Name, Node}, []any and []string as lists, and
+// map[string]any, map[Atom]any and map[any]any as maps. These and decoded terms are hashed
+// without allocating; other values (structs, named types, other slices and maps, MarshalTerm
+// implementations) are encoded first.
 //
 // A value that has no Erlang form (see Encode) hashes to 0; Phash2Checked reports it instead.
 //
@@ -112,7 +112,8 @@ func reduceHash(h, rng uint32) uint32 {
 	return h % rng
 }
 
-// mix is lookup2's mix of three 32-bit values.
+// mix is lookup2's mix of three 32-bit values; mixC is the same giving c alone, all that most
+// callers keep. (Go does not inline functions this long, so the hot loops spell it out.)
 func mix(a, b, c uint32) (uint32, uint32, uint32) {
 	a -= b
 	a -= c
@@ -144,16 +145,45 @@ func mix(a, b, c uint32) (uint32, uint32, uint32) {
 	return a, b, c
 }
 
+func mixC(a, b, c uint32) uint32 {
+	a -= b
+	a -= c
+	a ^= c >> 13
+	b -= c
+	b -= a
+	b ^= a << 8
+	c -= a
+	c -= b
+	c ^= b >> 13
+	a -= b
+	a -= c
+	a ^= c >> 12
+	b -= c
+	b -= a
+	b ^= a << 16
+	c -= a
+	c -= b
+	c ^= b >> 5
+	a -= b
+	a -= c
+	a ^= c >> 3
+	b -= c
+	b -= a
+	b ^= a << 10
+	c -= a
+	c -= b
+	c ^= b >> 15
+	return c
+}
+
 // hash2 folds two 32-bit values into h (the BEAM's UINT32_HASH_2).
 func hash2(h, e1, e2, k uint32) uint32 {
-	_, _, c := mix(k+e1, k+e2, h)
-	return c
+	return mixC(k+e1, k+e2, h)
 }
 
 // hash1 folds one 32-bit value into h (the BEAM's UINT32_HASH).
 func hash1(h, e, k uint32) uint32 {
-	_, _, c := mix(k+e, k, h)
-	return c
+	return mixC(k+e, k, h)
 }
 
 func foldPID(h uint32, p PID) uint32 {
@@ -297,46 +327,38 @@ func blockHash[S ~string | ~[]byte](k S, c uint32) uint32 {
 		a += uint32(k[0]) | uint32(k[1])<<8 | uint32(k[2])<<16 | uint32(k[3])<<24
 		b += uint32(k[4]) | uint32(k[5])<<8 | uint32(k[6])<<16 | uint32(k[7])<<24
 		c += uint32(k[8]) | uint32(k[9])<<8 | uint32(k[10])<<16 | uint32(k[11])<<24
-		a, b, c = mix(a, b, c)
+		// mix(a, b, c), spelled out.
+		a -= b
+		a -= c
+		a ^= c >> 13
+		b -= c
+		b -= a
+		b ^= a << 8
+		c -= a
+		c -= b
+		c ^= b >> 13
+		a -= b
+		a -= c
+		a ^= c >> 12
+		b -= c
+		b -= a
+		b ^= a << 16
+		c -= a
+		c -= b
+		c ^= b >> 5
+		a -= b
+		a -= c
+		a ^= c >> 3
+		b -= c
+		b -= a
+		b ^= a << 10
+		c -= a
+		c -= b
+		c ^= b >> 15
 		k = k[12:]
 	}
-	c += uint32(n)
-	switch len(k) {
-	case 11:
-		c += uint32(k[10]) << 24
-		fallthrough
-	case 10:
-		c += uint32(k[9]) << 16
-		fallthrough
-	case 9:
-		c += uint32(k[8]) << 8
-		fallthrough
-	case 8:
-		b += uint32(k[7]) << 24
-		fallthrough
-	case 7:
-		b += uint32(k[6]) << 16
-		fallthrough
-	case 6:
-		b += uint32(k[5]) << 8
-		fallthrough
-	case 5:
-		b += uint32(k[4])
-		fallthrough
-	case 4:
-		a += uint32(k[3]) << 24
-		fallthrough
-	case 3:
-		a += uint32(k[2]) << 16
-		fallthrough
-	case 2:
-		a += uint32(k[1]) << 8
-		fallthrough
-	case 1:
-		a += uint32(k[0])
-	}
-	_, _, c = mix(a, b, c)
-	return c
+	ta, tb, tc := tailBlock(k)
+	return mixC(a+ta, b+tb, c+uint32(n)+tc)
 }
 
 func foldPort(h uint32, p Port) uint32 {
@@ -685,16 +707,146 @@ func (s *hashState) mapPairs(h uint32, m Map, depth int) uint32 {
 	i := 0
 	for ; i+1 < len(m); i += 2 {
 		p, q := &m[i], &m[i+1]
-		hp := s.term(0, p.Key, depth+1)
-		hq := s.term(0, q.Key, depth+1)
-		hp = s.term(hp, p.Value, depth+1)
-		hq = s.term(hq, q.Value, depth+1)
+		hp, hq := s.two(0, 0, p.Key, q.Key, depth+1)
+		hp, hq = s.two(hp, hq, p.Value, q.Value, depth+1)
 		x ^= hp ^ hq
 	}
 	if i < len(m) {
 		x ^= s.term(s.term(0, m[i].Key, depth+1), m[i].Value, depth+1)
 	}
 	return hash1(h, x, hconst19)
+}
+
+// two folds tp into hp and tq into hq: with the two chains of mixes interleaved when both terms
+// take one mix, else one after the other.
+func (s *hashState) two(hp, hq uint32, tp, tq Term, depth int) (uint32, uint32) {
+	if sp, ok := oneMix(tp); ok {
+		if sq, ok := oneMix(tq); ok {
+			return mixC2(sp.a, sp.b, hp+sp.c, sq.a, sq.b, hq+sq.c)
+		}
+	}
+	return s.term(hp, tp, depth), s.term(hq, tq, depth)
+}
+
+// mixStep is the one mix that some leaf terms hash with: h becomes mixC(a, b, h+c).
+type mixStep struct{ a, b, c uint32 }
+
+// oneMix returns the mixStep of the commonest leaves that hash with one mix, whatever comes
+// before them: binaries of 1 to 11 bytes, integers 0..2^27-1, pids.
+func oneMix(t Term) (mixStep, bool) {
+	switch v := t.(type) {
+	case []byte:
+		if n := len(v); n > 0 && n < 12 {
+			a, b, c := tailBlock(v)
+			return mixStep{hconst + a, hconst + b, hconst13 + uint32(n) + c}, true
+		}
+	case int64:
+		if v >= 0 && v < smallIntLimit {
+			return mixStep{hconst + uint32(v), hconst, 0}, true
+		}
+	case PID:
+		return mixStep{hconst5 + uint32(v.ID), hconst5, 0}, true
+	}
+	return mixStep{}, false
+}
+
+// tailBlock is what blockHash adds to a, b and c (besides the length) for the last 0..11
+// bytes k.
+func tailBlock[S ~string | ~[]byte](k S) (a, b, c uint32) {
+	switch len(k) {
+	case 11:
+		c += uint32(k[10]) << 24
+		fallthrough
+	case 10:
+		c += uint32(k[9]) << 16
+		fallthrough
+	case 9:
+		c += uint32(k[8]) << 8
+		fallthrough
+	case 8:
+		b += uint32(k[7]) << 24
+		fallthrough
+	case 7:
+		b += uint32(k[6]) << 16
+		fallthrough
+	case 6:
+		b += uint32(k[5]) << 8
+		fallthrough
+	case 5:
+		b += uint32(k[4])
+		fallthrough
+	case 4:
+		a += uint32(k[3]) << 24
+		fallthrough
+	case 3:
+		a += uint32(k[2]) << 16
+		fallthrough
+	case 2:
+		a += uint32(k[1]) << 8
+		fallthrough
+	case 1:
+		a += uint32(k[0])
+	}
+	return a, b, c
+}
+
+// mixC2 is two mixC, interleaved.
+func mixC2(a, b, c, x, y, z uint32) (uint32, uint32) {
+	a -= b
+	x -= y
+	a -= c
+	x -= z
+	a ^= c >> 13
+	x ^= z >> 13
+	b -= c
+	y -= z
+	b -= a
+	y -= x
+	b ^= a << 8
+	y ^= x << 8
+	c -= a
+	z -= x
+	c -= b
+	z -= y
+	c ^= b >> 13
+	z ^= y >> 13
+	a -= b
+	x -= y
+	a -= c
+	x -= z
+	a ^= c >> 12
+	x ^= z >> 12
+	b -= c
+	y -= z
+	b -= a
+	y -= x
+	b ^= a << 16
+	y ^= x << 16
+	c -= a
+	z -= x
+	c -= b
+	z -= y
+	c ^= b >> 5
+	z ^= y >> 5
+	a -= b
+	x -= y
+	a -= c
+	x -= z
+	a ^= c >> 3
+	x ^= z >> 3
+	b -= c
+	y -= z
+	b -= a
+	y -= x
+	b ^= a << 10
+	y ^= x << 10
+	c -= a
+	z -= x
+	c -= b
+	z -= y
+	c ^= b >> 15
+	z ^= y >> 15
+	return c, z
 }
 
 // stringMap, atomMap and anyMap hash Go maps as the Erlang maps Encode makes of them.
