@@ -1,0 +1,167 @@
+package integration
+
+import (
+	"crypto/sha256"
+	"testing"
+	"time"
+
+	"ergo.services/ergo/gen"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gobeam/gobeam/etf"
+	"github.com/gobeam/gobeam/integration/erlpeer"
+	"github.com/gobeam/gobeam/node"
+)
+
+// The distribution transport against real erl: connections both ways, order, size, ticks,
+// a peer killed and restarted, and several nodes on the Go node's embedded EPMD.
+
+const seqCount = 100_000
+
+func TestDistErlConnectsAndSendsInOrder(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	_, out := spawnInbox(t, gn, "inbox", seqCount+16)
+	p := c.erlNode("erl", erlpeer.Options{})
+	logRelease(t, p)
+
+	// erl dials the Go node (found through the Go node's EPMD) and sends to its registered name.
+	dest := etf.Tuple{etf.Atom("inbox"), gn.Name()}
+	require.Equal(t, etf.Atom("ok"), p.MustCall("gobeam_dist", "send_seq", dest, etf.Atom("reg"), seqCount))
+	for i := 1; i <= seqCount; i++ {
+		m := receive(t, out, 30*time.Second)
+		require.Equal(t, etf.Tuple{etf.Atom("seq"), etf.Atom("reg"), int64(i)}, m, "message %d", i)
+	}
+	require.True(t, connected(gn, p.Node()))
+}
+
+func TestDistGoConnectsAndSendsInOrder(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	p := c.erlNode("erl", erlpeer.Options{})
+
+	collector, ok := p.MustCall("gobeam_dist", "start_collector", seqCount).(etf.PID)
+	require.True(t, ok)
+	// The Go node dials erl (EPMD lookup, handshake as initiator) and sends to its pid.
+	for i := 1; i <= seqCount; i++ {
+		require.NoError(t, gn.Send(collector, etf.Tuple{etf.Atom("seq"), etf.Atom("go"), i}))
+	}
+	require.Equal(t, etf.Atom("ok"), p.MustCall("gobeam_dist", "await_collector", collector, 60_000))
+}
+
+func TestDistPidsRoundTrip(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	pid, out := spawnInbox(t, gn, "inbox", 16)
+	p := c.erlNode("erl", erlpeer.Options{})
+	p.MustCall("gobeam_dist", "start_echo", etf.Atom("echo"))
+
+	// erl sends to the Go pid itself, not its name.
+	_, err := p.EvalWith(`Pid ! {hello, self()}, ok.`, map[string]etf.Term{"Pid": pid})
+	require.NoError(t, err)
+	m := receive(t, out, 10*time.Second).(etf.Tuple)
+	require.Equal(t, etf.Atom("hello"), m[0])
+	erlPid, ok := m[1].(etf.PID)
+	require.True(t, ok)
+	require.Equal(t, p.Node(), erlPid.Node)
+
+	// Go sends back to that erl pid's echo, naming itself as the sender's mailbox.
+	require.NoError(t, gn.Send(gen.ProcessID{Name: "echo", Node: p.Node()}, etf.Tuple{pid, "ping"}))
+	require.Equal(t, etf.Tuple{etf.Atom("echo"), []byte("ping")}, receive(t, out, 10*time.Second))
+}
+
+func TestDistTenMegabytesEachWay(t *testing.T) {
+	const size = 10 << 20
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	pid, out := spawnInbox(t, gn, "inbox", 4)
+	p := c.erlNode("erl", erlpeer.Options{})
+	want := pattern(size)
+
+	_, err := p.EvalWith(`Pid ! {big, gobeam_dist:pattern(Size)}, ok.`, map[string]etf.Term{"Pid": pid, "Size": size})
+	require.NoError(t, err)
+	m := receive(t, out, 60*time.Second).(etf.Tuple)
+	require.Equal(t, etf.Atom("big"), m[0])
+	require.Equal(t, len(want), len(m[1].([]byte)))
+	require.Equal(t, sha256.Sum256(want), sha256.Sum256(m[1].([]byte)))
+
+	inboxPid, err := p.Mailbox("big_inbox")
+	require.NoError(t, err)
+	require.NoError(t, gn.Send(inboxPid, etf.Tuple{etf.Atom("big"), want}))
+	got, err := p.Recv(60 * time.Second)
+	require.NoError(t, err)
+	// The mailbox hands over {MailboxName, Message} as erl received it.
+	env, ok := got.(etf.Tuple)
+	require.True(t, ok && len(env) == 2 && env[0] == etf.Atom("big_inbox"), "got %T", got)
+	msg, ok := env[1].(etf.Tuple)
+	require.True(t, ok && len(msg) == 2 && msg[0] == etf.Atom("big"))
+	bin, ok := msg[1].([]byte)
+	require.True(t, ok, "payload is %T", msg[1])
+	require.Equal(t, len(want), len(bin))
+	require.Equal(t, sha256.Sum256(want), sha256.Sum256(bin))
+}
+
+func TestDistIdleLinkSurvivesTicks(t *testing.T) {
+	const tick = 4 // seconds; erl's net_ticktime is whole seconds
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{TickTime: tick * time.Second})
+	p := c.erlNode("erl", erlpeer.Options{NetTickTime: tick})
+	p.MustCall("gobeam_dist", "monitor_nodes")
+	require.Equal(t, true, p.MustCall("net_kernel", "connect_node", gn.Name()))
+
+	time.Sleep(2*tick*time.Second + time.Second) // past twice the tick time, with no traffic
+	require.True(t, connected(gn, p.Node()), "Go node dropped the idle link")
+	events := p.MustCall("gobeam_dist", "node_events").(etf.List)
+	require.Len(t, events, 1, "erl saw the link go down and up: %v", events)
+	require.Equal(t, etf.Atom("nodeup"), events[0].(etf.Tuple)[0])
+}
+
+func TestDistKilledPeerIsDetectedAndComesBack(t *testing.T) {
+	const tick = 4
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{TickTime: tick * time.Second})
+	_, out := spawnInbox(t, gn, "inbox", 16)
+	opts := erlpeer.Options{NetTickTime: tick}
+	p := c.erlNode("erl", opts)
+	require.Equal(t, true, p.MustCall("net_kernel", "connect_node", gn.Name()))
+	waitFor(t, 5*time.Second, "the connection", func() bool { return connected(gn, p.Node()) })
+
+	// kill -9 closes the socket at once; the link must go down well within the tick time.
+	killed := time.Now()
+	require.NoError(t, p.Kill())
+	waitFor(t, tick*time.Second+2*time.Second, "the Go node to see the peer down", func() bool {
+		return !connected(gn, p.Node())
+	})
+	t.Logf("peer down noticed after %s", time.Since(killed))
+
+	// The same node name comes back; the link is made again and carries messages.
+	opts.Name = string(p.Node())
+	opts.Cookie = c.cookie
+	opts.EPMDPort = int(c.epmdPort)
+	opts.NoStartEPMD = true
+	p2 := erlpeer.Start(t, opts)
+	_, err := p2.EvalWith(`{inbox, Go} ! back, ok.`, map[string]etf.Term{"Go": gn.Name()})
+	require.NoError(t, err)
+	require.Equal(t, etf.Atom("back"), receive(t, out, 10*time.Second))
+	require.True(t, connected(gn, p2.Node()))
+}
+
+func TestDistThreeNodesOnEmbeddedEPMD(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	a := c.erlNode("a", erlpeer.Options{})
+	b := c.erlNode("b", erlpeer.Options{})
+
+	// Both erl nodes found each other and the Go node through the Go node's EPMD.
+	names, err := a.Call("net_adm", "names")
+	require.NoError(t, err)
+	t.Logf("EPMD names: %v", names)
+	require.Equal(t, true, a.MustCall("net_kernel", "connect_node", b.Node()))
+	require.Equal(t, true, a.MustCall("net_kernel", "connect_node", gn.Name()))
+	require.Equal(t, true, b.MustCall("net_kernel", "connect_node", gn.Name()))
+	waitFor(t, 5*time.Second, "both connections", func() bool {
+		return connected(gn, a.Node()) && connected(gn, b.Node())
+	})
+	nodes := a.MustEval(`lists:sort(nodes())`).(etf.List)
+	require.ElementsMatch(t, etf.List{b.Node(), gn.Name()}, nodes)
+}

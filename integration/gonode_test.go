@@ -1,0 +1,145 @@
+package integration
+
+import (
+	"embed"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"ergo.services/ergo/act"
+	"ergo.services/ergo/gen"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gobeam/gobeam/etf"
+	"github.com/gobeam/gobeam/integration/erlpeer"
+	"github.com/gobeam/gobeam/node"
+)
+
+//go:embed erl/*.erl
+var erlSources embed.FS
+
+// freePort returns a loopback TCP port nobody listens on, for a test's own EPMD.
+func freePort(t *testing.T) uint16 {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return uint16(l.Addr().(*net.TCPAddr).Port)
+}
+
+// cluster is one test's EPMD port and cookie, shared by the Go node and the erl peers.
+type cluster struct {
+	t        *testing.T
+	epmdPort uint16
+	cookie   string
+}
+
+func newCluster(t *testing.T) *cluster {
+	return &cluster{t: t, epmdPort: freePort(t), cookie: "gobeam-" + erlpeer.UniqueName("cookie")}
+}
+
+// goNode starts a Go node on the cluster's EPMD (embedded: no erl has started one).
+func (c *cluster) goNode(prefix string, opts node.Options) gen.Node {
+	c.t.Helper()
+	if opts.Cookie == "" {
+		opts.Cookie = c.cookie
+	}
+	opts.EPMDPort = c.epmdPort
+	name := erlpeer.UniqueName(prefix) + "@127.0.0.1"
+	n, err := node.Start(name, opts)
+	require.NoError(c.t, err, "starting Go node %s", name)
+	c.t.Cleanup(n.StopForce)
+	return n
+}
+
+// erlNode starts an erl peer that registers with the cluster's EPMD and loads the test modules.
+func (c *cluster) erlNode(prefix string, opts erlpeer.Options) *erlpeer.Peer {
+	c.t.Helper()
+	opts.Name = erlpeer.UniqueName(prefix)
+	if opts.Cookie == "" {
+		opts.Cookie = c.cookie
+	}
+	opts.EPMDPort = int(c.epmdPort)
+	opts.NoStartEPMD = true
+	p := erlpeer.Start(c.t, opts)
+	p.MustLoadFS(erlSources, "erl/*.erl")
+	return p
+}
+
+// inbox is a Go process that hands every message it receives to a channel.
+type inbox struct {
+	act.Actor
+	out chan any
+}
+
+func (i *inbox) HandleMessage(from gen.PID, message any) error {
+	i.out <- message
+	return nil
+}
+
+// HandleCall answers {echo, X} with X, so BEAM code can GenServer.call a Go process.
+func (i *inbox) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error) {
+	if t, ok := request.(etf.Tuple); ok && len(t) == 2 && t[0] == etf.Atom("echo") {
+		return t[1], nil
+	}
+	return etf.Tuple{etf.Atom("unexpected"), request}, nil
+}
+
+// spawnInbox starts an inbox registered under name.
+func spawnInbox(t *testing.T, n gen.Node, name gen.Atom, capacity int) (gen.PID, chan any) {
+	t.Helper()
+	out := make(chan any, capacity)
+	pid, err := n.SpawnRegister(name, func() gen.ProcessBehavior { return &inbox{out: out} }, gen.ProcessOptions{})
+	require.NoError(t, err)
+	return pid, out
+}
+
+func receive(t *testing.T, ch chan any, timeout time.Duration) any {
+	t.Helper()
+	select {
+	case m := <-ch:
+		return m
+	case <-time.After(timeout):
+		t.Fatalf("nothing received within %s", timeout)
+	}
+	return nil
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// connected reports whether the Go node has a distribution connection to peer.
+func connected(n gen.Node, peer gen.Atom) bool {
+	for _, name := range n.Network().Nodes() {
+		if name == peer {
+			return true
+		}
+	}
+	return false
+}
+
+// pattern is the Go twin of gobeam_dist:pattern/1.
+func pattern(size int) []byte {
+	b := make([]byte, size)
+	for i := range b {
+		b[i] = byte(i * 7 % 256)
+	}
+	return b
+}
+
+var onceLog sync.Once
+
+func logRelease(t *testing.T, p *erlpeer.Peer) {
+	onceLog.Do(func() { fmt.Printf("integration: peers run OTP %s\n", p.OTP()) })
+}

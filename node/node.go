@@ -1,0 +1,93 @@
+package node
+
+import (
+	"fmt"
+
+	"ergo.services/ergo"
+	"ergo.services/ergo/app/system"
+	"ergo.services/ergo/gen"
+
+	"github.com/gobeam/gobeam/node/dist"
+	"github.com/gobeam/gobeam/node/epmd"
+	"github.com/gobeam/gobeam/node/handshake"
+)
+
+// Start starts an Ergo node named name (name@host, as erl's -name) with the Erlang distribution
+// stack: it registers with EPMD (running an embedded EPMD when none is up), listens for BEAM
+// nodes, and connects to them on demand when a process sends to one.
+//
+// Ergo's system application reports usage to Ergo's authors unless the node's environment holds
+// system.DISABLE_METRICS; a node that joins someone's cluster must not phone home, so Start sets
+// it whatever opts.Ergo.Env says.
+func Start(name string, opts Options) (gen.Node, error) {
+	_, host, err := checkName(name)
+	if err != nil {
+		return nil, err
+	}
+	cookie, err := opts.cookie()
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	epmdPort, err := opts.epmdPort()
+	if err != nil {
+		return nil, err
+	}
+	listenHost := opts.ListenHost
+	if listenHost == "" {
+		listenHost = host
+	}
+	portMin, portMax, err := opts.listenPorts(listenHost)
+	if err != nil {
+		return nil, err
+	}
+
+	hs := handshake.New(handshake.Options{Hidden: opts.Hidden, Timeout: opts.HandshakeTimeout})
+	proto := dist.New(opts.distOptions())
+	registrar := epmd.New(epmd.Options{
+		Port:             epmdPort,
+		DisableServer:    opts.NoEmbeddedEPMD,
+		Hidden:           opts.Hidden,
+		HandshakeVersion: hs.Version(),
+		ProtoVersion:     proto.Version(),
+		OnResolve:        hs.ExpectPeer,
+	})
+
+	nodeOpts := opts.Ergo
+	env := make(map[gen.Env]any, len(nodeOpts.Env)+1)
+	for k, v := range nodeOpts.Env {
+		env[k] = v
+	}
+	env[system.DISABLE_METRICS] = true
+	nodeOpts.Env = env
+
+	// An Erlang hidden node still accepts connections; only its flags and its EPMD entry say
+	// hidden. So the Ergo network always runs in enabled mode, with an acceptor.
+	nodeOpts.Network = gen.NetworkOptions{
+		Mode:           gen.NetworkModeEnabled,
+		Cookie:         cookie,
+		Registrar:      registrar,
+		Handshake:      hs,
+		Proto:          proto,
+		MaxMessageSize: opts.MaxMessageSize,
+		Flags:          networkFlags,
+		Acceptors: []gen.AcceptorOptions{{
+			Host:           listenHost,
+			Port:           portMin,
+			PortRange:      portMax,
+			Cookie:         cookie,
+			MaxMessageSize: opts.MaxMessageSize,
+			Flags:          networkFlags,
+			Handshake:      hs,
+			Proto:          proto,
+		}},
+	}
+	n, err := ergo.StartNode(gen.Atom(name), nodeOpts)
+	if err != nil {
+		return nil, fmt.Errorf("node: starting %s: %w", name, err)
+	}
+	return n, nil
+}
+
+// networkFlags are the Ergo-level capabilities: Erlang distribution has no Ergo remote spawn,
+// application start, proxies or important delivery, so none is announced.
+var networkFlags = gen.NetworkFlags{Enable: true, EnableFragmentation: true}

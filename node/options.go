@@ -1,0 +1,133 @@
+package node
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"ergo.services/ergo/gen"
+
+	"github.com/gobeam/gobeam/node/dist"
+	"github.com/gobeam/gobeam/node/handshake"
+)
+
+// Options configure a node. The zero value behaves like `erl -name`: the cookie from
+// ~/.erlang.cookie, a visible node, EPMD on $ERL_EPMD_PORT or 4369 (started inside this process
+// when none is running), an ephemeral listen port, net_ticktime 60 s.
+type Options struct {
+	// Cookie is the magic cookie. Empty: the content of ~/.erlang.cookie, created if missing,
+	// as erl does.
+	Cookie string
+	// Hidden makes the node hidden, like `erl -hidden`: BEAM nodes list it in nodes(hidden)
+	// rather than nodes(), and global does not sync with it.
+	Hidden bool
+
+	// EPMDPort is the port of the Erlang Port Mapper Daemon. 0: $ERL_EPMD_PORT, else 4369.
+	EPMDPort uint16
+	// NoEmbeddedEPMD stops the node from running its own EPMD when none listens on EPMDPort;
+	// it then fails to start without one.
+	NoEmbeddedEPMD bool
+
+	// ListenHost is the interface the distribution listener binds. Empty: the host part of
+	// the node name.
+	ListenHost string
+	// ListenPortMin and ListenPortMax bound the listen port, like inet_dist_listen_min/max.
+	// Both 0: a free port chosen by the system.
+	ListenPortMin, ListenPortMax uint16
+
+	// TickTime is net_ticktime: a peer silent for this long is declared down. 0: 60 s.
+	// Use the same value on every node of a cluster, as with erl.
+	TickTime time.Duration
+	// MaxMessageSize bounds one incoming distribution message in bytes; a peer sending a
+	// larger one loses its connection. 0: no limit.
+	MaxMessageSize int
+
+	// HandshakeTimeout bounds each distribution handshake. 0: 5 s.
+	HandshakeTimeout time.Duration
+
+	// Ergo holds every other setting of the Ergo node: applications to start, environment,
+	// logging, security. Its Network field is filled in by Start and must be left zero.
+	Ergo gen.NodeOptions
+}
+
+// DefaultEPMDPort is the port EPMD listens on unless ERL_EPMD_PORT says otherwise.
+const DefaultEPMDPort = 4369
+
+func (o Options) epmdPort() (uint16, error) {
+	if o.EPMDPort != 0 {
+		return o.EPMDPort, nil
+	}
+	if s := os.Getenv("ERL_EPMD_PORT"); s != "" {
+		p, err := strconv.ParseUint(s, 10, 16)
+		if err != nil || p == 0 {
+			return 0, fmt.Errorf("node: ERL_EPMD_PORT=%q is not a port number", s)
+		}
+		return uint16(p), nil
+	}
+	return DefaultEPMDPort, nil
+}
+
+func (o Options) cookie() (string, error) {
+	if o.Cookie != "" {
+		return o.Cookie, nil
+	}
+	return handshake.DefaultCookie()
+}
+
+func (o Options) distOptions() dist.Options {
+	return dist.Options{
+		TickTime:          o.TickTime,
+		MaxMessageSize:    o.MaxMessageSize,
+		PeerFromHandshake: peerFromHandshake,
+	}
+}
+
+// checkName accepts name@host, as erl's -name and -sname do.
+func checkName(name string) (alive, host string, err error) {
+	alive, host, ok := strings.Cut(name, "@")
+	if !ok || alive == "" || host == "" || strings.Contains(host, "@") {
+		return "", "", fmt.Errorf("node: invalid node name %q: want name@host", name)
+	}
+	return alive, host, nil
+}
+
+// listenPorts returns the port range for the distribution listener. Ergo's acceptor walks a
+// range and cannot bind port 0, so "any free port" is found here by asking the system for one.
+func (o Options) listenPorts(host string) (uint16, uint16, error) {
+	if o.ListenPortMin != 0 || o.ListenPortMax != 0 {
+		min, max := o.ListenPortMin, o.ListenPortMax
+		if min == 0 {
+			min = max
+		}
+		if max < min {
+			max = min
+		}
+		return min, max, nil
+	}
+	l, err := net.Listen("tcp4", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, 0, fmt.Errorf("node: cannot listen on %s: %w", host, err)
+	}
+	port := uint16(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	// Should another program take the port in between, the acceptor tries the next ones.
+	return port, port + 64, nil
+}
+
+// peerFromHandshake reads what the handshake learnt into what the DIST layer needs.
+func peerFromHandshake(result gen.HandshakeResult) (dist.Peer, error) {
+	d, ok := handshake.DetailsOf(result)
+	if !ok {
+		return dist.Peer{}, fmt.Errorf("node: handshake result from %s carries no handshake details", result.Peer)
+	}
+	return dist.Peer{
+		Name:       d.Peer,
+		Creation:   d.PeerCreation,
+		Flags:      uint64(d.Negotiated()),
+		LocalFlags: uint64(d.Flags),
+		Version:    result.PeerVersion,
+	}, nil
+}
