@@ -2,6 +2,7 @@ package integration
 
 import (
 	"crypto/sha256"
+	"syscall"
 	"testing"
 	"time"
 
@@ -164,4 +165,25 @@ func TestDistThreeNodesOnEmbeddedEPMD(t *testing.T) {
 	})
 	nodes := a.MustEval(`lists:sort(nodes())`).(etf.List)
 	require.ElementsMatch(t, etf.List{b.Node(), gn.Name()}, nodes)
+}
+
+func TestDistFrozenPeerIsDeclaredDownAfterTickTime(t *testing.T) {
+	const tick = 4
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{TickTime: tick * time.Second})
+	p := c.erlNode("erl", erlpeer.Options{NetTickTime: tick})
+	require.Equal(t, true, p.MustCall("net_kernel", "connect_node", gn.Name()))
+	waitFor(t, 5*time.Second, "the connection", func() bool { return connected(gn, p.Node()) })
+
+	// SIGSTOP keeps the socket open but silences the peer: only the tick timeout can tell.
+	require.NoError(t, syscall.Kill(-p.OSPid(), syscall.SIGSTOP))
+	t.Cleanup(func() { syscall.Kill(-p.OSPid(), syscall.SIGCONT) })
+	frozen := time.Now()
+	waitFor(t, 2*tick*time.Second, "the Go node to declare the frozen peer down", func() bool {
+		return !connected(gn, p.Node())
+	})
+	took := time.Since(frozen)
+	t.Logf("frozen peer declared down after %s (net_ticktime %ds)", took, tick)
+	require.GreaterOrEqual(t, took, tick*time.Second*3/4, "down before the tick time could have passed")
+	require.LessOrEqual(t, took, tick*time.Second+tick*time.Second/2)
 }
