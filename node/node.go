@@ -18,7 +18,8 @@ import (
 //
 // Ergo's system application reports usage to Ergo's authors unless the node's environment holds
 // system.DISABLE_METRICS; a node that joins someone's cluster must not phone home, so Start sets
-// it whatever opts.Ergo.Env says.
+// it whatever opts.Ergo.Env says. Ergo's start-up banner is switched off for the same kind of
+// reason: the node lives inside someone else's service and its logs.
 func Start(name string, opts Options) (gen.Node, error) {
 	_, host, err := checkName(name)
 	if err != nil {
@@ -59,6 +60,8 @@ func Start(name string, opts Options) (gen.Node, error) {
 	}
 	env[system.DISABLE_METRICS] = true
 	nodeOpts.Env = env
+	// A library embedded in someone's service does not print a logo into its logs.
+	nodeOpts.Log.DefaultLogger.DisableBanner = true
 
 	// An Erlang hidden node still accepts connections; only its flags and its EPMD entry say
 	// hidden. So the Ergo network always runs in enabled mode, with an acceptor.

@@ -1,0 +1,66 @@
+package node
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"ergo.services/ergo/app/system"
+	"ergo.services/ergo/gen"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gobeam/gobeam/etf"
+)
+
+func freePort(t *testing.T) uint16 {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return uint16(l.Addr().(*net.TCPAddr).Port)
+}
+
+func TestStartDisablesMetrics(t *testing.T) {
+	n, err := Start("metrics@127.0.0.1", Options{Cookie: "c", EPMDPort: freePort(t)})
+	require.NoError(t, err)
+	defer n.StopForce()
+	v, ok := n.Env(system.DISABLE_METRICS)
+	require.True(t, ok, "the node must not report usage to Ergo's authors")
+	require.Equal(t, true, v)
+	require.Empty(t, n.Commercial(), "no BSL-licensed component may be in use")
+}
+
+func TestStartRejectsBadOptions(t *testing.T) {
+	_, err := Start("nohost", Options{Cookie: "c"})
+	require.ErrorContains(t, err, "name@host")
+	t.Setenv("ERL_EPMD_PORT", "not-a-port")
+	_, err = Start("a@127.0.0.1", Options{Cookie: "c"})
+	require.ErrorContains(t, err, "ERL_EPMD_PORT")
+}
+
+// Two Go nodes find each other through the embedded EPMD and exchange messages and calls over
+// the Erlang distribution protocol, with no Erlang installed.
+func TestTwoGoNodes(t *testing.T) {
+	port := freePort(t)
+	a, err := Start("a@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
+	require.NoError(t, err)
+	defer a.StopForce()
+	b, err := Start("b@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
+	require.NoError(t, err)
+	defer b.StopForce()
+
+	got := make(chan any, 8)
+	_, err = b.SpawnRegister("inbox", func() gen.ProcessBehavior { return &recorder{out: got} }, gen.ProcessOptions{})
+	require.NoError(t, err)
+
+	require.NoError(t, a.Send(gen.ProcessID{Name: "inbox", Node: "b@127.0.0.1"}, etf.Tuple{etf.Atom("hi"), "there"}))
+	select {
+	case m := <-got:
+		require.Equal(t, etf.Tuple{etf.Atom("hi"), []byte("there")}, m)
+	case <-time.After(10 * time.Second):
+		t.Fatal("message did not arrive")
+	}
+
+	reply, err := a.Call(gen.ProcessID{Name: "inbox", Node: "b@127.0.0.1"}, etf.Atom("ping"))
+	require.NoError(t, err)
+	require.Equal(t, etf.Tuple{etf.Atom("pong"), etf.Atom("ping")}, reply)
+}
