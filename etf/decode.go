@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 const (
@@ -127,6 +128,7 @@ type decodeState struct {
 	atoms atomTable
 	arena []byte // unused tail of the current chunk that small binaries are copied into
 	dups  dupChecker
+	mem   decodeMem
 }
 
 func (s *decodeState) init(d *Decoder, b []byte) {
@@ -240,13 +242,17 @@ func (s *decodeState) term() (Term, error) {
 		if err := s.need(tag, 4); err != nil {
 			return nil, err
 		}
-		return int64(int32(s.u32())), nil
+		return s.boxInt(int64(int32(s.u32()))), nil
 	case tagBinary:
-		n, err := s.count(tag, 1)
-		if err != nil {
-			return nil, err
+		if len(s.buf)-s.pos < 4 {
+			return nil, s.truncated(tag, 4)
 		}
-		return s.bytes(n), nil
+		n := uint64(binary.BigEndian.Uint32(s.buf[s.pos:]))
+		s.pos += 4
+		if n > uint64(len(s.buf)-s.pos) {
+			return nil, s.truncated(tag, int(n))
+		}
+		return s.boxBytes(s.bytes(int(n))), nil
 	case tagSmallAtomUTF8, tagAtomUTF8, tagSmallAtom, tagAtom, tagAtomCacheRef:
 		a, err := s.atomAfterTag(tag, at)
 		if err != nil {
@@ -279,11 +285,15 @@ func (s *decodeState) term() (Term, error) {
 		if n == 0 {
 			return List(nil), nil
 		}
-		return ByteList(s.bytes(n)), nil
+		return boxSlice(s, ByteList(s.bytes(n)), typeByteList), nil
 	case tagMap:
 		return s.mapTerm(at)
 	case tagNewPid, tagPid:
-		return s.pidAfterTag(tag, at)
+		p, err := s.pidAfterTag(tag, at)
+		if err != nil {
+			return nil, err
+		}
+		return boxIn(&s.mem.pids, p, s.left(15), typePID), nil
 	case tagNewFloat:
 		if err := s.need(tag, 8); err != nil {
 			return nil, err
@@ -292,7 +302,7 @@ func (s *decodeState) term() (Term, error) {
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return nil, s.invalid(at, tag, "not a finite float")
 		}
-		return f, nil
+		return s.boxFloat(f), nil
 	case tagFloat:
 		return s.oldFloat(at)
 	case tagSmallBig:
@@ -329,9 +339,9 @@ func (s *decodeState) term() (Term, error) {
 }
 
 // bytes copies the next n bytes of input, which the caller has checked are there. Small
-// copies share chunks, so that a term with many short binaries costs a few allocations, not
-// one per binary; a chunk never outgrows the rest of the input, so an input with no binaries
-// in it allocates nothing here. Large binaries get their own exact allocation.
+// copies share chunks (the arena), so that a term with many short binaries costs a few
+// allocations, not one per binary; a chunk never outgrows the rest of the input. Large
+// binaries get their own exact allocation.
 func (s *decodeState) bytes(n int) []byte {
 	src := s.buf[s.pos : s.pos+n]
 	s.pos += n
@@ -344,11 +354,7 @@ func (s *decodeState) bytes(n int) []byte {
 		return out[:n:n]
 	}
 	if len(s.arena) < n {
-		size := len(s.buf) - s.pos + n // never more than the input can still fill
-		if size > arenaChunk {
-			size = arenaChunk
-		}
-		s.arena = make([]byte, size)
+		s.arena = make([]byte, min(len(s.buf)-s.pos+n, arenaChunk))
 	}
 	out := s.arena[:n:n]
 	s.arena = s.arena[n:]
@@ -357,7 +363,7 @@ func (s *decodeState) bytes(n int) []byte {
 }
 
 const (
-	arenaDirect = 2048      // binaries this long or longer are allocated alone
+	arenaDirect = 2048     // binaries this long or longer are allocated alone
 	arenaChunk  = 16 << 10 // size of a chunk shared by shorter binaries
 )
 
@@ -368,7 +374,7 @@ func (s *decodeState) tuple(tag byte, at int, n int) (Term, error) {
 	if err := s.enter(tag, at); err != nil {
 		return nil, err
 	}
-	t := make(Tuple, n)
+	t := Tuple(s.terms(n))
 	for i := range t {
 		v, err := s.term()
 		if err != nil {
@@ -377,7 +383,7 @@ func (s *decodeState) tuple(tag byte, at int, n int) (Term, error) {
 		t[i] = v
 	}
 	s.leave()
-	return t, nil
+	return boxSlice(s, t, typeTuple), nil
 }
 
 func (s *decodeState) list(at int) (Term, error) {
@@ -390,7 +396,7 @@ func (s *decodeState) list(at int) (Term, error) {
 	}
 	var elems List
 	if n > 0 {
-		elems = make(List, n)
+		elems = s.terms(n)
 	}
 	for i := range elems {
 		v, err := s.term()
@@ -403,7 +409,10 @@ func (s *decodeState) list(at int) (Term, error) {
 	if s.pos < len(s.buf) && s.buf[s.pos] == tagNil {
 		s.pos++
 		s.leave()
-		return elems, nil
+		if elems == nil {
+			return List(nil), nil
+		}
+		return boxSlice(s, elems, typeList), nil
 	}
 	tail, err := s.term()
 	if err != nil {
@@ -440,7 +449,7 @@ func (s *decodeState) mapTerm(at int) (Term, error) {
 	if err := s.enter(tagMap, at); err != nil {
 		return nil, err
 	}
-	m := make(Map, n)
+	m := s.pairs(n)
 	for i := range m {
 		k, err := s.term()
 		if err != nil {
@@ -456,7 +465,7 @@ func (s *decodeState) mapTerm(at int) (Term, error) {
 	if i, j := s.dups.find(m); i >= 0 {
 		return nil, s.invalid(at, tagMap, "pairs "+strconv.Itoa(i)+" and "+strconv.Itoa(j)+" have the same key")
 	}
-	return m, nil
+	return boxSlice(s, m, typeMap), nil
 }
 
 func (s *decodeState) oldFloat(at int) (Term, error) {
@@ -495,10 +504,10 @@ func (s *decodeState) bigInt(tag byte, n int) (Term, error) {
 			u = u<<8 | uint64(digits[i])
 		}
 		if !neg && u <= math.MaxInt64 {
-			return int64(u), nil
+			return s.boxInt(int64(u)), nil
 		}
 		if neg && u <= 1<<63 {
-			return -int64(u), nil // wraps to MinInt64 for 1<<63, as it should
+			return s.boxInt(-int64(u)), nil // wraps to MinInt64 for 1<<63, as it should
 		}
 	}
 	be := make([]byte, n)
@@ -532,7 +541,7 @@ func (s *decodeState) bitBinary(at int) (Term, error) {
 	}
 	b := s.bytes(n)
 	if bits == 8 {
-		return b, nil
+		return s.boxBytes(b), nil
 	}
 	b[n-1] &= byte(0xff << (8 - bits))
 	return BitString{Bytes: b, Bits: bits}, nil
@@ -547,30 +556,108 @@ type atomEntry struct {
 
 // atomTable interns the atoms of one Decode call. The few most recent distinct atoms sit in a
 // small array scanned linearly, which beats hashing for the handful of atoms a typical message
-// carries (a node name repeated in every pid, a few tags); the rest go to a map.
+// carries (a node name repeated in every pid, a few tags); the rest go to a map. The text and
+// the boxed terms of new atoms come from chunks; the commonest atoms need neither.
 type atomTable struct {
 	recent [atomRecent]atomEntry
 	n      int
 	more   map[string]atomEntry
+	text   []byte // unused tail of the chunk atom texts are copied into
+	boxes  chunk[Atom]
 }
 
-const atomRecent = 8
+const (
+	atomRecent    = 8
+	atomTextChunk = 512
+)
 
-func (t *atomTable) intern(text []byte) atomEntry {
+// commonAtom returns the entry of an atom that terms carry all the time, boxed once for all,
+// so that decoding it allocates nothing.
+func commonAtom(text []byte) (atomEntry, bool) {
+	switch string(text) {
+	case "true":
+		return atomEntry{name: "true", term: true}, true
+	case "false":
+		return atomEntry{name: "false", term: false}, true
+	case "nil":
+		return atomNil, true
+	case "ok":
+		return atomOK, true
+	case "error":
+		return atomError, true
+	case "undefined":
+		return atomUndefined, true
+	case "normal":
+		return atomNormal, true
+	case "$gen_cast":
+		return atomGenCast, true
+	case "$gen_call":
+		return atomGenCall, true
+	}
+	return atomEntry{}, false
+}
+
+var (
+	atomNil       = atomEntry{name: "nil", term: Atom("nil")}
+	atomOK        = atomEntry{name: "ok", term: Atom("ok")}
+	atomError     = atomEntry{name: "error", term: Atom("error")}
+	atomUndefined = atomEntry{name: "undefined", term: Atom("undefined")}
+	atomNormal    = atomEntry{name: "normal", term: Atom("normal")}
+	atomGenCast   = atomEntry{name: "$gen_cast", term: Atom("$gen_cast")}
+	atomGenCall   = atomEntry{name: "$gen_call", term: Atom("$gen_call")}
+)
+
+func (t *atomTable) lookup(text []byte) (atomEntry, bool) {
 	for i := 0; i < t.n; i++ {
 		if e := &t.recent[i]; len(e.name) == len(text) && string(e.name) == string(text) {
-			return *e
+			return *e, true
 		}
 	}
 	if t.more != nil {
+		// A map index by string(text) does not allocate.
 		if e, ok := t.more[string(text)]; ok {
-			return e
+			return e, true
 		}
 	}
-	return t.add(Atom(text))
+	return atomEntry{}, false
 }
 
-func (t *atomTable) internAtom(name Atom) atomEntry {
+func (t *atomTable) add(e atomEntry) atomEntry {
+	if t.n < atomRecent {
+		t.recent[t.n] = e
+		t.n++
+		return e
+	}
+	if t.more == nil {
+		t.more = make(map[string]atomEntry)
+	}
+	t.more[string(e.name)] = e
+	return e
+}
+
+// intern returns the atom whose UTF-8 text is text (a part of the input or of a scratch
+// buffer).
+func (s *decodeState) intern(text []byte) atomEntry {
+	t := &s.atoms
+	if e, ok := t.lookup(text); ok {
+		return e
+	}
+	if e, ok := commonAtom(text); ok {
+		return t.add(e)
+	}
+	if len(t.text) < len(text) {
+		t.text = make([]byte, max(atomTextChunk, len(text)))
+	}
+	n := copy(t.text, text)
+	// The copy is never written again, so it can back a string.
+	name := Atom(unsafe.String(unsafe.SliceData(t.text), n))
+	t.text = t.text[n:]
+	return t.add(atomEntry{name: name, term: boxIn(&t.boxes, name, chunkMax, typeAtom)})
+}
+
+// internAtom returns the entry of an atom that is already a string (from the atom cache).
+func (s *decodeState) internAtom(name Atom) atomEntry {
+	t := &s.atoms
 	for i := 0; i < t.n; i++ {
 		if e := &t.recent[i]; e.name == name {
 			return *e
@@ -581,29 +668,10 @@ func (t *atomTable) internAtom(name Atom) atomEntry {
 			return e
 		}
 	}
-	return t.add(name)
-}
-
-func (t *atomTable) add(name Atom) atomEntry {
-	e := atomEntry{name: name}
-	switch name {
-	case "true":
-		e.term = true
-	case "false":
-		e.term = false
-	default:
-		e.term = name
+	if e, ok := commonAtom([]byte(name)); ok {
+		return t.add(e)
 	}
-	if t.n < atomRecent {
-		t.recent[t.n] = e
-		t.n++
-		return e
-	}
-	if t.more == nil {
-		t.more = make(map[string]atomEntry)
-	}
-	t.more[string(name)] = e
-	return e
+	return t.add(atomEntry{name: name, term: boxIn(&t.boxes, name, chunkMax, typeAtom)})
 }
 
 // atom reads a term that must be an atom: a pid's node, a fun's module.
@@ -637,7 +705,7 @@ func (s *decodeState) atomAfterTag(tag byte, at int) (atomEntry, error) {
 			return atomEntry{}, s.invalid(at, tag, "atom cache index "+strconv.Itoa(i)+" is not in the cache of "+strconv.Itoa(len(s.cache))+" atoms")
 		}
 		s.cacheRefs++
-		return s.atoms.internAtom(s.cache[i]), nil
+		return s.internAtom(s.cache[i]), nil
 	case tagSmallAtomUTF8, tagSmallAtom:
 		if err := s.need(tag, 1); err != nil {
 			return atomEntry{}, err
@@ -665,7 +733,7 @@ func (s *decodeState) atomAfterTag(tag byte, at int) (atomEntry, error) {
 		if n > maxAtomChars {
 			return atomEntry{}, s.invalid(at, tag, "atom of "+strconv.Itoa(n)+" characters; at most 255 are allowed")
 		}
-		return s.atoms.intern(text), nil
+		return s.intern(text), nil
 	}
 	if tag == tagAtom || tag == tagSmallAtom {
 		if n > maxAtomChars {
@@ -677,7 +745,7 @@ func (s *decodeState) atomAfterTag(tag byte, at int) (atomEntry, error) {
 		for _, c := range text {
 			u = utf8.AppendRune(u, rune(c))
 		}
-		return s.atoms.intern(u), nil
+		return s.intern(u), nil
 	}
 	if !utf8.Valid(text) {
 		return atomEntry{}, s.invalid(at, tag, "atom text is not valid UTF-8")
@@ -685,7 +753,7 @@ func (s *decodeState) atomAfterTag(tag byte, at int) (atomEntry, error) {
 	if chars := utf8.RuneCount(text); chars > maxAtomChars {
 		return atomEntry{}, s.invalid(at, tag, "atom of "+strconv.Itoa(chars)+" characters; at most 255 are allowed")
 	}
-	return s.atoms.intern(text), nil
+	return s.intern(text), nil
 }
 
 // maxAtomChars is the most characters an Erlang atom holds.
@@ -945,8 +1013,15 @@ func (s *decodeState) fun(at int) (Term, error) {
 type dupChecker struct {
 	seed   maphash.Seed
 	seeded bool
-	table  []int32  // slot -> index+1 of the pair whose key sits there, 0 for empty
-	hashes []uint64 // hash of each key of the map being checked
+
+	// The hash table maps a slot to the index+1 of the pair whose key sits there (0: empty);
+	// the hashes are those of the keys. Maps of up to 64 keys use these arrays, which live on
+	// the stack with the decodeState; larger ones use the big slices, allocated once per Decode
+	// call and reused.
+	smallTable  [128]int32
+	smallHashes [64]uint64
+	bigTable    []int32
+	bigHashes   []uint64
 }
 
 // dupLinear is the largest map whose keys are compared pairwise.
@@ -955,7 +1030,7 @@ const dupLinear = 8
 // find returns the indexes of two pairs of m with equal keys, or -1, -1.
 func (c *dupChecker) find(m Map) (int, int) {
 	n := len(m)
-	if n < 2 {
+	if n < 2 || ascending(m) {
 		return -1, -1
 	}
 	if n <= dupLinear {
@@ -972,33 +1047,85 @@ func (c *dupChecker) find(m Map) (int, int) {
 	for size < 2*n {
 		size <<= 1
 	}
-	if cap(c.table) >= size {
-		c.table = c.table[:size]
-		clear(c.table)
-	} else {
-		c.table = make([]int32, size)
+	// Locals, not fields: a field pointing into the struct itself would move the whole
+	// decodeState to the heap.
+	var table []int32
+	switch {
+	case size <= len(c.smallTable):
+		table = c.smallTable[:size]
+		clear(table)
+	case cap(c.bigTable) >= size:
+		table = c.bigTable[:size]
+		clear(table)
+	default:
+		c.bigTable = make([]int32, size)
+		table = c.bigTable
 	}
-	if cap(c.hashes) >= n {
-		c.hashes = c.hashes[:n]
-	} else {
-		c.hashes = make([]uint64, n)
+	var hashes []uint64
+	switch {
+	case n <= len(c.smallHashes):
+		hashes = c.smallHashes[:n]
+	case cap(c.bigHashes) >= n:
+		hashes = c.bigHashes[:n]
+	default:
+		c.bigHashes = make([]uint64, n)
+		hashes = c.bigHashes
 	}
 	mask := uint64(size - 1)
 	for i := range m {
 		h := c.hash(m[i].Key)
-		c.hashes[i] = h
+		hashes[i] = h
 		for slot := h & mask; ; slot = (slot + 1) & mask {
-			j := c.table[slot]
+			j := table[slot]
 			if j == 0 {
-				c.table[slot] = int32(i + 1)
+				table[slot] = int32(i + 1)
 				break
 			}
-			if j--; c.hashes[j] == h && c.equal(m[j].Key, m[i].Key) {
+			if j--; hashes[j] == h && c.equal(m[j].Key, m[i].Key) {
 				return int(j), i
 			}
 		}
 	}
 	return -1, -1
+}
+
+// ascending reports whether the keys of m are all binaries, all atoms or all integers, in
+// strictly increasing order, which rules out equal keys at the cost of one comparison per key.
+// The BEAM sends maps of up to 32 keys sorted, so this settles most maps.
+func ascending(m Map) bool {
+	switch k := m[0].Key.(type) {
+	case []byte:
+		prev := k
+		for _, p := range m[1:] {
+			k, ok := p.Key.([]byte)
+			if !ok || string(prev) >= string(k) {
+				return false
+			}
+			prev = k
+		}
+		return true
+	case Atom:
+		prev := k
+		for _, p := range m[1:] {
+			k, ok := p.Key.(Atom)
+			if !ok || prev >= k {
+				return false
+			}
+			prev = k
+		}
+		return true
+	case int64:
+		prev := k
+		for _, p := range m[1:] {
+			k, ok := p.Key.(int64)
+			if !ok || prev >= k {
+				return false
+			}
+			prev = k
+		}
+		return true
+	}
+	return false
 }
 
 func (c *dupChecker) init() {
@@ -1300,4 +1427,136 @@ func (c *dupChecker) mapEqual(x, y Map) bool {
 		}
 	}
 	return true
+}
+
+// Allocation. A decoded term is many small Go values, and the interface value that holds each
+// one needs the value on the heap: allocated one by one, they cost more than the decoding. So
+// the decoder hands them out from chunks: the elements of small lists, tuples and maps come from
+// shared backing arrays, and the values behind interfaces (binaries, integers, pids, the
+// headers of lists and maps) from typed chunks, to which the interface values point. A chunk
+// starts small, doubles up to chunkMax values, and is never larger than the rest of the input
+// could fill, so a small term allocates little and a large one few times. The price is that a
+// kept part of a term keeps its chunk alive: a few KiB at most.
+
+// decodeMem holds the chunks of one Decode call.
+type decodeMem struct {
+	terms    chunk[Term]    // elements of small tuples and lists
+	mapPairs chunk[MapPair] // pairs of small maps
+	headers  chunk[[]byte]  // slices behind interfaces: binaries, lists, tuples, maps, byte lists
+	words    chunk[int64]   // integers and floats behind interfaces
+	pids     chunk[PID]
+}
+
+const (
+	chunkFirst  = 8   // elements in the first chunk of a kind
+	chunkMax    = 256 // elements in the largest chunk
+	sharedElems = 32  // tuples, lists and maps of more elements get arrays of their own
+)
+
+// chunk hands out slices of larger arrays.
+type chunk[T any] struct {
+	free []T
+	next int // size of the next array
+}
+
+// take returns n zeroed elements (n <= chunkMax). limit is the most elements of this kind the
+// rest of the input can hold; the array is never larger.
+func (c *chunk[T]) take(n, limit int) []T {
+	if len(c.free) < n {
+		c.refill(n, limit)
+	}
+	out := c.free[:n:n]
+	c.free = c.free[n:]
+	return out
+}
+
+func (c *chunk[T]) refill(n, limit int) {
+	size := max(c.next, chunkFirst)
+	c.next = min(2*size, chunkMax)
+	c.free = make([]T, max(min(size, limit), n))
+}
+
+// left is how many values of at least minBytes encoded bytes the rest of the input can hold,
+// counting the one being decoded.
+func (s *decodeState) left(minBytes int) int {
+	return (len(s.buf)-s.pos)/minBytes + 1
+}
+
+// terms returns the backing array of a tuple or list of n elements.
+func (s *decodeState) terms(n int) []Term {
+	if n > sharedElems {
+		return make([]Term, n)
+	}
+	return s.mem.terms.take(n, s.left(1)+n)
+}
+
+// pairs returns the backing array of a map of n pairs.
+func (s *decodeState) pairs(n int) Map {
+	if n > sharedElems {
+		return make(Map, n)
+	}
+	return s.mem.mapPairs.take(n, s.left(2)+n)
+}
+
+// An interface value is two words: the type, and a pointer to the value (for the types boxed
+// here, which are not pointers themselves). eface spells that out, so that the decoder can make
+// interface values that point into its chunks; Go itself would point each at a fresh copy. The
+// values pointed to are never written again, which is all Go asks of them. The slice types
+// share one chunk: every slice header is a pointer and two ints, so a []byte slot holds any
+// of them and the garbage collector reads it right.
+type eface struct {
+	typ  unsafe.Pointer
+	data unsafe.Pointer
+}
+
+func typeOf(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
+
+var (
+	typeAtom     = typeOf(Atom(""))
+	typeBytes    = typeOf([]byte(nil))
+	typeInt64    = typeOf(int64(0))
+	typeFloat64  = typeOf(float64(0))
+	typePID      = typeOf(PID{})
+	typeList     = typeOf(List(nil))
+	typeTuple    = typeOf(Tuple(nil))
+	typeMap      = typeOf(Map(nil))
+	typeByteList = typeOf(ByteList(nil))
+)
+
+// makeTerm returns the interface value of type typ whose value is at data.
+func makeTerm(typ, data unsafe.Pointer) Term {
+	e := eface{typ: typ, data: data}
+	return *(*Term)(unsafe.Pointer(&e))
+}
+
+// boxIn stores v in a chunk and returns the interface value of type typ (v's type) for it.
+func boxIn[T any](c *chunk[T], v T, limit int, typ unsafe.Pointer) Term {
+	p := &c.take(1, limit)[0]
+	*p = v
+	return makeTerm(typ, unsafe.Pointer(p))
+}
+
+// boxSlice boxes a slice of type typ in the chunk of slice headers.
+func boxSlice[S ~[]E, E any](s *decodeState, v S, typ unsafe.Pointer) Term {
+	p := &s.mem.headers.take(1, s.left(3))[0]
+	*(*S)(unsafe.Pointer(p)) = v
+	return makeTerm(typ, unsafe.Pointer(p))
+}
+
+func (s *decodeState) boxBytes(b []byte) Term {
+	return boxSlice(s, b, typeBytes)
+}
+
+// boxInt boxes an integer; Go boxes 0..255 without allocating.
+func (s *decodeState) boxInt(v int64) Term {
+	if v >= 0 && v < 256 {
+		return v
+	}
+	return boxIn(&s.mem.words, v, s.left(5), typeInt64)
+}
+
+func (s *decodeState) boxFloat(f float64) Term {
+	p := &s.mem.words.take(1, s.left(9))[0]
+	*(*float64)(unsafe.Pointer(p)) = f
+	return makeTerm(typeFloat64, unsafe.Pointer(p))
 }

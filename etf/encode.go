@@ -144,16 +144,136 @@ func (e *Encoder) AppendTerm(dst []byte, t Term) ([]byte, error) {
 	return s.buf, nil
 }
 
-// sizeHint guesses the encoded size of t to size Encode's buffer: exactly for a lone binary,
-// whose copy is the whole cost, else a small start that append grows.
+// sizeHint is the size of Encode's buffer for t: its exact encoded size (or a little more when
+// an atom cache shortens atoms), so that the buffer is allocated once and never copied, which
+// for large terms costs more than the walk that computes it. Values met only through reflection
+// count as a few bytes and grow the buffer as they are written.
 func sizeHint(t Term) int {
-	switch v := t.(type) {
-	case []byte:
-		return len(v) + 6
-	case string:
-		return len(v) + 6
+	return 1 + encodedSize(t, 0) + termSlack // term wants termSlack bytes free before each term
+}
+
+// encodedSize is the number of bytes term writes for t, give or take what the atom cache saves
+// and what reflection adds.
+func encodedSize(t Term, depth int) int {
+	if depth > DefaultMaxDepth {
+		return 0 // term will refuse it
 	}
-	return 128
+	switch v := t.(type) {
+	case nil:
+		return 5
+	case Atom:
+		return atomSize(v)
+	case []byte:
+		return 5 + len(v)
+	case string:
+		return 5 + len(v)
+	case int64:
+		return intSize(v)
+	case int:
+		return intSize(int64(v))
+	case bool:
+		return 7
+	case float64, float32:
+		return 9
+	case Tuple:
+		n := 5
+		for _, e := range v {
+			n += encodedSize(e, depth+1)
+		}
+		return n
+	case List:
+		return listSize(v, depth)
+	case []Term:
+		return listSize(v, depth)
+	case Map:
+		n := 5
+		for _, p := range v {
+			n += encodedSize(p.Key, depth+1) + encodedSize(p.Value, depth+1)
+		}
+		return n
+	case PID:
+		return 1 + atomSize(v.Node) + 12
+	case Ref:
+		return 3 + atomSize(v.Node) + 4 + 4*refLen(v)
+	case Alias:
+		return 3 + atomSize(v.Node) + 4 + 4*refLen(Ref(v))
+	case ByteList:
+		if len(v) <= math.MaxUint16 {
+			return 3 + len(v)
+		}
+		return 6 + 2*len(v)
+	case ImproperList:
+		n := 5 + encodedSize(v.Tail, depth+1)
+		for _, e := range v.Elems {
+			n += encodedSize(e, depth+1)
+		}
+		return n
+	case BitString:
+		return 6 + len(v.Bytes)
+	case ProcessID:
+		return 2 + atomSize(v.Name) + atomSize(v.Node)
+	case Port:
+		return 1 + atomSize(v.Node) + 12
+	case ExportFun:
+		return 1 + atomSize(v.Module) + atomSize(v.Function) + 2
+	case LocalFun:
+		if len(v.Raw) > 0 {
+			return len(v.Raw)
+		}
+		n := 30 + atomSize(v.Module) + 10 + 1 + atomSize(v.Pid.Node) + 12
+		for _, e := range v.FreeVars {
+			n += encodedSize(e, depth+1)
+		}
+		return n
+	case *big.Int:
+		if v == nil {
+			return 5
+		}
+		return 6 + (v.BitLen()+7)/8
+	case map[string]Term:
+		n := 5
+		for k, e := range v {
+			n += 5 + len(k) + encodedSize(e, depth+1)
+		}
+		return n
+	case []string:
+		n := 6
+		for _, e := range v {
+			n += 5 + len(e)
+		}
+		return n
+	}
+	return 16
+}
+
+func atomSize(a Atom) int {
+	if len(a) <= maxAtomChars {
+		return 2 + len(a)
+	}
+	return 3 + len(a)
+}
+
+func intSize(v int64) int {
+	switch {
+	case v >= 0 && v <= math.MaxUint8:
+		return 2
+	case v >= math.MinInt32 && v <= math.MaxInt32:
+		return 5
+	case v < 0:
+		return 3 + (bits.Len64(uint64(-v))+7)/8
+	}
+	return 3 + (bits.Len64(uint64(v))+7)/8
+}
+
+func listSize(l []Term, depth int) int {
+	if len(l) == 0 {
+		return 1
+	}
+	n := 6
+	for _, e := range l {
+		n += encodedSize(e, depth+1)
+	}
+	return n
 }
 
 // encodeState is one encoding pass.
@@ -162,6 +282,8 @@ type encodeState struct {
 	cache    AtomCacheWriter
 	depth    int
 	maxDepth int
+
+	checkedAtom Atom // the last atom found to be valid UTF-8
 }
 
 func (s *encodeState) init(e *Encoder) {
@@ -182,12 +304,38 @@ func (s *encodeState) enter() error {
 
 func (s *encodeState) leave() { s.depth-- }
 
+// termSlack is the room term makes before writing a term: enough for any fixed-size part (tags,
+// lengths, numbers, pids of short node names), so that those appends never reallocate and the
+// buffer grows only in grow, by doubling. append alone grows large slices by a quarter at a
+// time, which copies a large encoding many times over.
+const termSlack = 64
+
+// grow makes room for n more bytes, at least doubling the capacity.
+func (s *encodeState) grow(n int) {
+	if cap(s.buf)-len(s.buf) >= n {
+		return
+	}
+	c := 2 * cap(s.buf)
+	if c < len(s.buf)+n {
+		c = len(s.buf) + n
+	}
+	if c < 256 {
+		c = 256
+	}
+	buf := make([]byte, len(s.buf), c)
+	copy(buf, s.buf)
+	s.buf = buf
+}
+
 func (s *encodeState) u16(v int) { s.buf = binary.BigEndian.AppendUint16(s.buf, uint16(v)) }
 
 func (s *encodeState) u32(v uint32) { s.buf = binary.BigEndian.AppendUint32(s.buf, v) }
 
 // term writes any value Encode accepts.
 func (s *encodeState) term(t Term) error {
+	if cap(s.buf)-len(s.buf) < termSlack {
+		s.grow(termSlack)
+	}
 	switch v := t.(type) {
 	case nil:
 		return s.atom("nil")
@@ -302,8 +450,14 @@ func (s *encodeState) atom(a Atom) error {
 	}
 	n := len(a)
 	if n <= maxAtomChars {
-		if !utf8.ValidString(string(a)) {
-			return &UnsupportedValueError{Value: a, Reason: "an atom must be valid UTF-8"}
+		// Terms repeat atoms (the node of every pid in a list); the check is done once for a
+		// run of the same atom. Comparing with the last atom is nearly free when both share
+		// their bytes, as the atoms of a decoded term do.
+		if a != s.checkedAtom {
+			if !utf8.ValidString(string(a)) {
+				return &UnsupportedValueError{Value: a, Reason: "an atom must be valid UTF-8"}
+			}
+			s.checkedAtom = a
 		}
 		s.buf = append(s.buf, tagSmallAtomUTF8, byte(n))
 		s.buf = append(s.buf, a...)
@@ -424,6 +578,7 @@ func (s *encodeState) binaryHeader(n int) error {
 	if uint64(n) > math.MaxUint32 {
 		return &UnsupportedValueError{Value: strconv.Itoa(n) + " bytes", Reason: "a binary holds at most 4 GiB - 1"}
 	}
+	s.grow(5 + n)
 	s.buf = append(s.buf, tagBinary)
 	s.u32(uint32(n))
 	return nil
@@ -642,34 +797,34 @@ func (s *encodeState) atomMap(m map[Atom]Term) error {
 	return nil
 }
 
-// creation32 checks that a pid's or reference's creation fits the 32 bits Erlang gives it.
-func creation32(v any, c int64) (uint32, error) {
-	if c < 0 || c > math.MaxUint32 {
-		return 0, &UnsupportedValueError{Value: v, Reason: "creation " + strconv.FormatInt(c, 10) + " is not a 32-bit unsigned integer"}
-	}
-	return uint32(c), nil
+// badCreation is the error for a pid or reference whose creation does not fit the 32 bits
+// Erlang gives it.
+func badCreation(v any, c int64) error {
+	return &UnsupportedValueError{Value: v, Reason: "creation " + strconv.FormatInt(c, 10) + " is not a 32-bit unsigned integer"}
 }
 
 func (s *encodeState) pid(p PID) error {
-	c, err := creation32(p, p.Creation)
-	if err != nil {
-		return err
+	if p.Creation < 0 || p.Creation > math.MaxUint32 {
+		return badCreation(p, p.Creation)
 	}
+	c := uint32(p.Creation)
 	s.buf = append(s.buf, tagNewPid)
 	if err := s.atom(p.Node); err != nil {
 		return err
 	}
-	s.u32(uint32(p.ID))       // ID
-	s.u32(uint32(p.ID >> 32)) // Serial
-	s.u32(c)
+	id, serial := uint32(p.ID), uint32(p.ID>>32)
+	s.buf = append(s.buf,
+		byte(id>>24), byte(id>>16), byte(id>>8), byte(id),
+		byte(serial>>24), byte(serial>>16), byte(serial>>8), byte(serial),
+		byte(c>>24), byte(c>>16), byte(c>>8), byte(c))
 	return nil
 }
 
 func (s *encodeState) ref(r Ref) error {
-	c, err := creation32(r, r.Creation)
-	if err != nil {
-		return err
+	if r.Creation < 0 || r.Creation > math.MaxUint32 {
+		return badCreation(r, r.Creation)
 	}
+	c := uint32(r.Creation)
 	n := refLen(r)
 	s.buf = append(s.buf, tagNewerReference)
 	s.u16(n)

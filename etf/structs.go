@@ -240,7 +240,13 @@ var encoders sync.Map // reflect.Type -> encoderFunc
 // reflectValue writes a value that the type switch of term does not know.
 func (s *encodeState) reflectValue(t Term) error {
 	v := reflect.ValueOf(t)
-	return typeEncoder(v.Type())(s, v)
+	// The encoder functions take a pointer that escape analysis cannot follow; handing them a
+	// copy keeps s itself on the stack on the paths that need no reflection.
+	r := new(encodeState)
+	*r = *s
+	err := typeEncoder(v.Type())(r, v)
+	s.buf, s.depth = r.buf, r.depth
+	return err
 }
 
 // value writes a value met by reflection (a field, an element, a map key).
