@@ -4,7 +4,10 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"os"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gobeam/gobeam/etf"
 	"github.com/gobeam/gobeam/integration/erlpeer"
 	"github.com/gobeam/gobeam/node/epmd"
 	"github.com/gobeam/gobeam/node/handshake"
@@ -209,4 +213,29 @@ func TestHandshakeWrongCookieRefusedBothWays(t *testing.T) {
 	assert.Contains(t, s.node.log.text(), "warning: handshake with "+string(s.peer.Node())+": cookie mismatch")
 
 	assert.Equal(t, false, s.erlLists(t, "connected"))
+}
+
+// erl started with -sname undefined asks the first node it connects to for a name
+// (DFLAG_NAME_ME): the Go node assigns one, and erl takes it.
+func TestHandshakeDynamicNameForErl(t *testing.T) {
+	host, err := os.Hostname()
+	require.NoError(t, err)
+	// Short names on both sides: erl in -sname mode connects only to short names.
+	n := newEPMDGoNode("gohsdyn")
+	n.name = gen.Atom(strings.Replace(string(n.name), "@127.0.0.1", "@"+host, 1))
+	h := handshake.New(handshake.Options{})
+	acceptor := hsListen(t, n, h, "hs-cookie")
+	port := epmdFreePort(t)
+	epmdRegistrar(t, n, port, acceptor.port(), epmd.Options{})
+	p := erlpeer.Start(t, erlpeer.Options{
+		Name: "undefined", ShortNames: true, Cookie: "hs-cookie", EPMDPort: int(port), NoStartEPMD: true,
+	})
+
+	up := p.MustEval(`net_kernel:connect_node('` + string(n.name) + `')`)
+	require.Equal(t, true, up)
+	o := acceptor.next(t)
+	require.NoError(t, o.err)
+	assert.Regexp(t, `^dyn[0-9a-f]{12}@`+regexp.QuoteMeta(host)+`$`, string(o.result.Peer))
+	assert.Equal(t, etf.Atom(o.result.Peer), p.MustEval(`node()`), "erl took the name the Go node gave it")
+	assert.Equal(t, o.result.PeerCreation, p.MustEval(`erlang:system_info(creation)`))
 }

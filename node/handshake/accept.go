@@ -70,6 +70,9 @@ func (h *Handshake) accept(node gen.NodeHandshake, conn net.Conn, cookie string,
 		}
 		d.Peer = gen.Atom(dynamicName(name.Name))
 		d.PeerCreation = dynamicCreation()
+		// The flags used are those both sides announce; the requester checks that NAME_ME
+		// survived before it takes the name, so the acceptor announces it back.
+		d.Flags |= FlagNameMe
 	} else {
 		if err := checkNodeName(name.Name); err != nil {
 			return refuse(err)

@@ -232,16 +232,18 @@ func TestAcceptLegacyWithoutHandshake23(t *testing.T) {
 
 func TestAcceptNameMe(t *testing.T) {
 	var status StatusMessage
+	var challenge ChallengeMessage
 	r, err := acceptWith(t, New(Options{}), newFakeNode("go@h", 1), func(c net.Conn) {
 		writeMessage(c, AppendName(nil, NameMessage{Flags: DefaultFlags | FlagNameMe, Name: "myhost"}))
 		body, _ := readMessage(c)
 		status, _ = DecodeStatus(body)
 		body, _ = readMessage(c)
-		ch, _ := DecodeChallenge(body)
-		writeMessage(c, AppendReply(nil, ReplyMessage{Challenge: 3, Digest: Digest(ch.Challenge, "C")}))
+		challenge, _ = DecodeChallenge(body)
+		writeMessage(c, AppendReply(nil, ReplyMessage{Challenge: 3, Digest: Digest(challenge.Challenge, "C")}))
 		readMessage(c)
 	})
 	require.NoError(t, err)
+	assert.True(t, challenge.Flags.Has(FlagNameMe), "NAME_ME is announced back")
 	assert.Equal(t, StatusNamed, status.Status)
 	assert.Regexp(t, `^dyn[0-9a-f]{12}@myhost$`, status.Name)
 	assert.Greater(t, status.Creation, uint32(3))
