@@ -119,20 +119,19 @@ func (r *Registrar) Server() *Server {
 
 // Register implements gen.Registrar: it publishes the node's acceptor port in EPMD.
 func (r *Registrar) Register(node gen.NodeRegistrar, routes gen.RegisterRoutes) (gen.StaticRoutes, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.node != nil {
-		return gen.StaticRoutes{}, fmt.Errorf("epmd: %s is already registered", r.node.Name())
-	}
 	name, _, err := SplitNodeName(string(node.Name()))
 	if err != nil {
 		return gen.StaticRoutes{}, err
+	}
+	r.mu.Lock()
+	if r.node != nil || r.stopped {
+		r.mu.Unlock()
+		return gen.StaticRoutes{}, fmt.Errorf("epmd: registrar already used for %s", node.Name())
 	}
 	r.node = node
 	if log := node.Log(); log != nil {
 		r.log = log
 	}
-
 	var port uint16
 	for _, route := range routes.Routes {
 		if route.Port == 0 {
@@ -147,6 +146,17 @@ func (r *Registrar) Register(node gen.NodeRegistrar, routes gen.RegisterRoutes) 
 		}
 		break
 	}
+	nodeType := NodeTypeNormal
+	if r.opts.Hidden {
+		nodeType = NodeTypeHidden
+	}
+	// r.info and r.log do not change after this point; the keeper reads them unlocked.
+	r.info = NodeInfo{
+		Name: name, Port: port, Type: nodeType, Protocol: ProtocolTCP,
+		HighestVersion: DistVersion, LowestVersion: DistVersion,
+	}
+	r.mu.Unlock()
+
 	if port == 0 {
 		// No acceptor (hidden network mode): nothing can reach this node by name, so there is
 		// nothing to publish. Resolving other nodes still works.
@@ -154,28 +164,28 @@ func (r *Registrar) Register(node gen.NodeRegistrar, routes gen.RegisterRoutes) 
 		return gen.StaticRoutes{}, nil
 	}
 
-	nodeType := NodeTypeNormal
-	if r.opts.Hidden {
-		nodeType = NodeTypeHidden
-	}
-	r.info = NodeInfo{
-		Name: name, Port: port, Type: nodeType, Protocol: ProtocolTCP,
-		HighestVersion: DistVersion, LowestVersion: DistVersion,
-	}
 	reg, err := r.register()
 	if err != nil {
-		r.node = nil
 		return gen.StaticRoutes{}, err
+	}
+	r.mu.Lock()
+	if r.stopped {
+		r.mu.Unlock()
+		reg.Close()
+		return gen.StaticRoutes{}, errTerminated
 	}
 	r.reg = reg
 	r.stop = make(chan struct{})
 	r.done = make(chan struct{})
-	go r.keep(reg)
+	go r.keep(reg, r.stop, r.done)
+	r.mu.Unlock()
 	return gen.StaticRoutes{}, nil
 }
 
-// register publishes r.info, starting an embedded server when no EPMD answers. Called with
-// r.mu held.
+var errTerminated = errors.New("epmd: registrar terminated")
+
+// register publishes r.info, starting an embedded server when no EPMD answers. It holds no lock
+// while talking to EPMD, so resolving is never held up by a registration in progress.
 func (r *Registrar) register() (*Registration, error) {
 	for attempt := 0; ; attempt++ {
 		reg, err := r.client.Register(context.Background(), r.opts.Host, r.info)
@@ -183,56 +193,77 @@ func (r *Registrar) register() (*Registration, error) {
 			r.creation.Store(reg.Creation)
 			return reg, nil
 		}
-		if r.opts.DisableServer || !errors.Is(err, syscall.ECONNREFUSED) || r.server != nil || attempt > 0 {
+		r.mu.Lock()
+		serving := r.server != nil
+		r.mu.Unlock()
+		if r.opts.DisableServer || !errors.Is(err, syscall.ECONNREFUSED) || serving || attempt > 0 {
 			return nil, err
 		}
 		// Nothing listens: become the host's EPMD. Losing the race to bind to another node
 		// doing the same is fine, the next attempt registers with the winner.
 		server, lerr := Listen(ServerOptions{Addr: r.opts.ServerAddr, Log: r.log, RequestTimeout: r.opts.Timeout})
-		if lerr == nil {
-			r.server = server
-			r.log.Info("epmd: no EPMD on port %d, started an embedded one on %s", r.opts.Port, server.Addr())
-		} else if !errors.Is(lerr, syscall.EADDRINUSE) {
-			return nil, fmt.Errorf("epmd: no EPMD on port %d and starting one failed: %w", r.opts.Port, lerr)
+		if lerr != nil {
+			if !errors.Is(lerr, syscall.EADDRINUSE) {
+				return nil, fmt.Errorf("epmd: no EPMD on port %d and starting one failed: %w", r.opts.Port, lerr)
+			}
+			continue
 		}
+		r.mu.Lock()
+		if r.stopped {
+			r.mu.Unlock()
+			server.Close()
+			return nil, errTerminated
+		}
+		r.server = server
+		r.mu.Unlock()
+		r.log.Info("epmd: no EPMD on port %d, started an embedded one on %s", r.opts.Port, server.Addr())
 	}
 }
 
-// keep watches the registration and registers again when it drops, until Terminate.
-func (r *Registrar) keep(reg *Registration) {
-	defer close(r.done)
+// keep watches the registration and registers again when it drops, until stop closes.
+func (r *Registrar) keep(reg *Registration, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
 	for {
 		select {
-		case <-r.stop:
+		case <-stop:
 			return
 		case <-reg.Done():
+			// Terminate closes stop before the registration: a registration ended by Terminate
+			// is never mistaken for a lost one.
+			select {
+			case <-stop:
+				return
+			default:
+			}
 		}
 		r.log.Warning("epmd: lost the registration of %s at %s, registering again", r.info.Name, reg.Server)
 
 		backoff := 50 * time.Millisecond
 		var lastErr string
 		for {
-			r.mu.Lock()
-			if r.stopped {
-				r.mu.Unlock()
-				return
-			}
 			next, err := r.register()
 			if err == nil {
+				r.mu.Lock()
+				if r.stopped {
+					r.mu.Unlock()
+					next.Close()
+					return
+				}
 				r.reg = next
-			}
-			r.mu.Unlock()
-			if err == nil {
+				r.mu.Unlock()
 				reg = next
 				r.log.Info("epmd: %s registered again at %s (creation %d)", r.info.Name, next.Server, next.Creation)
 				break
+			}
+			if errors.Is(err, errTerminated) {
+				return
 			}
 			if msg := err.Error(); msg != lastErr {
 				r.log.Warning("epmd: registering %s again failed, retrying: %s", r.info.Name, err)
 				lastErr = msg
 			}
 			select {
-			case <-r.stop:
+			case <-stop:
 				return
 			case <-time.After(jitter(backoff)):
 			}
