@@ -88,6 +88,11 @@ func TestRegistrarStartsEmbeddedServer(t *testing.T) {
 	assert.ErrorIs(t, err, ErrNotFound)
 	_, err = r.Resolve("nohost")
 	assert.Error(t, err)
+
+	r.Terminate()
+	assert.NotContains(t, node.log.text(), "lost the registration", "Terminate is not a lost registration")
+	_, err = (&Client{Port: port, Timeout: time.Second}).Names(context.Background(), "127.0.0.1")
+	assert.Error(t, err, "the embedded server stopped with its node")
 }
 
 func TestRegistrarUsesRunningEPMD(t *testing.T) {
