@@ -16,7 +16,7 @@ import (
 )
 
 // Version identifies the registrar to Ergo.
-var Version = gen.Version{Name: "erlang-epmd", Release: "2"}
+var Version = gen.Version{Name: "erlang-epmd", Release: "2", License: gen.LicenseMIT}
 
 // Options configure a Registrar.
 type Options struct {

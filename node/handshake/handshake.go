@@ -15,7 +15,7 @@ import (
 
 // Version identifies this handshake to Ergo, which finds a route's handshake by
 // Version().Str() ("erlang-handshake:6"): routes to Erlang nodes must carry it.
-var Version = gen.Version{Name: "erlang-handshake", Release: "6"}
+var Version = gen.Version{Name: "erlang-handshake", Release: "6", License: gen.LicenseMIT}
 
 // PeerVersion is what a connection reports as the remote node's version: the handshake does
 // not reveal a peer's OTP release, only that it speaks distribution version 6.
