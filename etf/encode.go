@@ -176,7 +176,10 @@ func encodedSize(t Term, depth int) int {
 	case float64, float32:
 		return 9
 	case Tuple:
-		n := 5
+		n := 2
+		if len(v) > math.MaxUint8 {
+			n = 5
+		}
 		for _, e := range v {
 			n += encodedSize(e, depth+1)
 		}

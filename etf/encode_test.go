@@ -1,0 +1,477 @@
+package etf
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"math"
+	"math/big"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func encodeHex(t *testing.T, v any) string {
+	t.Helper()
+	b, err := Encode(v)
+	require.NoError(t, err)
+	return hex.EncodeToString(b)
+}
+
+// decoded encodes v and decodes the result.
+func decoded(t *testing.T, v any) Term {
+	t.Helper()
+	b, err := Encode(v)
+	require.NoError(t, err)
+	d, err := Decode(b)
+	require.NoError(t, err, "%x", b)
+	return d
+}
+
+func TestEncodeIntegers(t *testing.T) {
+	// The bytes are erlang:term_to_binary's (see the int and big vectors of codec_vectors.txt).
+	cases := []struct {
+		v    any
+		want string
+	}{
+		{0, "836100"},
+		{int8(-1), "8362ffffffff"},
+		{int16(255), "8361ff"},
+		{int32(256), "836200000100"},
+		{uint8(255), "8361ff"},
+		{uint16(65535), "83620000ffff"},
+		{uint32(math.MaxInt32), "83627fffffff"},
+		{uint32(math.MaxInt32 + 1), "836e040000000080"},
+		{int64(math.MinInt32), "836280000000"},
+		{int64(math.MinInt32 - 1), "836e040101000080"},
+		{int64(math.MaxInt64), "836e0800ffffffffffffff7f"},
+		{int64(math.MinInt64), "836e08010000000000000080"},
+		{uint64(math.MaxUint64), "836e0800ffffffffffffffff"},
+		{uint(1 << 63), "836e08000000000000000080"},
+		{uintptr(7), "836107"},
+		{big.NewInt(5), "836105"},
+		{big.NewInt(-5), "8362fffffffb"},
+		{*big.NewInt(1 << 40), "836e0600000000000001"},
+		{new(big.Int).Lsh(big.NewInt(1), 64), "836e0900000000000000000001"},
+		{new(big.Int).Neg(new(big.Int).Lsh(big.NewInt(1), 64)), "836e0901000000000000000001"},
+	}
+	for _, c := range cases {
+		require.Equal(t, c.want, encodeHex(t, c.v), "%T %v", c.v, c.v)
+	}
+	// Beyond 255 bytes of digits: LARGE_BIG_EXT.
+	z := new(big.Int).Lsh(big.NewInt(1), 2040)
+	b, err := Encode(z)
+	require.NoError(t, err)
+	require.Equal(t, []byte{131, 111, 0, 0, 1, 0, 0}, b[:7])
+	require.Len(t, b, 7+256)
+	back, err := Decode(b)
+	require.NoError(t, err)
+	require.Zero(t, z.Cmp(back.(*big.Int)))
+}
+
+func TestEncodeScalars(t *testing.T) {
+	require.Equal(t, "8377036e696c", encodeHex(t, nil))
+	require.Equal(t, "83770474727565", encodeHex(t, true))
+	require.Equal(t, "83770566616c7365", encodeHex(t, false))
+	require.Equal(t, "83463ff8000000000000", encodeHex(t, 1.5))
+	require.Equal(t, "83463ff8000000000000", encodeHex(t, float32(1.5)))
+	require.Equal(t, "836d00000003616263", encodeHex(t, "abc"))
+	require.Equal(t, "836d00000003616263", encodeHex(t, []byte("abc")))
+	require.Equal(t, "836d00000000", encodeHex(t, []byte(nil)))
+	require.Equal(t, "836d00000002ff01", encodeHex(t, [2]byte{0xff, 1}))
+	require.Equal(t, "837702c3bf", encodeHex(t, Atom("ÿ")))
+	require.Equal(t, "834d000000010320", encodeHex(t, BitString{Bytes: []byte{0x3f}, Bits: 3}), "unused bits are cleared")
+	require.Equal(t, "836d00000001ff", encodeHex(t, BitString{Bytes: []byte{0xff}, Bits: 8}))
+	require.Equal(t, "836a", encodeHex(t, List(nil)))
+	require.Equal(t, "836a", encodeHex(t, []int{}))
+	require.Equal(t, "836a", encodeHex(t, ByteList{}))
+	require.Equal(t, "836b0003616263", encodeHex(t, ByteList("abc")))
+	require.Equal(t, "83680277036e6f6e770461406240", encodeHex(t, ProcessID{Name: "non", Node: "a@b@"}))
+	require.Equal(t, "836100", encodeHex(t, ImproperList{Tail: 0}), "[ | 0] is 0")
+
+	type myString string
+	type myBytes []byte
+	type myInt int16
+	require.Equal(t, "836d000000026869", encodeHex(t, myString("hi")))
+	require.Equal(t, "836d000000026869", encodeHex(t, myBytes("hi")))
+	require.Equal(t, "8362fffffff6", encodeHex(t, myInt(-10)))
+
+	x := 7
+	px := &x
+	require.Equal(t, "836107", encodeHex(t, &px))
+	var nilp *int
+	require.Equal(t, "8377036e696c", encodeHex(t, nilp))
+	require.Equal(t, "8377036e696c", encodeHex(t, (*big.Int)(nil)))
+}
+
+func TestEncodeByteListBeyondStringExt(t *testing.T) {
+	l := bytes.Repeat([]byte{1}, 70000)
+	b, err := Encode(ByteList(l))
+	require.NoError(t, err)
+	// What erl writes for lists:duplicate(70000, 1): LIST_EXT of SMALL_INTEGER_EXT.
+	require.Equal(t, []byte{131, 108, 0, 1, 17, 112, 97, 1, 97, 1}, b[:10])
+	require.Len(t, b, 1+5+2*70000+1)
+	d, err := Decode(b)
+	require.NoError(t, err)
+	require.Len(t, d, 70000)
+	require.True(t, equalTerms(ByteList(l), d))
+
+	b, err = Encode(ByteList(bytes.Repeat([]byte{2}, 65535)))
+	require.NoError(t, err)
+	require.Equal(t, []byte{131, 107, 255, 255, 2}, b[:5])
+}
+
+func TestEncodePortsAndRefs(t *testing.T) {
+	require.Equal(t, "8359770161000000050000000c", encodeHex(t, Port{Node: "a", ID: 5, Creation: 12}))
+	require.Equal(t, "8378770161000000010000000000000009", encodeHex(t, Port{Node: "a", ID: 1 << 32, Creation: 9}))
+	r := mustRef("a", 3, 1, 2, 3, 4)
+	require.Equal(t, "835a00047701610000000300000001000000020000000300000004", encodeHex(t, r))
+	require.Equal(t, "835a00047701610000000300000001000000020000000300000004", encodeHex(t, Alias(r)))
+	require.Equal(t, r, decoded(t, Alias(r)))
+	// An Ergo reference: three words, ID[2] a deadline.
+	ergo := Ref{Node: "go@h", Creation: 5, ID: [3]uint64{12, 0, 1900000000}}
+	require.Equal(t, ergo, decoded(t, ergo))
+}
+
+func TestEncodeValueErrors(t *testing.T) {
+	type hasChan struct{ C chan int }
+	bad := []struct {
+		v    any
+		want any // *UnsupportedTypeError or *UnsupportedValueError
+	}{
+		{make(chan int), &UnsupportedTypeError{}},
+		{func() {}, &UnsupportedTypeError{}},
+		{complex(1, 2), &UnsupportedTypeError{}},
+		{hasChan{}, &UnsupportedTypeError{}},
+		{[]any{1, make(chan int)}, &UnsupportedTypeError{}},
+		{map[string]any{"f": func() {}}, &UnsupportedTypeError{}},
+		{math.NaN(), &UnsupportedValueError{}},
+		{math.Inf(-1), &UnsupportedValueError{}},
+		{float32(math.Inf(1)), &UnsupportedValueError{}},
+		{Atom("\xff"), &UnsupportedValueError{}},
+		{Atom(strings.Repeat("é", 256)), &UnsupportedValueError{}},
+		{BitString{Bytes: []byte{1}, Bits: 0}, &UnsupportedValueError{}},
+		{BitString{Bytes: []byte{1}, Bits: 9}, &UnsupportedValueError{}},
+		{BitString{Bits: 3}, &UnsupportedValueError{}},
+		{PID{Node: "a", Creation: -1}, &UnsupportedValueError{}},
+		{PID{Node: "a", Creation: 1 << 32}, &UnsupportedValueError{}},
+		{Ref{Node: "a", Creation: -1}, &UnsupportedValueError{}},
+		{LocalFun{Raw: []byte{112, 0}}, &UnsupportedValueError{}},
+		{LocalFun{Module: "m", OldUniq: 1 << 40}, &UnsupportedValueError{}},
+		{PID{Node: "\xc0"}, &UnsupportedValueError{}},
+	}
+	for _, c := range bad {
+		dst := []byte("keep")
+		out, err := Append(dst, c.v)
+		require.Error(t, err, "%#v", c.v)
+		require.Equal(t, []byte("keep"), out, "dst comes back as it was")
+		switch c.want.(type) {
+		case *UnsupportedTypeError:
+			var e *UnsupportedTypeError
+			require.ErrorAs(t, err, &e, "%#v: %v", c.v, err)
+		case *UnsupportedValueError:
+			var e *UnsupportedValueError
+			require.ErrorAs(t, err, &e, "%#v: %v", c.v, err)
+		}
+	}
+	// A 255-character atom of 2-byte characters is fine: ATOM_UTF8_EXT.
+	long := Atom(strings.Repeat("é", 255))
+	b, err := Encode(long)
+	require.NoError(t, err)
+	require.Equal(t, []byte{131, 118, 1, 254}, b[:4])
+	require.Equal(t, long, decoded(t, long))
+}
+
+func TestEncodeCycles(t *testing.T) {
+	l := List{nil}
+	l[0] = l
+	_, err := Encode(l)
+	require.ErrorIs(t, err, ErrTooDeep)
+
+	type node struct {
+		Next *node
+	}
+	n := &node{}
+	n.Next = n
+	_, err = Encode(n)
+	require.ErrorIs(t, err, ErrTooDeep)
+
+	m := map[string]any{}
+	m["self"] = m
+	_, err = Encode(m)
+	require.ErrorIs(t, err, ErrTooDeep)
+
+	deep := Tuple{}
+	for i := 0; i < 100; i++ {
+		deep = Tuple{deep}
+	}
+	_, err = (&Encoder{MaxDepth: 100}).Encode(deep)
+	require.ErrorIs(t, err, ErrTooDeep)
+	_, err = (&Encoder{MaxDepth: 101}).Encode(deep)
+	require.NoError(t, err)
+}
+
+type cacheByIndex map[Atom]uint8
+
+func (c cacheByIndex) CacheIndex(a Atom) (uint8, bool) {
+	i, ok := c[a]
+	return i, ok
+}
+
+func TestEncoderAtomCache(t *testing.T) {
+	e := Encoder{AtomCache: cacheByIndex{"reg": 2, "a@b": 0}}
+	b, err := e.AppendTerm(nil, Tuple{Atom("reg"), Atom("other"), PID{Node: "a@b", ID: 1, Creation: 5}})
+	require.NoError(t, err)
+	require.Equal(t, []byte{104, 3, 82, 2, 119, 5, 'o', 't', 'h', 'e', 'r', 88, 82, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5}, b)
+	d := Decoder{AtomCache: []Atom{"a@b", "", "reg"}}
+	got, rest, err := d.DecodeTerm(b)
+	require.NoError(t, err)
+	require.Empty(t, rest)
+	require.Equal(t, Tuple{Atom("reg"), Atom("other"), PID{Node: "a@b", ID: 1, Creation: 5}}, got)
+
+	b, err = e.Append([]byte{1}, Atom("reg"))
+	require.NoError(t, err)
+	require.Equal(t, []byte{1, 131, 82, 2}, b)
+}
+
+func TestEncodeGoMaps(t *testing.T) {
+	got := decoded(t, map[string]any{"b": 1, "a": []string{"x"}, "c": nil})
+	require.Equal(t, Map{{[]byte("a"), List{[]byte("x")}}, {[]byte("b"), int64(1)}, {[]byte("c"), Atom("nil")}}, got)
+
+	got = decoded(t, map[Atom]any{"b": 1, "a": 2})
+	require.Equal(t, Map{{Atom("a"), int64(2)}, {Atom("b"), int64(1)}}, got)
+
+	got = decoded(t, map[int]string{10: "x", -3: "y", 2: "z"})
+	require.Equal(t, Map{{int64(-3), []byte("y")}, {int64(2), []byte("z")}, {int64(10), []byte("x")}}, got)
+
+	got = decoded(t, map[string]int{"z": 1, "y": 2})
+	require.Equal(t, Map{{[]byte("y"), int64(2)}, {[]byte("z"), int64(1)}}, got)
+
+	type key struct{ A, B int }
+	m := map[key]bool{{2, 1}: true, {1, 2}: false, {1, 1}: true}
+	b1, err := Encode(m)
+	require.NoError(t, err)
+	for i := 0; i < 10; i++ {
+		b2, err := Encode(m)
+		require.NoError(t, err)
+		require.Equal(t, b1, b2, "the same bytes every time")
+	}
+	got = decoded(t, m)
+	require.Len(t, got, 3)
+	for _, p := range got.(Map) {
+		k := p.Key.(Map)
+		require.Len(t, k, 2)
+	}
+
+	var nilMap map[string]int
+	require.Equal(t, "837400000000", encodeHex(t, nilMap))
+	got = decoded(t, map[any]any{[1]int{1}: "t", 1.5: "f", "s": "s"})
+	require.Len(t, got, 3)
+}
+
+type user struct {
+	_       struct{} `etf:"__struct__,Elixir.MyApp.User"`
+	Name    string   `etf:"name"`
+	Age     int      `etf:"age,omitempty"`
+	Email   string   `etf:"email,omitempty"`
+	Admin   bool
+	Secret  string `etf:"-"`
+	private int
+	Tags    []string `etf:"tags"`
+	Joined  time.Time `etf:"joined,omitzero"`
+	Nick    *string   `etf:"nick"`
+}
+
+func TestEncodeStruct(t *testing.T) {
+	u := user{Name: "jo", Age: 0, Admin: true, Secret: "x", private: 1, Tags: []string{"a"}}
+	got := decoded(t, u)
+	require.Equal(t, Map{
+		{Atom("__struct__"), Atom("Elixir.MyApp.User")},
+		{Atom("name"), []byte("jo")},
+		{Atom("Admin"), true},
+		{Atom("tags"), List{[]byte("a")}},
+		{Atom("nick"), Atom("nil")},
+	}, got)
+	require.Equal(t, got, decoded(t, &u))
+
+	info, err := cachedStructInfo(reflect.TypeFor[user]())
+	require.NoError(t, err)
+	require.Equal(t, Atom("Elixir.MyApp.User"), info.module)
+	var names []Atom
+	for _, f := range info.fields {
+		names = append(names, f.name)
+	}
+	require.Equal(t, []Atom{"name", "age", "email", "Admin", "tags", "joined", "nick"}, names)
+	require.Equal(t, []int{2}, info.fields[1].index)
+	require.True(t, info.fields[1].omitEmpty)
+	require.True(t, info.fields[5].omitZero)
+	require.Len(t, cachedFields(reflect.TypeFor[user]()), 7)
+}
+
+type inner struct {
+	A int `etf:"a"`
+	B int
+	C int
+}
+
+type Exported struct {
+	E int
+}
+
+type outer struct {
+	inner
+	*Exported
+	B    string // shallower than inner.B: wins
+	Self *outer `etf:"self,omitempty"`
+}
+
+type clash1 struct{ X, Y int }
+type clash2 struct{ X, Z int }
+type clashing struct {
+	clash1
+	clash2
+}
+
+func TestEncodeEmbedded(t *testing.T) {
+	got := decoded(t, outer{inner: inner{A: 1, B: 2, C: 3}, B: "b"})
+	require.Equal(t, Map{{Atom("a"), int64(1)}, {Atom("C"), int64(3)}, {Atom("B"), []byte("b")}}, got, "a nil embedded pointer hides its fields")
+
+	got = decoded(t, outer{Exported: &Exported{E: 5}, Self: &outer{}})
+	require.Equal(t, Map{
+		{Atom("a"), int64(0)}, {Atom("C"), int64(0)}, {Atom("E"), int64(5)}, {Atom("B"), []byte{}},
+		{Atom("self"), Map{{Atom("a"), int64(0)}, {Atom("C"), int64(0)}, {Atom("B"), []byte{}}}},
+	}, got)
+
+	got = decoded(t, clashing{clash1{1, 2}, clash2{3, 4}})
+	require.Equal(t, Map{{Atom("Y"), int64(2)}, {Atom("Z"), int64(4)}}, got, "X clashes at one depth: left out")
+}
+
+type badStructTag struct {
+	_ struct{} `etf:"__struct__"`
+}
+
+type badAtomTag struct {
+	F int `etf:"\xff"`
+}
+
+type twoModules struct {
+	_ struct{} `etf:"__struct__,Elixir.A"`
+	_ struct{} `etf:"__struct__,Elixir.B"`
+}
+
+type moduleAndField struct {
+	_ struct{} `etf:"__struct__,Elixir.A"`
+	M Atom     `etf:"__struct__"`
+}
+
+func TestEncodeStructTagErrors(t *testing.T) {
+	for _, v := range []any{badStructTag{}, badAtomTag{}, twoModules{}, moduleAndField{}, []badAtomTag{{}}} {
+		_, err := Encode(v)
+		var e *UnsupportedTypeError
+		require.ErrorAs(t, err, &e, "%T", v)
+	}
+	// A field named __struct__ without a module tag is just a field.
+	type dyn struct {
+		M Atom `etf:"__struct__"`
+	}
+	require.Equal(t, Map{{Atom("__struct__"), Atom("Elixir.X")}}, decoded(t, dyn{M: "Elixir.X"}))
+}
+
+type celsius float64
+
+func (c celsius) MarshalTerm() (Term, error) { return Tuple{Atom("celsius"), float64(c)}, nil }
+
+type counter struct{ n int }
+
+func (c *counter) MarshalTerm() (Term, error) {
+	if c.n < 0 {
+		return nil, errors.New("negative")
+	}
+	return Tuple{Atom("counter"), c.n}, nil
+}
+
+type withCounter struct {
+	C counter  `etf:"c"`
+	P *counter `etf:"p"`
+}
+
+type selfMarshal struct{}
+
+func (s selfMarshal) MarshalTerm() (Term, error) { return s, nil }
+
+func TestEncodeMarshaler(t *testing.T) {
+	require.Equal(t, Tuple{Atom("celsius"), 21.5}, decoded(t, celsius(21.5)))
+	require.Equal(t, List{Tuple{Atom("celsius"), 1.0}}, decoded(t, []celsius{1}))
+	require.Equal(t, Tuple{Atom("counter"), int64(3)}, decoded(t, &counter{3}))
+
+	// Pointer receivers apply to addressable values: fields reached through a pointer.
+	got := decoded(t, &withCounter{C: counter{1}, P: &counter{2}})
+	require.Equal(t, Map{{Atom("c"), Tuple{Atom("counter"), int64(1)}}, {Atom("p"), Tuple{Atom("counter"), int64(2)}}}, got)
+	got = decoded(t, withCounter{})
+	require.Equal(t, Map{{Atom("c"), Map{}}, {Atom("p"), Atom("nil")}}, got, "not addressable: the struct itself; nil pointer: nil")
+
+	_, err := Encode(&counter{-1})
+	var me *MarshalerError
+	require.ErrorAs(t, err, &me)
+	require.EqualError(t, me.Err, "negative")
+
+	_, err = Encode(selfMarshal{})
+	require.ErrorIs(t, err, ErrTooDeep)
+}
+
+func TestEncodeLocalFun(t *testing.T) {
+	f := LocalFun{Arity: 2, Index: 7, Module: "m", OldIndex: -1, OldUniq: 300, Pid: PID{Node: "a@b", ID: 1}, FreeVars: []Term{1, "x"}}
+	got := decoded(t, f)
+	g := got.(LocalFun)
+	require.Equal(t, Atom("m"), g.Module)
+	require.Equal(t, int64(-1), g.OldIndex)
+	require.Equal(t, int64(300), g.OldUniq)
+	require.Equal(t, []Term{int64(1), []byte("x")}, g.FreeVars)
+	// Raw is written back byte for byte.
+	b, err := Encode(g)
+	require.NoError(t, err)
+	require.Equal(t, g.Raw, b[1:])
+}
+
+func TestAppendTermAndAppend(t *testing.T) {
+	var e Encoder
+	b, err := e.AppendTerm([]byte("x"), Tuple{1})
+	require.NoError(t, err)
+	require.Equal(t, []byte{'x', 104, 1, 97, 1}, b)
+	b, err = Append([]byte("x"), 1)
+	require.NoError(t, err)
+	require.Equal(t, []byte{'x', 131, 97, 1}, b)
+}
+
+func TestEncodeCompressed(t *testing.T) {
+	big := bytes.Repeat([]byte("abcd"), 1000)
+	c, err := EncodeCompressed(big, 6)
+	require.NoError(t, err)
+	require.Equal(t, tagCompressed, c[1])
+	require.Less(t, len(c), 200)
+	back, err := Decode(c)
+	require.NoError(t, err)
+	require.Equal(t, big, back)
+
+	// Not worth compressing: the plain form, as term_to_binary does.
+	c, err = EncodeCompressed(int64(1), 9)
+	require.NoError(t, err)
+	require.Equal(t, []byte{131, 97, 1}, c)
+
+	_, err = EncodeCompressed(1, 10)
+	require.Error(t, err)
+	_, err = EncodeCompressed(make(chan int), 1)
+	require.Error(t, err)
+}
+
+func TestEncodeSizeHintIsExact(t *testing.T) {
+	for _, c := range benchCorpus {
+		term := c.term()
+		b, err := Encode(term)
+		require.NoError(t, err)
+		require.Equal(t, len(b), sizeHint(term)-termSlack, c.name)
+	}
+}
