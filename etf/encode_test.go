@@ -280,7 +280,7 @@ type user struct {
 	Admin   bool
 	Secret  string `etf:"-"`
 	private int
-	Tags    []string `etf:"tags"`
+	Tags    []string  `etf:"tags"`
 	Joined  time.Time `etf:"joined,omitzero"`
 	Nick    *string   `etf:"nick"`
 }
