@@ -171,6 +171,13 @@ func (p *Peer) LoadFS(fsys fs.FS, patterns ...string) error {
 	return nil
 }
 
+// Send sends msg from a process on the peer to dest: a pid, a registered name (an etf.Atom),
+// or {Name, Node} as an etf.Tuple or etf.ProcessID, exactly as erlang:send/2 takes it.
+func (p *Peer) Send(dest, msg etf.Term) error {
+	_, err := p.Call("erlang", "send", dest, msg)
+	return err
+}
+
 // Mailbox registers a process named name on the peer that hands every message it receives to
 // the test: Recv returns each as the tuple {name, Message}. It returns the process's pid.
 func (p *Peer) Mailbox(name etf.Atom) (etf.PID, error) {

@@ -107,8 +107,7 @@ func TestMailbox(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, p.Node(), pid.Node)
 
-	_, err = p.Call("erlang", "send", etf.Atom("inbox"), etf.Tuple{etf.Atom("hi"), 1})
-	require.NoError(t, err)
+	require.NoError(t, p.Send(etf.Atom("inbox"), etf.Tuple{etf.Atom("hi"), 1}))
 	got, err := p.Recv(10 * time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, etf.Tuple{etf.Atom("inbox"), etf.Tuple{etf.Atom("hi"), int64(1)}}, got)
@@ -205,8 +204,7 @@ func TestDistributedPeers(t *testing.T) {
 	// A message from one peer to a mailbox on the other.
 	_, err = b.Mailbox("box")
 	require.NoError(t, err)
-	_, err = a.Call("erlang", "send", etf.Tuple{etf.Atom("box"), b.Node()}, "across")
-	require.NoError(t, err)
+	require.NoError(t, a.Send(etf.ProcessID{Name: "box", Node: b.Node()}, "across"))
 	got, err := b.Recv(10 * time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, etf.Tuple{etf.Atom("box"), []byte("across")}, got)
