@@ -172,6 +172,9 @@ func encodedSize(t Term, depth int) int {
 	case int:
 		return intSize(int64(v))
 	case bool:
+		if v {
+			return 6
+		}
 		return 7
 	case float64, float32:
 		return 9
@@ -216,23 +219,33 @@ func encodedSize(t Term, depth int) int {
 	case ProcessID:
 		return 2 + atomSize(v.Name) + atomSize(v.Node)
 	case Port:
-		return 1 + atomSize(v.Node) + 12
+		if v.ID > math.MaxUint32 {
+			return 1 + atomSize(v.Node) + 12
+		}
+		return 1 + atomSize(v.Node) + 8
 	case ExportFun:
 		return 1 + atomSize(v.Module) + atomSize(v.Function) + 2
 	case LocalFun:
 		if len(v.Raw) > 0 {
 			return len(v.Raw)
 		}
-		n := 30 + atomSize(v.Module) + 10 + 1 + atomSize(v.Pid.Node) + 12
+		n := 30 + atomSize(v.Module) + intSize(v.OldIndex) + intSize(v.OldUniq) + 1 + atomSize(v.Pid.Node) + 12
 		for _, e := range v.FreeVars {
 			n += encodedSize(e, depth+1)
 		}
 		return n
 	case *big.Int:
-		if v == nil {
+		switch {
+		case v == nil:
 			return 5
+		case v.IsInt64():
+			return intSize(v.Int64())
 		}
-		return 6 + (v.BitLen()+7)/8
+		if n := (v.BitLen() + 7) / 8; n <= math.MaxUint8 {
+			return 3 + n
+		} else {
+			return 6 + n
+		}
 	case map[string]Term:
 		n := 5
 		for k, e := range v {
@@ -240,6 +253,9 @@ func encodedSize(t Term, depth int) int {
 		}
 		return n
 	case []string:
+		if len(v) == 0 {
+			return 1
+		}
 		n := 6
 		for _, e := range v {
 			n += 5 + len(e)
