@@ -334,3 +334,53 @@ func TestTupleHelpers(t *testing.T) {
 	_, isAtom = Tuple{}.Tag()
 	require.False(t, isAtom)
 }
+
+// FuzzTermFunctions checks that Phash2, Equal, Compare, CompareKeys and UnmarshalTerm take any
+// decodable term without panicking, and that a term equals itself.
+func FuzzTermFunctions(f *testing.F) {
+	for _, name := range []string{"compare_otp25.txt", "phash2_otp25.txt"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			fields := strings.Fields(strings.TrimPrefix(line, "T "))
+			if len(fields) == 0 || i%7 != 0 {
+				continue
+			}
+			if raw, err := hex.DecodeString(fields[0]); err == nil {
+				f.Add(raw)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		term, err := Decode(data)
+		if err != nil {
+			return
+		}
+		h, err := Phash2Checked(term, 0)
+		if err != nil {
+			t.Fatalf("Phash2Checked of a decoded term: %v", err)
+		}
+		if Phash2(term, 0) != h {
+			t.Fatal("Phash2 and Phash2Checked differ")
+		}
+		if !Equal(term, term) || Compare(term, term) != 0 || CompareKeys(term, term) != 0 {
+			t.Fatalf("%#v is not equal to itself", term)
+		}
+		var anyV any
+		if err := UnmarshalTerm(term, &anyV); err != nil {
+			t.Fatal(err)
+		}
+		var s struct {
+			A string         `etf:"a"`
+			B []int          `etf:"b"`
+			C map[string]any `etf:"c"`
+		}
+		_ = UnmarshalTerm(term, &s)
+		var m map[string]int
+		_ = UnmarshalTerm(term, &m)
+		var l []string
+		_ = UnmarshalTerm(term, &l)
+	})
+}

@@ -751,43 +751,33 @@ func oneMix(t Term) (mixStep, bool) {
 }
 
 // tailBlock is what blockHash adds to a, b and c (besides the length) for the last 0..11
-// bytes k.
+// bytes k: the bytes little-endian, four to a word, c's lowest byte left for the length. The
+// words are read with overlapping loads rather than byte by byte.
 func tailBlock[S ~string | ~[]byte](k S) (a, b, c uint32) {
-	switch len(k) {
-	case 11:
-		c += uint32(k[10]) << 24
-		fallthrough
-	case 10:
-		c += uint32(k[9]) << 16
-		fallthrough
-	case 9:
-		c += uint32(k[8]) << 8
-		fallthrough
-	case 8:
-		b += uint32(k[7]) << 24
-		fallthrough
-	case 7:
-		b += uint32(k[6]) << 16
-		fallthrough
-	case 6:
-		b += uint32(k[5]) << 8
-		fallthrough
-	case 5:
-		b += uint32(k[4])
-		fallthrough
-	case 4:
-		a += uint32(k[3]) << 24
-		fallthrough
-	case 3:
-		a += uint32(k[2]) << 16
-		fallthrough
-	case 2:
-		a += uint32(k[1]) << 8
-		fallthrough
-	case 1:
-		a += uint32(k[0])
+	switch n := len(k); {
+	case n >= 8:
+		return le32(k, 0), le32(k, 4), upTo3(k[8:]) << 8
+	case n >= 4:
+		return le32(k, 0), le32(k, n-4) >> (8 * (8 - n)), 0
+	default:
+		return upTo3(k), 0, 0
 	}
-	return a, b, c
+}
+
+// le32 reads 4 bytes of k at i, little-endian.
+func le32[S ~string | ~[]byte](k S, i int) uint32 {
+	_ = k[i+3]
+	return uint32(k[i]) | uint32(k[i+1])<<8 | uint32(k[i+2])<<16 | uint32(k[i+3])<<24
+}
+
+// upTo3 reads the 0 to 3 bytes of k little-endian.
+func upTo3[S ~string | ~[]byte](k S) uint32 {
+	n := len(k)
+	if n == 0 {
+		return 0
+	}
+	// k[0], k[n/2] and k[n-1] cover every byte for n <= 3.
+	return uint32(k[0]) | uint32(k[n>>1])<<(8*(n>>1)) | uint32(k[n-1])<<(8*(n-1))
 }
 
 // mixC2 is two mixC, interleaved.
