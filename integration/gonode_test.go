@@ -21,7 +21,9 @@ import (
 var erlSources embed.FS
 
 // freePort returns a loopback TCP port nobody listens on, for a test's own EPMD.
-func freePort(t *testing.T) uint16 {
+func freePort(t *testing.T) uint16 { return freePortTB(t) }
+
+func freePortTB(t testing.TB) uint16 {
 	t.Helper()
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -1,16 +1,24 @@
 %% Erlang side of the distribution tests: senders and order-checking receivers that run on the
 %% BEAM peer, so that 100,000 messages cross the distribution link and not the test harness.
 -module(gobeam_dist).
--export([send_seq/3, start_collector/1, await_collector/2, start_echo/1, pattern/1,
+-export([send_seq/3, send_seq/4, start_collector/1, await_collector/2, start_echo/1, pattern/1,
          digest/1, receive_one/1, monitor_nodes/0, node_events/0]).
 
 %% Sends {seq, Tag, I} for I = 1..N to Dest (a pid, a name or {Name, Node}), in order.
-send_seq(Dest, Tag, N) -> send_seq(Dest, Tag, 1, N).
+send_seq(Dest, Tag, N) -> send_loop(Dest, Tag, 1, N).
 
-send_seq(_Dest, _Tag, I, N) when I > N -> ok;
-send_seq(Dest, Tag, I, N) ->
+send_loop(_Dest, _Tag, I, N) when I > N -> ok;
+send_loop(Dest, Tag, I, N) ->
     Dest ! {seq, Tag, I},
-    send_seq(Dest, Tag, I + 1, N).
+    send_loop(Dest, Tag, I + 1, N).
+
+%% Sends {seq, Tag, I, Payload} for I = 1..N to Dest, in order.
+send_seq(Dest, Tag, N, Payload) -> send_loop(Dest, Tag, 1, N, Payload).
+
+send_loop(_Dest, _Tag, I, N, _Payload) when I > N -> ok;
+send_loop(Dest, Tag, I, N, Payload) ->
+    Dest ! {seq, Tag, I, Payload},
+    send_loop(Dest, Tag, I + 1, N, Payload).
 
 %% A collector expects {seq, _, 1}, {seq, _, 2}, ... {seq, _, N} in that order.
 start_collector(N) ->
@@ -18,17 +26,8 @@ start_collector(N) ->
 
 collect(Next, N, Error, Waiters) ->
     receive
-        {seq, _Tag, I} when Error =:= none, I =:= Next ->
-            case Next =:= N of
-                true -> reply(Waiters, ok), collect(Next + 1, N, Error, []);
-                false -> collect(Next + 1, N, Error, Waiters)
-            end;
-        {seq, _Tag, I} when Error =:= none ->
-            E = {out_of_order, {expected, Next}, {got, I}},
-            reply(Waiters, E),
-            collect(Next, N, E, []);
-        {seq, _, _} ->
-            collect(Next, N, Error, Waiters);
+        {seq, _Tag, I} -> seen(I, Next, N, Error, Waiters);
+        {seq, _Tag, I, _Payload} -> seen(I, Next, N, Error, Waiters);
         {report, From, Ref} when Error =/= none ->
             From ! {Ref, Error}, collect(Next, N, Error, Waiters);
         {report, From, Ref} when Next > N ->
@@ -38,6 +37,18 @@ collect(Next, N, Error, Waiters) ->
         {progress, From, Ref} ->
             From ! {Ref, Next - 1}, collect(Next, N, Error, Waiters)
     end.
+
+seen(I, Next, N, none, Waiters) when I =:= Next, I =:= N ->
+    reply(Waiters, ok),
+    collect(Next + 1, N, none, []);
+seen(I, Next, N, none, Waiters) when I =:= Next ->
+    collect(Next + 1, N, none, Waiters);
+seen(I, Next, N, none, Waiters) ->
+    E = {out_of_order, {expected, Next}, {got, I}},
+    reply(Waiters, E),
+    collect(Next, N, E, []);
+seen(_I, Next, N, Error, Waiters) ->
+    collect(Next, N, Error, Waiters).
 
 reply(Waiters, Result) -> [From ! {Ref, Result} || {From, Ref} <- Waiters], ok.
 

@@ -156,34 +156,84 @@ func (c *Connection) readLoop() error {
 	if len(c.tail) > 0 {
 		src = io.MultiReader(bytes.NewReader(c.tail), c.conn)
 	}
-	r := bufio.NewReaderSize(src, 64<<10)
+	r := bufio.NewReaderSize(src, readBufferSize)
 	rd := reader{c: c}
 	var lenbuf [4]byte
+	var packet []byte // reused: decoding copies what it keeps
 	for {
 		if _, err := io.ReadFull(r, lenbuf[:]); err != nil {
 			return c.readError(err)
 		}
 		c.lastRead.Store(time.Now().UnixNano())
-		n := binary.BigEndian.Uint32(lenbuf[:])
+		n := int(binary.BigEndian.Uint32(lenbuf[:]))
 		if n == 0 {
 			continue // a tick: its arrival is all it says
 		}
-		if max := c.opts.MaxMessageSize; max > 0 && int64(n) > int64(max) {
+		if max := c.opts.MaxMessageSize; max > 0 && n > max {
 			err := fmt.Errorf("dist: %s sent a %d-byte packet, over the %d-byte limit", c.peer.Name, n, max)
 			c.log.Error("%s", err)
 			return err
 		}
-		packet := make([]byte, n)
-		if _, err := io.ReadFull(r, packet); err != nil {
-			return c.readError(err)
+		c.bytesIn.Add(uint64(n) + 4)
+		var err error
+		if n >= continuationHeader {
+			// A continuation fragment is read straight into its message's buffer.
+			var head [continuationHeader]byte
+			if _, err := io.ReadFull(r, head[:]); err != nil {
+				return c.readError(err)
+			}
+			switch {
+			case head[0] == versionMagic && head[1] == headerContinue:
+				err = rd.continuation(head[:], r, n-continuationHeader)
+			case head[0] == versionMagic && head[1] == headerFragment:
+				// The first fragment is read into the buffer its message is assembled in.
+				var buf []byte
+				if buf, err = rd.frags.buffer(n, binary.BigEndian.Uint64(head[10:]), c.opts.MaxMessageSize); err == nil {
+					copy(buf, head[:])
+					if _, err := io.ReadFull(r, buf[continuationHeader:n]); err != nil {
+						return c.readError(err)
+					}
+					err = rd.firstFragment(buf[:n])
+				}
+			default:
+				packet = grow(packet, n)
+				copy(packet, head[:])
+				if _, err := io.ReadFull(r, packet[continuationHeader:]); err != nil {
+					return c.readError(err)
+				}
+				err = rd.packet(packet)
+			}
+		} else {
+			packet = grow(packet, n)
+			if _, err := io.ReadFull(r, packet); err != nil {
+				return c.readError(err)
+			}
+			err = rd.packet(packet)
+		}
+		if cap(packet) > maxPooledBuffer {
+			packet = nil // one huge packet does not pin its memory for the connection's life
 		}
 		c.lastRead.Store(time.Now().UnixNano())
-		c.bytesIn.Add(uint64(n) + 4)
-		if err := rd.packet(packet); err != nil {
+		if err != nil {
+			if isReadError(err) {
+				return c.readError(err)
+			}
 			c.log.Error("closing the connection with %s: %s", c.peer.Name, err)
 			return err
 		}
 	}
+}
+
+// readBufferSize is the socket read buffer: large enough that a burst of small messages is read
+// with few system calls.
+const readBufferSize = 256 << 10
+
+// grow returns b resized to n bytes, reallocating only when it is too small.
+func grow(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
+	}
+	return b[:n]
 }
 
 func (c *Connection) readError(err error) error {
@@ -216,27 +266,35 @@ func (c *Connection) tickLoop() {
 				return
 			}
 			if now.UnixNano()-c.lastWrite.Load() >= int64(interval) {
-				c.out.push([][]byte{make([]byte, 4)}) // zero length: a tick
+				c.out.push(outItem{segs: [][]byte{tickPacket}})
 			}
 		}
 	}
 }
 
 func (c *Connection) writeLoop() {
-	var batch [][]byte
+	var batch []outItem
+	var iov net.Buffers
 	for {
 		var ok bool
 		batch, ok = c.out.take(batch[:0])
 		if !ok {
 			return
 		}
-		bufs := net.Buffers(batch)
-		n, err := bufs.WriteTo(c.conn)
+		iov = iov[:0]
+		for _, item := range batch {
+			iov = append(iov, item.segs...)
+		}
+		// WriteTo consumes iov; keep the backing array for the next batch.
+		backing := iov
+		n, err := iov.WriteTo(c.conn)
+		iov = backing[:0]
+		clear(backing[:cap(backing)])
 		c.bytesOut.Add(uint64(n))
 		c.lastWrite.Store(time.Now().UnixNano())
 		for i := range batch {
-			putBuffer(batch[i])
-			batch[i] = nil
+			putBuffer(batch[i].owner)
+			batch[i] = outItem{}
 		}
 		if err != nil {
 			c.shutdown(fmt.Errorf("dist: writing to %s: %w", c.peer.Name, err))
@@ -245,13 +303,24 @@ func (c *Connection) writeLoop() {
 	}
 }
 
-// outQueue is the ordered queue of packets waiting to be written. A full queue blocks senders,
+// outItem is one message on its way out: the byte segments to write in order (one packet, or
+// the headers and pieces of a fragmented message, pointing into owner without copies) and the
+// pooled buffer they live in, which goes back to the pool once written.
+type outItem struct {
+	segs  [][]byte
+	owner []byte
+}
+
+// tickPacket is a zero-length packet. It is only ever read.
+var tickPacket = []byte{0, 0, 0, 0}
+
+// outQueue is the ordered queue of messages waiting to be written. A full queue blocks senders,
 // as a busy distribution port suspends Erlang senders, instead of growing without bound.
 type outQueue struct {
 	mu       sync.Mutex
 	nonEmpty sync.Cond
 	hasRoom  sync.Cond
-	packets  [][]byte
+	items    []outItem
 	bytes    int
 	limit    int
 	closed   bool
@@ -263,11 +332,12 @@ func (q *outQueue) init(limit int) {
 	q.limit = limit
 }
 
-// push appends packets as one unit: nothing from another sender lands between them.
-func (q *outQueue) push(packets [][]byte) error {
+// push appends one message; all its segments are written together, nothing from another
+// sender lands between them.
+func (q *outQueue) push(item outItem) error {
 	size := 0
-	for _, p := range packets {
-		size += len(p)
+	for _, s := range item.segs {
+		size += len(s)
 	}
 	q.mu.Lock()
 	for !q.closed && q.limit > 0 && q.bytes > 0 && q.bytes+size > q.limit {
@@ -277,7 +347,7 @@ func (q *outQueue) push(packets [][]byte) error {
 		q.mu.Unlock()
 		return errClosed
 	}
-	q.packets = append(q.packets, packets...)
+	q.items = append(q.items, item)
 	q.bytes += size
 	q.mu.Unlock()
 	q.nonEmpty.Signal()
@@ -285,18 +355,18 @@ func (q *outQueue) push(packets [][]byte) error {
 }
 
 // take moves everything queued into batch, waiting while the queue is empty.
-func (q *outQueue) take(batch [][]byte) ([][]byte, bool) {
+func (q *outQueue) take(batch []outItem) ([]outItem, bool) {
 	q.mu.Lock()
-	for len(q.packets) == 0 && !q.closed {
+	for len(q.items) == 0 && !q.closed {
 		q.nonEmpty.Wait()
 	}
-	if len(q.packets) == 0 {
+	if len(q.items) == 0 {
 		q.mu.Unlock()
 		return batch, false
 	}
-	batch = append(batch, q.packets...)
-	clear(q.packets)
-	q.packets = q.packets[:0]
+	batch = append(batch, q.items...)
+	clear(q.items)
+	q.items = q.items[:0]
 	q.bytes = 0
 	q.mu.Unlock()
 	q.hasRoom.Broadcast()
@@ -315,9 +385,13 @@ var bufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &
 
 func getBuffer() []byte { return (*bufferPool.Get().(*[]byte))[:0] }
 
+// maxPooledBuffer is the largest buffer kept for reuse; larger ones go to the garbage
+// collector rather than pin memory in the pool.
+const maxPooledBuffer = 1 << 20
+
 func putBuffer(b []byte) {
-	if cap(b) > 64<<10 || cap(b) == 0 {
-		return // big buffers go to the garbage collector instead of pinning memory in the pool
+	if cap(b) > maxPooledBuffer || cap(b) == 0 {
+		return
 	}
 	bufferPool.Put(&b)
 }

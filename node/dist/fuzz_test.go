@@ -1,6 +1,7 @@
 package dist
 
 import (
+	"bytes"
 	"testing"
 
 	"ergo.services/ergo/gen"
@@ -70,11 +71,20 @@ func FuzzPacket(f *testing.F) {
 			if len(p) == 0 {
 				continue
 			}
-			if err := r.packet(p); err != nil {
+			if err := feed(&r, p); err != nil {
 				return
 			}
 		}
 	})
+}
+
+// feed hands a packet to the reader the way the read loop does: continuation fragments by
+// their header and a reader over their body, everything else whole.
+func feed(r *reader, p []byte) error {
+	if len(p) >= continuationHeader && p[0] == versionMagic && p[1] == headerContinue {
+		return r.continuation(p[:continuationHeader], bytes.NewReader(p[continuationHeader:]), len(p)-continuationHeader)
+	}
+	return r.packet(p)
 }
 
 // FuzzParseControl: any decodable term either parses as a control message or is refused.

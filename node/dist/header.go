@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/gobeam/gobeam/etf"
 )
@@ -134,7 +135,8 @@ func (c *atomCacheReader) atom(text []byte) etf.Atom {
 // each sequence arrives in order, counting its fragment id down to 1.
 type fragments struct {
 	pending map[uint64]*fragmentSeq
-	bytes   int // buffered across all sequences, bounded by the connection's max message size
+	bytes   int    // buffered across all sequences, bounded by the connection's max message size
+	spare   []byte // a finished sequence's buffer, for the next one
 }
 
 type fragmentSeq struct {
@@ -143,8 +145,27 @@ type fragmentSeq struct {
 	next  uint64     // the fragment id expected next
 }
 
-// start begins a sequence with its first fragment. It returns the complete body when the
-// sequence has only this fragment.
+// buffer returns a buffer for the first packet (n bytes) of a sequence of count fragments,
+// with room behind it for the rest: every fragment but the last is as large as the first.
+func (f *fragments) buffer(n int, count uint64, limit int) ([]byte, error) {
+	if limit > 0 && f.bytes+n > limit {
+		return nil, badHeader("fragmented message over the %d-byte limit", limit)
+	}
+	size := n * int(min(max(count, 1), 1024))
+	if limit > 0 && size > limit+n {
+		size = limit + n
+	}
+	buf := f.spare
+	f.spare = nil
+	if cap(buf) < size {
+		buf = make([]byte, 0, size)
+	}
+	return buf[:n], nil
+}
+
+// start begins a sequence with the body of its first fragment, which lives in a buffer from
+// buffer(): the rest of the message is appended behind it in place. It returns the complete body
+// when the sequence has only this fragment.
 func (f *fragments) start(seq, id uint64, atoms []etf.Atom, body []byte, limit int) ([]etf.Atom, []byte, bool, error) {
 	if id == 0 {
 		return nil, nil, false, badHeader("fragment id 0 in sequence %d", seq)
@@ -152,9 +173,8 @@ func (f *fragments) start(seq, id uint64, atoms []etf.Atom, body []byte, limit i
 	if _, dup := f.pending[seq]; dup {
 		return nil, nil, false, badHeader("sequence %d started twice", seq)
 	}
-	own := append([]etf.Atom(nil), atoms...)
 	if id == 1 {
-		return own, body, true, nil
+		return atoms, body, true, nil
 	}
 	if limit > 0 && f.bytes+len(body) > limit {
 		return nil, nil, false, badHeader("fragmented message over the %d-byte limit", limit)
@@ -162,13 +182,16 @@ func (f *fragments) start(seq, id uint64, atoms []etf.Atom, body []byte, limit i
 	if f.pending == nil {
 		f.pending = make(map[uint64]*fragmentSeq)
 	}
-	f.pending[seq] = &fragmentSeq{atoms: own, body: append([]byte(nil), body...), next: id - 1}
+	own := append([]etf.Atom(nil), atoms...)
+	f.pending[seq] = &fragmentSeq{atoms: own, body: body, next: id - 1}
 	f.bytes += len(body)
 	return nil, nil, false, nil
 }
 
-// add appends a continuation fragment and returns the whole body when it is the last one.
-func (f *fragments) add(seq, id uint64, body []byte, limit int) ([]etf.Atom, []byte, bool, error) {
+// add reads a continuation fragment of n bytes onto the end of its sequence's buffer, by
+// calling read with the space to fill, and returns the whole body when it is the last one.
+// Bytes of an unknown or out-of-order fragment are not read: the connection ends anyway.
+func (f *fragments) add(seq, id uint64, n int, limit int, read func([]byte)) ([]etf.Atom, []byte, bool, error) {
 	s, ok := f.pending[seq]
 	if !ok {
 		return nil, nil, false, badHeader("continuation of unknown sequence %d", seq)
@@ -176,11 +199,13 @@ func (f *fragments) add(seq, id uint64, body []byte, limit int) ([]etf.Atom, []b
 	if id != s.next {
 		return nil, nil, false, badHeader("sequence %d: fragment %d arrived, %d expected", seq, id, s.next)
 	}
-	if limit > 0 && f.bytes+len(body) > limit {
+	if limit > 0 && f.bytes+n > limit {
 		return nil, nil, false, badHeader("fragmented message over the %d-byte limit", limit)
 	}
-	s.body = append(s.body, body...)
-	f.bytes += len(body)
+	at := len(s.body)
+	s.body = slices.Grow(s.body, n)[:at+n]
+	read(s.body[at:])
+	f.bytes += n
 	if id > 1 {
 		s.next--
 		return nil, nil, false, nil
@@ -188,6 +213,14 @@ func (f *fragments) add(seq, id uint64, body []byte, limit int) ([]etf.Atom, []b
 	delete(f.pending, seq)
 	f.bytes -= len(s.body)
 	return s.atoms, s.body, true, nil
+}
+
+// recycle keeps one finished message's buffer for the next sequence; decoding copied what it
+// needed out of it.
+func (f *fragments) recycle(body []byte) {
+	if cap(body) <= maxPooledBuffer && cap(body) > cap(f.spare) {
+		f.spare = body[:0]
+	}
 }
 
 // appendHeader writes a normal distribution header without atom cache references.

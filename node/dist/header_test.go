@@ -72,10 +72,10 @@ func TestFragmentsReassemble(t *testing.T) {
 	require.Equal(t, []byte("solo"), body)
 	require.Empty(t, got)
 
-	_, _, done, err = f.add(9, 2, []byte("cd"), 0)
+	_, _, done, err = f.add(9, 2, 2, 0, fill("cd"))
 	require.NoError(t, err)
 	require.False(t, done)
-	got, body, done, err = f.add(9, 1, []byte("ef"), 0)
+	got, body, done, err = f.add(9, 1, 2, 0, fill("ef"))
 	require.NoError(t, err)
 	require.True(t, done)
 	require.Equal(t, []byte("abcdef"), body)
@@ -86,7 +86,7 @@ func TestFragmentsReassemble(t *testing.T) {
 
 func TestFragmentsErrors(t *testing.T) {
 	var f fragments
-	_, _, _, err := f.add(1, 1, nil, 0)
+	_, _, _, err := f.add(1, 1, 0, 0, fill(""))
 	require.ErrorContains(t, err, "unknown sequence")
 	_, _, _, err = f.start(1, 0, nil, nil, 0)
 	require.Error(t, err)
@@ -94,8 +94,13 @@ func TestFragmentsErrors(t *testing.T) {
 	require.NoError(t, err)
 	_, _, _, err = f.start(2, 3, nil, []byte("x"), 0)
 	require.ErrorContains(t, err, "twice")
-	_, _, _, err = f.add(2, 1, nil, 0)
+	_, _, _, err = f.add(2, 1, 0, 0, fill(""))
 	require.ErrorContains(t, err, "expected")
 	_, _, _, err = f.start(3, 2, nil, make([]byte, 10), 8)
 	require.ErrorContains(t, err, "limit")
+}
+
+// fill is a read function for fragments.add that supplies text.
+func fill(text string) func([]byte) {
+	return func(dst []byte) { copy(dst, text) }
 }

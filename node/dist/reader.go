@@ -2,7 +2,9 @@ package dist
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/gobeam/gobeam/etf"
 )
@@ -36,30 +38,70 @@ func (r *reader) packet(p []byte) error {
 			if len(p) < 18 {
 				return errShortHeader
 			}
-			seq, id := binary.BigEndian.Uint64(p[2:]), binary.BigEndian.Uint64(p[10:])
-			atoms, rest, err := r.cache.readRefs(p[18:])
+			buf, err := r.frags.buffer(len(p), binary.BigEndian.Uint64(p[10:]), limit)
 			if err != nil {
 				return err
 			}
-			atoms, body, done, err := r.frags.start(seq, id, atoms, rest, limit)
-			if err != nil || !done {
-				return err
-			}
-			return r.message(atoms, body)
+			return r.firstFragment(append(buf[:0], p...))
 		case headerContinue:
-			if len(p) < 18 {
-				return errShortHeader
-			}
-			seq, id := binary.BigEndian.Uint64(p[2:]), binary.BigEndian.Uint64(p[10:])
-			atoms, body, done, err := r.frags.add(seq, id, p[18:], limit)
-			if err != nil || !done {
-				return err
-			}
-			return r.message(atoms, body)
+			return errShortHeader // 18 bytes or more are read by continuation
 		}
 		return badHeader("unknown header tag %d", p[1])
 	}
 	return badHeader("packet starts with %d, neither a distribution header nor pass-through", p[0])
+}
+
+// continuationHeader is the size of a continuation fragment's header: 131, 70, the sequence id
+// and the fragment id.
+const continuationHeader = 18
+
+// readFailure marks an error of the socket, as opposed to the peer's data.
+type readFailure struct{ err error }
+
+func (e readFailure) Error() string { return e.err.Error() }
+func (e readFailure) Unwrap() error { return e.err }
+
+func isReadError(err error) bool {
+	var rf readFailure
+	return errors.As(err, &rf)
+}
+
+// continuation reads the body of a continuation fragment (n bytes from src) onto the end of
+// its sequence's buffer, and handles the message when it was the last fragment.
+func (r *reader) continuation(head []byte, src io.Reader, n int) error {
+	seq, id := binary.BigEndian.Uint64(head[2:]), binary.BigEndian.Uint64(head[10:])
+	var readErr error
+	atoms, body, done, err := r.frags.add(seq, id, n, r.c.opts.MaxMessageSize, func(dst []byte) {
+		if _, err := io.ReadFull(src, dst); err != nil {
+			readErr = readFailure{err}
+		}
+	})
+	if readErr != nil {
+		return readErr
+	}
+	if err != nil || !done {
+		return err
+	}
+	err = r.message(atoms, body)
+	r.frags.recycle(body)
+	return err
+}
+
+// firstFragment starts a fragmented message with its first packet p, which it takes over: the
+// message is assembled in place behind it.
+func (r *reader) firstFragment(p []byte) error {
+	seq, id := binary.BigEndian.Uint64(p[2:]), binary.BigEndian.Uint64(p[10:])
+	atoms, rest, err := r.cache.readRefs(p[18:])
+	if err != nil {
+		return err
+	}
+	atoms, body, done, err := r.frags.start(seq, id, atoms, rest, r.c.opts.MaxMessageSize)
+	if err != nil || !done {
+		return err
+	}
+	err = r.message(atoms, body) // a sequence of one fragment
+	r.frags.recycle(p)
+	return err
 }
 
 // passThrough reads a packet without a distribution header: versioned control and payload.

@@ -56,33 +56,40 @@ func (c *Connection) send(ctrl Control, payload etf.Term) error {
 	}
 
 	c.messagesOut.Add(1)
-	fragSize := c.opts.FragmentSize
-	if header && c.peer.has(flagFragments) && len(b)-ctrlEnd > fragSize {
-		packets := c.fragment(b[start:ctrlEnd], b[ctrlEnd:], fragSize)
-		putBuffer(b)
-		return c.out.push(packets)
+	if header && c.peer.has(flagFragments) && len(b)-ctrlEnd > c.opts.FragmentSize {
+		return c.out.push(c.fragment(b, start, ctrlEnd, c.opts.FragmentSize))
 	}
 	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
-	return c.out.push([][]byte{b})
+	return c.out.push(outItem{segs: [][]byte{b}, owner: b})
 }
 
-// fragment splits a message: the first fragment carries the control message and the first
-// piece of the payload, the rest carry fragSize bytes of payload each. Fragment ids count down
-// to 1, the last.
-func (c *Connection) fragment(ctrl, payload []byte, fragSize int) [][]byte {
+// fragment splits the encoded message in b (control message at b[start:ctrlEnd], payload after
+// it) into fragments without copying it: the first fragment carries the control message and the
+// first piece of the payload, the others fragSize bytes of payload each, and fragment ids count
+// down to 1, the last. Only the small headers are new memory.
+func (c *Connection) fragment(b []byte, start, ctrlEnd, fragSize int) outItem {
+	ctrl, payload := b[start:ctrlEnd], b[ctrlEnd:]
 	n := (len(payload) + fragSize - 1) / fragSize
 	seq := c.seq.Add(1)
-	packets := make([][]byte, 0, n)
+	const headerRoom = 4 + 2 + 16 + 1 // length, 131 and tag, sequence and fragment ids, no atoms
+	// Sized once, so the header slices taken below stay valid while it fills.
+	headers := make([]byte, 0, n*headerRoom)
+	segs := make([][]byte, 0, 2*n+1)
 	for i := 0; i < n; i++ {
 		piece := payload[i*fragSize : min((i+1)*fragSize, len(payload))]
-		p := make([]byte, 4, 4+2+16+1+len(ctrl)+len(piece))
-		p = appendFragmentHeader(p, i == 0, seq, uint64(n-i))
+		h := len(headers)
+		headers = append(headers, 0, 0, 0, 0)
+		headers = appendFragmentHeader(headers, i == 0, seq, uint64(n-i))
+		size := len(headers) - h - 4 + len(piece)
 		if i == 0 {
-			p = append(p, ctrl...)
+			size += len(ctrl)
 		}
-		p = append(p, piece...)
-		binary.BigEndian.PutUint32(p, uint32(len(p)-4))
-		packets = append(packets, p)
+		binary.BigEndian.PutUint32(headers[h:], uint32(size))
+		segs = append(segs, headers[h:len(headers):len(headers)])
+		if i == 0 {
+			segs = append(segs, ctrl)
+		}
+		segs = append(segs, piece)
 	}
-	return packets
+	return outItem{segs: segs, owner: b}
 }
