@@ -453,7 +453,9 @@ func (u *unmarshalState) value(t Term, v reflect.Value, depth int) error {
 				if len(b) != v.Len() {
 					return u.typeError(t, typ, strconv.Itoa(len(b))+" bytes for "+strconv.Itoa(v.Len()))
 				}
-				reflect.Copy(v, reflect.ValueOf(b))
+				for i, c := range b {
+					v.Index(i).SetUint(uint64(c))
+				}
 				return nil
 			}
 		}
@@ -699,8 +701,14 @@ func (u *unmarshalState) goMap(t Term, v reflect.Value, depth int) error {
 		if err := u.value(p.Key, key, depth+1); err != nil {
 			return err
 		}
-		if k := key; k.Kind() == reflect.Interface && !k.IsNil() && !k.Elem().Type().Comparable() {
-			return u.typeError(p.Key, typ.Key(), "a "+k.Elem().Type().String()+" cannot be a Go map key; use Map, or a map with string keys")
+		if !key.Comparable() {
+			// An interface (or an array or struct of them) holding a slice, as a binary, list,
+			// tuple or map key does: Go cannot hash it.
+			what := "this key"
+			if key.Kind() == reflect.Interface {
+				what = "a " + key.Elem().Type().String()
+			}
+			return u.typeError(p.Key, typ.Key(), what+" cannot be a Go map key; use Map, or a map with string keys")
 		}
 		elem.SetZero()
 		if err := u.value(p.Value, elem, depth+1); err != nil {

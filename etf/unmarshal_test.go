@@ -307,6 +307,18 @@ func TestUnmarshalScalars(t *testing.T) {
 	require.NoError(t, UnmarshalTerm(Map{{Key: Atom("a"), Value: int64(1)}, {Key: int64(2), Value: List(nil)}}, &anyMap))
 	require.Equal(t, map[any]any{Atom("a"): int64(1), int64(2): List(nil)}, anyMap)
 
+	type blob [3]uint8
+	var bl3 blob
+	require.NoError(t, UnmarshalTerm([]byte{1, 2, 3}, &bl3))
+	require.Equal(t, blob{1, 2, 3}, bl3)
+	type octet uint8
+	var octets [2]octet
+	require.NoError(t, UnmarshalTerm([]byte{4, 5}, &octets))
+	require.Equal(t, [2]octet{4, 5}, octets)
+	var octetSlice []octet
+	require.NoError(t, UnmarshalTerm([]byte{6}, &octetSlice))
+	require.Equal(t, []octet{6}, octetSlice)
+
 	var pidKeys map[PID]int
 	require.NoError(t, UnmarshalTerm(Map{{Key: PID{Node: "a@b", ID: 3}, Value: int64(1)}}, &pidKeys))
 	require.Equal(t, map[PID]int{{Node: "a@b", ID: 3}: 1}, pidKeys)
@@ -360,6 +372,7 @@ func TestUnmarshalErrors(t *testing.T) {
 		Counts map[string]int8  `etf:"counts"`
 		Pairs  [2]int           `etf:"pairs"`
 		Keys   map[any]int      `etf:"keys"`
+		TKeys  map[[2]any]int   `etf:"tkeys"`
 		Fn     func()           `etf:"fn"`
 		Port   Port             `etf:"port"`
 		Name   string           `etf:"name"`
@@ -381,6 +394,8 @@ func TestUnmarshalErrors(t *testing.T) {
 			"etf: cannot unmarshal list into .Pairs of type [2]int: 1 elements for 2"},
 		{Map{{Key: Atom("keys"), Value: Map{{Key: []byte("k"), Value: int64(1)}}}},
 			`etf: cannot unmarshal binary into .Keys["k"] of type interface {}: a []uint8 cannot be a Go map key; use Map, or a map with string keys`},
+		{Map{{Key: Atom("tkeys"), Value: Map{{Key: Tuple{[]byte("a"), int64(1)}, Value: int64(1)}}}},
+			`etf: cannot unmarshal tuple of 2 into .TKeys[tuple of 2] of type [2]interface {}: this key cannot be a Go map key; use Map, or a map with string keys`},
 		{Map{{Key: Atom("fn"), Value: int64(1)}},
 			"etf: cannot unmarshal integer 1 into .Fn of type func(): no term unmarshals into a func"},
 		{Map{{Key: Atom("port"), Value: PID{}}},
