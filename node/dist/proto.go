@@ -25,6 +25,12 @@ type Options struct {
 	// FragmentSize is the payload size of one fragment when a large message is split (peers
 	// with DFLAG_FRAGMENTS). Default 64 KiB.
 	FragmentSize int
+	// Spawn creates the process a peer asks for with a spawn request (erlang:spawn_request,
+	// Node.spawn/4, erpc and rpc) and returns its pid and a function that lets it run. The
+	// connection sets up the link or monitor the request asked for, queues the reply, and only
+	// then calls run: on BEAM nothing of the new process reaches the parent before the reply,
+	// so its messages, exit or DOWN must not either. Nil refuses every request with notsup.
+	Spawn func(SpawnRequest) (pid gen.PID, run func(), err error)
 	// PeerFromHandshake extracts what the handshake learnt about the peer from Ergo's handshake
 	// result. The node package sets it to read its handshake's result.
 	PeerFromHandshake func(gen.HandshakeResult) (Peer, error)

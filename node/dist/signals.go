@@ -1,6 +1,7 @@
 package dist
 
 import (
+	"errors"
 	"sync"
 
 	"ergo.services/ergo/gen"
@@ -261,11 +262,81 @@ func (c *Connection) downIn(ref gen.Ref, reason error) {
 	c.core.RouteTerminatePID(target.pid, reason)
 }
 
-// spawnIn answers a spawn request. Spawning Go processes from BEAM needs a registry of
-// spawnable functions, which this connection does not have: the request is refused with the
-// reply the protocol defines, and the connection goes on.
+// SpawnRequest is a peer's request to start a process on this node.
+type SpawnRequest struct {
+	// Peer is the node that asked.
+	Peer gen.Atom
+	// Ref identifies the request; it becomes the monitor reference if Monitor is set.
+	Ref gen.Ref
+	// From is the requesting process, the parent to be; GroupLeader its group leader.
+	From, GroupLeader gen.PID
+	// Module, Function and Args are the entry point: apply(Module, Function, Args).
+	Module, Function gen.Atom
+	Args             etf.List
+	// Link and Monitor say whether the parent asked to be linked to, or to monitor, the new
+	// process; Options holds every spawn option as sent, these two included.
+	Link, Monitor bool
+	Options       etf.List
+}
+
+// SpawnError is the reason a spawn request failed, sent back as the atom Erlang expects
+// (badarg, system_limit, notsup, ...).
+type SpawnError struct{ Reason etf.Atom }
+
+func (e *SpawnError) Error() string { return "spawn request refused: " + string(e.Reason) }
+
+// spawnIn answers a spawn request: the new pid, or the atom saying why not.
 func (c *Connection) spawnIn(ctrl Control, args etf.Term) {
-	c.sendLogged(Control{Op: OpSpawnReply, Ref: ctrl.Ref, To: ctrl.From, Result: etf.Atom("notsup")}, nil)
+	reply := Control{Op: OpSpawnReply, Ref: ctrl.Ref, To: ctrl.From}
+	argList, ok := asList(args)
+	if !ok {
+		reply.Result = etf.Atom("badarg")
+		c.sendLogged(reply, nil)
+		return
+	}
+	req := SpawnRequest{
+		Peer: c.peer.Name, Ref: ctrl.Ref, From: ctrl.From, GroupLeader: ctrl.GroupLeader,
+		Module: ctrl.Module, Function: ctrl.Function, Args: argList, Options: ctrl.SpawnOpts,
+	}
+	for _, o := range ctrl.SpawnOpts {
+		switch o {
+		case etf.Atom("link"):
+			req.Link = true
+		case etf.Atom("monitor"):
+			req.Monitor = true
+		}
+	}
+	if c.opts.Spawn == nil {
+		reply.Result = etf.Atom("notsup")
+		c.sendLogged(reply, nil)
+		return
+	}
+	pid, run, err := c.opts.Spawn(req)
+	if err != nil {
+		reason := etf.Atom("badarg")
+		var se *SpawnError
+		if errors.As(err, &se) {
+			reason = se.Reason
+		}
+		reply.Result = reason
+		c.sendLogged(reply, nil)
+		return
+	}
+	// The link and the monitor exist before the reply leaves, as on BEAM, so an early exit of
+	// the new process still reaches the parent.
+	if req.Link {
+		reply.Flags |= 1
+		c.linkIn(ctrl.From, pid)
+	}
+	if req.Monitor {
+		reply.Flags |= 2
+		c.monitorIn(Control{Op: OpMonitorP, From: ctrl.From, To: pid, Ref: ctrl.Ref})
+	}
+	reply.Result = pid
+	c.sendLogged(reply, nil)
+	if run != nil {
+		run()
+	}
 }
 
 // terminated sends the Erlang signals for a local process that ended: EXIT to the peer
