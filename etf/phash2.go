@@ -717,11 +717,17 @@ func (s *hashState) mapPairs(h uint32, m Map, depth int) uint32 {
 	return hash1(h, x, hconst19)
 }
 
-// two folds tp into hp and tq into hq: with the two chains of mixes interleaved when both terms
-// take one mix, else one after the other.
+// two folds tp into hp and tq into hq. When both are leaves that hash with one mix (or both
+// binaries), their chains of mixes are interleaved, so that the processor works on both at
+// once; other terms are hashed one after the other.
 func (s *hashState) two(hp, hq uint32, tp, tq Term, depth int) (uint32, uint32) {
-	if sp, ok := oneMix(tp); ok {
-		if sq, ok := oneMix(tq); ok {
+	if bp, ok := tp.([]byte); ok && len(bp) > 0 {
+		if bq, ok := tq.([]byte); ok && len(bq) > 0 {
+			return blockHash2(bp, hconst13+hp, bq, hconst13+hq)
+		}
+	}
+	if sp, ok := oneMix(hp, tp); ok {
+		if sq, ok := oneMix(hq, tq); ok {
 			return mixC2(sp.a, sp.b, hp+sp.c, sq.a, sq.b, hq+sq.c)
 		}
 	}
@@ -731,9 +737,9 @@ func (s *hashState) two(hp, hq uint32, tp, tq Term, depth int) (uint32, uint32) 
 // mixStep is the one mix that some leaf terms hash with: h becomes mixC(a, b, h+c).
 type mixStep struct{ a, b, c uint32 }
 
-// oneMix returns the mixStep of the commonest leaves that hash with one mix, whatever comes
-// before them: binaries of 1 to 11 bytes, integers 0..2^27-1, pids.
-func oneMix(t Term) (mixStep, bool) {
+// oneMix returns the mixStep of the commonest leaves that hash into h with one mix: binaries of
+// 1 to 11 bytes, integers but small negative ones, pids, and, unless h is 0, atoms and [].
+func oneMix(h uint32, t Term) (mixStep, bool) {
 	switch v := t.(type) {
 	case []byte:
 		if n := len(v); n > 0 && n < 12 {
@@ -741,13 +747,57 @@ func oneMix(t Term) (mixStep, bool) {
 			return mixStep{hconst + a, hconst + b, hconst13 + uint32(n) + c}, true
 		}
 	case int64:
-		if v >= 0 && v < smallIntLimit {
+		switch {
+		case v >= 0 && v < smallIntLimit:
 			return mixStep{hconst + uint32(v), hconst, 0}, true
+		case v >= smallIntLimit:
+			return mixStep{hconst11 + uint32(v), hconst11 + uint32(uint64(v)>>32), 0}, true
+		case v < -smallIntLimit:
+			m := uint64(-v)
+			return mixStep{hconst10 + uint32(m), hconst10 + uint32(m>>32), 0}, true
 		}
 	case PID:
 		return mixStep{hconst5 + uint32(v.ID), hconst5, 0}, true
+	case bool:
+		if h != 0 {
+			ah := atomHashFalse
+			if v {
+				ah = atomHashTrue
+			}
+			return mixStep{hconst3 + ah, hconst3, 0}, true
+		}
+	case Atom:
+		if h != 0 {
+			if ah, ok := atomHashChecked(string(v)); ok {
+				return mixStep{hconst3 + ah, hconst3, 0}, true
+			}
+		}
+	case List:
+		if len(v) == 0 && h != 0 {
+			return mixStep{hconst2 + nilTag, hconst2, 0}, true
+		}
 	}
 	return mixStep{}, false
+}
+
+// blockHash2 is blockHash of k with initval c and of m with initval z, interleaved.
+func blockHash2(k []byte, c uint32, m []byte, z uint32) (uint32, uint32) {
+	a, b := hconst, hconst
+	x, y := hconst, hconst
+	nk, nm := uint32(len(k)), uint32(len(m))
+	for len(k) >= 12 && len(m) >= 12 {
+		a, b, c, x, y, z = mix2(a+le32(k, 0), b+le32(k, 4), c+le32(k, 8), x+le32(m, 0), y+le32(m, 4), z+le32(m, 8))
+		k, m = k[12:], m[12:]
+	}
+	for ; len(k) >= 12; k = k[12:] {
+		a, b, c = mix(a+le32(k, 0), b+le32(k, 4), c+le32(k, 8))
+	}
+	for ; len(m) >= 12; m = m[12:] {
+		x, y, z = mix(x+le32(m, 0), y+le32(m, 4), z+le32(m, 8))
+	}
+	ka, kb, kc := tailBlock(k)
+	ma, mb, mc := tailBlock(m)
+	return mixC2(a+ka, b+kb, c+nk+kc, x+ma, y+mb, z+nm+mc)
 }
 
 // tailBlock is what blockHash adds to a, b and c (besides the length) for the last 0..11
@@ -778,6 +828,65 @@ func upTo3[S ~string | ~[]byte](k S) uint32 {
 	}
 	// k[0], k[n/2] and k[n-1] cover every byte for n <= 3.
 	return uint32(k[0]) | uint32(k[n>>1])<<(8*(n>>1)) | uint32(k[n-1])<<(8*(n-1))
+}
+
+// mix2 is two mix, interleaved.
+func mix2(a, b, c, x, y, z uint32) (uint32, uint32, uint32, uint32, uint32, uint32) {
+	a -= b
+	x -= y
+	a -= c
+	x -= z
+	a ^= c >> 13
+	x ^= z >> 13
+	b -= c
+	y -= z
+	b -= a
+	y -= x
+	b ^= a << 8
+	y ^= x << 8
+	c -= a
+	z -= x
+	c -= b
+	z -= y
+	c ^= b >> 13
+	z ^= y >> 13
+	a -= b
+	x -= y
+	a -= c
+	x -= z
+	a ^= c >> 12
+	x ^= z >> 12
+	b -= c
+	y -= z
+	b -= a
+	y -= x
+	b ^= a << 16
+	y ^= x << 16
+	c -= a
+	z -= x
+	c -= b
+	z -= y
+	c ^= b >> 5
+	z ^= y >> 5
+	a -= b
+	x -= y
+	a -= c
+	x -= z
+	a ^= c >> 3
+	x ^= z >> 3
+	b -= c
+	y -= z
+	b -= a
+	y -= x
+	b ^= a << 10
+	y ^= x << 10
+	c -= a
+	z -= x
+	c -= b
+	z -= y
+	c ^= b >> 15
+	z ^= y >> 15
+	return a, b, c, x, y, z
 }
 
 // mixC2 is two mixC, interleaved.

@@ -266,3 +266,35 @@ func TestPhash2BenchItems(t *testing.T) {
 	}
 	require.Equal(t, want["pid"], Phash2PID(items[len(items)-1].term.(PID), 0))
 }
+
+// Map pairs are hashed two at a time with interleaved mixes where the terms allow: every
+// combination of leaf kinds must give what hashing the pairs one by one gives.
+func TestPhash2PairsInterleaved(t *testing.T) {
+	leaves := []Term{
+		[]byte{}, []byte("a"), []byte("key-12345"), []byte("exactly12byt"), []byte("thirteen byte"),
+		[]byte(strings.Repeat("z", 40)), int64(0), int64(7), int64(-3), int64(1 << 27), int64(-(1 << 27) - 1),
+		int64(math.MaxInt64), int64(math.MinInt64), true, false, Atom("ok"), Atom("ÿ"), List(nil), List{int64(1)},
+		PID{Node: "a@b", ID: 3}, 2.5, Tuple{}, Map{}, ByteList("ab"), Atom(""),
+	}
+	sequential := func(m Map) uint32 {
+		var s hashState
+		var x uint32
+		for _, p := range m {
+			x ^= s.term(s.term(0, p.Key, 1), p.Value, 1)
+		}
+		return hash1(hash1(0, uint32(len(m)), hconst16), x, hconst19)
+	}
+	for _, k1 := range leaves {
+		for _, v1 := range leaves {
+			for _, k2 := range leaves[:10] {
+				for _, v2 := range leaves[5:] {
+					m := Map{{Key: k1, Value: v1}, {Key: k2, Value: v2}}
+					require.Equal(t, sequential(m), Phash2(m, 0), "%#v", m)
+				}
+			}
+		}
+	}
+	// A pair hash that is 0 before its value: an atom value is then taken as it is.
+	require.Equal(t, sequential(Map{{Key: []byte("x"), Value: Atom("a")}, {Key: Atom("b"), Value: Atom("c")}}),
+		Phash2(Map{{Key: []byte("x"), Value: Atom("a")}, {Key: Atom("b"), Value: Atom("c")}}, 0))
+}
