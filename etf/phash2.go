@@ -509,13 +509,14 @@ func (s *hashState) other(h uint32, t Term, depth int) uint32 {
 // encoded hashes a Go value that has no case of its own in term by encoding and decoding it,
 // which gives exactly the term Encode makes of it (struct fields, MarshalTerm, named types).
 func (s *hashState) encoded(h uint32, t Term, depth int) uint32 {
-	var e Encoder
-	e.MaxDepth = DefaultMaxDepth - depth
+	// What nesting is left for the value; 0 would mean the default.
+	left := max(1, DefaultMaxDepth-depth)
+	e := Encoder{MaxDepth: left}
 	b, err := e.Encode(t)
 	if err != nil {
 		return s.fail(err)
 	}
-	d := Decoder{MaxDepth: DefaultMaxDepth - depth}
+	d := Decoder{MaxDepth: left}
 	v, err := d.Decode(b)
 	if err != nil {
 		return s.fail(fmt.Errorf("etf: hashing %T: %w", t, err))
