@@ -26,7 +26,7 @@ func BenchmarkDist(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer gn.StopForce()
+	defer gn.Stop()
 	peer := func(prefix string) *erlpeer.Peer {
 		p := erlpeer.Start(b, erlpeer.Options{Name: erlpeer.UniqueName(prefix), Cookie: c.cookie,
 			EPMDPort: int(c.epmdPort), NoStartEPMD: true})

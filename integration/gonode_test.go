@@ -52,7 +52,7 @@ func (c *cluster) goNode(prefix string, opts node.Options) gen.Node {
 	name := erlpeer.UniqueName(prefix) + "@127.0.0.1"
 	n, err := node.Start(name, opts)
 	require.NoError(c.t, err, "starting Go node %s", name)
-	c.t.Cleanup(n.StopForce)
+	c.t.Cleanup(n.Stop)
 	return n
 }
 

@@ -22,7 +22,7 @@ func freePort(t *testing.T) uint16 {
 func TestStartDisablesMetrics(t *testing.T) {
 	n, err := Start("metrics@127.0.0.1", Options{Cookie: "c", EPMDPort: freePort(t)})
 	require.NoError(t, err)
-	defer n.StopForce()
+	defer n.Stop()
 	v, ok := n.Env(system.DISABLE_METRICS)
 	require.True(t, ok, "the node must not report usage to Ergo's authors")
 	require.Equal(t, true, v)
@@ -43,10 +43,10 @@ func TestTwoGoNodes(t *testing.T) {
 	port := freePort(t)
 	a, err := Start("a@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
 	require.NoError(t, err)
-	defer a.StopForce()
+	defer a.Stop()
 	b, err := Start("b@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
 	require.NoError(t, err)
-	defer b.StopForce()
+	defer b.Stop()
 
 	got := make(chan any, 8)
 	_, err = b.SpawnRegister("inbox", func() gen.ProcessBehavior { return &recorder{out: got} }, gen.ProcessOptions{})
