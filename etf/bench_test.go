@@ -127,3 +127,24 @@ func BenchmarkDecode(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecodeAliasInput decodes with AliasInput: large binaries point into the input.
+func BenchmarkDecodeAliasInput(b *testing.B) {
+	d := Decoder{AliasInput: true}
+	for _, c := range benchCorpus {
+		b.Run(c.name, func(b *testing.B) {
+			enc, err := Encode(c.term())
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(enc)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := d.Decode(enc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

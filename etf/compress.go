@@ -58,13 +58,14 @@ func (s *decodeState) decompressed() (Term, error) {
 	}
 	end := len(s.buf) - r.Len()
 
-	outer, outerPos := s.buf, s.pos
-	s.buf, s.pos, s.compressed = data, 0, true
+	// data is the decoder's own, so large binaries may point into it whatever AliasInput says.
+	outer, outerPos, outerAlias := s.buf, s.pos, s.alias
+	s.buf, s.pos, s.compressed, s.alias = data, 0, true, true
 	t, err := s.term()
 	if err == nil && s.pos != len(data) {
 		err = s.invalid(s.pos, 0, strconv.Itoa(len(data)-s.pos)+" bytes follow the term inside the compressed data")
 	}
-	s.buf, s.pos, s.compressed = outer, outerPos, false
+	s.buf, s.pos, s.compressed, s.alias = outer, outerPos, false, outerAlias
 	if err != nil {
 		return nil, err
 	}

@@ -44,10 +44,10 @@ func Decode(b []byte) (Term, error) {
 //     and false become bool, except where only an atom can stand (a pid's node, a fun's module).
 //     Repeated atoms share one string per Decode call.
 //   - Integers are int64 when they fit, else *big.Int, however they were encoded.
-//   - Binaries are copies: a decoded term never aliases the input. Small binaries of one Decode
-//     call share a backing array, so keeping one alive keeps that array (at most 16 KiB) alive.
+//   - Binaries are copies (unless AliasInput is set): a decoded term never aliases the input.
 //     <<>> decodes to an empty non-nil []byte. A BIT_BINARY_EXT with 8 bits in its last byte is
-//     a []byte; with 1..7 bits a BitString, whose unused low bits are cleared.
+//     a []byte; with 1..7 bits a BitString, whose unused low bits are cleared. A binary's
+//     capacity is its length, so appending to it never writes into its neighbours.
 //   - [] decodes to a nil List (STRING_EXT of length 0 too); STRING_EXT to ByteList; LIST_EXT to
 //     List, or ImproperList when its tail is not []. A LIST_EXT whose tail is itself a list is
 //     joined with it, so equal lists always decode alike.
@@ -63,6 +63,13 @@ func Decode(b []byte) (Term, error) {
 //     decoded fields with the atoms written out.
 //   - FUN_EXT (removed in OTP 23) and LOCAL_EXT (only made by term_to_binary(T, [local]) for
 //     the node itself) are refused.
+//   - An empty BIT_BINARY_EXT (no bytes, 0 bits) is <<>>, as OTP 25 reads it; OTP 27 and
+//     later refuse it, and no BEAM writes it.
+//
+// Memory: the parts of one decoded term are carved out of a few shared chunks (see decodeMem),
+// so decoding a small term costs a handful of allocations whatever its shape. Keeping a part of
+// a term alive keeps the chunk it sits in alive, a few KiB at most; a small part kept for long
+// from a large message is best copied.
 type Decoder struct {
 	// MaxSize limits the input to Decode and DecodeTerm, and the size a compressed term may
 	// expand to. 0 means DefaultMaxSize.
@@ -72,7 +79,17 @@ type Decoder struct {
 	// AtomCache resolves ATOM_CACHE_REF by index. The distribution layer fills it from the
 	// distribution header of each message. An index outside it is an error.
 	AtomCache []Atom
+	// AliasInput lets binaries of aliasMin bytes or more, and the Raw of funs, point into the
+	// input instead of being copied. The caller must then leave the input unchanged for as long
+	// as any part of the term is in use. It suits a reader that reads each message into a
+	// buffer of its own, as the BEAM's distribution does with large binaries; decoding a 1 MB
+	// binary then costs nothing but the binary's header.
+	AliasInput bool
 }
+
+// aliasMin is the shortest binary that AliasInput lets point into the input: shorter ones are
+// cheaper to copy than to keep the whole input alive for.
+const aliasMin = 64
 
 // Decode reads exactly one term with the version byte 131 first, as the package-level Decode,
 // within the Decoder's limits.
@@ -119,6 +136,7 @@ type decodeState struct {
 	buf        []byte // the bytes being read: the input, or the expansion of a compressed term
 	pos        int    // offset of the next byte of buf to read
 	compressed bool   // buf is the expansion of a compressed term
+	alias      bool   // Decoder.AliasInput
 	depth      int
 	maxDepth   int
 	maxSize    int
@@ -126,7 +144,6 @@ type decodeState struct {
 	cacheRefs  int // ATOM_CACHE_REFs read so far; tells a fun whether its bytes used the cache
 
 	atoms atomTable
-	arena []byte // unused tail of the current chunk that small binaries are copied into
 	dups  dupChecker
 	mem   decodeMem
 }
@@ -142,6 +159,7 @@ func (s *decodeState) init(d *Decoder, b []byte) {
 		s.maxDepth = DefaultMaxDepth
 	}
 	s.cache = d.AtomCache
+	s.alias = d.AliasInput
 }
 
 // fail builds the error for a problem at offset off while reading a term with the given tag.
@@ -293,7 +311,7 @@ func (s *decodeState) term() (Term, error) {
 		if err != nil {
 			return nil, err
 		}
-		return boxIn(&s.mem.pids, p, s.left(15), typePID), nil
+		return s.boxPID(p), nil
 	case tagNewFloat:
 		if err := s.need(tag, 8); err != nil {
 			return nil, err
@@ -339,33 +357,31 @@ func (s *decodeState) term() (Term, error) {
 }
 
 // bytes copies the next n bytes of input, which the caller has checked are there. Small
-// copies share chunks (the arena), so that a term with many short binaries costs a few
-// allocations, not one per binary; a chunk never outgrows the rest of the input. Large
-// binaries get their own exact allocation.
+// binaries share chunks of plain memory; large ones get their own exact allocation.
 func (s *decodeState) bytes(n int) []byte {
 	src := s.buf[s.pos : s.pos+n]
 	s.pos += n
 	if n == 0 {
 		return []byte{}
 	}
-	if n >= arenaDirect {
+	if s.alias && n >= aliasMin {
+		return src[:n:n]
+	}
+	return s.copyOf(src)
+}
+
+// copyOf copies src, which is not empty, into memory of the decoded term.
+func (s *decodeState) copyOf(src []byte) []byte {
+	n := len(src)
+	if n >= plainDirect {
 		// append leaves the new array unzeroed before copying, unlike make + copy.
 		out := append([]byte(nil), src...)
 		return out[:n:n]
 	}
-	if len(s.arena) < n {
-		s.arena = make([]byte, min(len(s.buf)-s.pos+n, arenaChunk))
-	}
-	out := s.arena[:n:n]
-	s.arena = s.arena[n:]
+	out := s.plainBytes(n)
 	copy(out, src)
 	return out
 }
-
-const (
-	arenaDirect = 2048     // binaries this long or longer are allocated alone
-	arenaChunk  = 16 << 10 // size of a chunk shared by shorter binaries
-)
 
 func (s *decodeState) tuple(tag byte, at int, n int) (Term, error) {
 	if err := s.need(tag, n); err != nil { // each element takes at least one byte
@@ -539,10 +555,12 @@ func (s *decodeState) bitBinary(at int) (Term, error) {
 	if bits < 1 || bits > 8 {
 		return nil, s.invalid(at, tagBitBinary, "last byte holds "+strconv.Itoa(int(bits))+" bits, not 1..8")
 	}
-	b := s.bytes(n)
 	if bits == 8 {
-		return s.boxBytes(b), nil
+		return s.boxBytes(s.bytes(n)), nil
 	}
+	// A copy even with AliasInput: the unused bits are cleared in it.
+	b := s.copyOf(s.buf[s.pos : s.pos+n])
+	s.pos += n
 	b[n-1] &= byte(0xff << (8 - bits))
 	return BitString{Bytes: b, Bits: bits}, nil
 }
@@ -562,14 +580,9 @@ type atomTable struct {
 	recent [atomRecent]atomEntry
 	n      int
 	more   map[string]atomEntry
-	text   []byte // unused tail of the chunk atom texts are copied into
-	boxes  chunk[Atom]
 }
 
-const (
-	atomRecent    = 8
-	atomTextChunk = 512
-)
+const atomRecent = 8
 
 // commonAtom returns the entry of an atom that terms carry all the time, boxed once for all,
 // so that decoding it allocates nothing.
@@ -645,14 +658,16 @@ func (s *decodeState) intern(text []byte) atomEntry {
 	if e, ok := commonAtom(text); ok {
 		return t.add(e)
 	}
-	if len(t.text) < len(text) {
-		t.text = make([]byte, max(atomTextChunk, len(text)))
+	var name Atom
+	if len(text) < plainDirect {
+		// The copy is never written again, so it can back a string.
+		b := s.plainBytes(len(text))
+		copy(b, text)
+		name = Atom(unsafe.String(unsafe.SliceData(b), len(b)))
+	} else {
+		name = Atom(text)
 	}
-	n := copy(t.text, text)
-	// The copy is never written again, so it can back a string.
-	name := Atom(unsafe.String(unsafe.SliceData(t.text), n))
-	t.text = t.text[n:]
-	return t.add(atomEntry{name: name, term: boxIn(&t.boxes, name, chunkMax, typeAtom)})
+	return t.add(atomEntry{name: name, term: s.boxAtom(name)})
 }
 
 // internAtom returns the entry of an atom that is already a string (from the atom cache).
@@ -671,7 +686,7 @@ func (s *decodeState) internAtom(name Atom) atomEntry {
 	if e, ok := commonAtom([]byte(name)); ok {
 		return t.add(e)
 	}
-	return t.add(atomEntry{name: name, term: boxIn(&t.boxes, name, chunkMax, typeAtom)})
+	return t.add(atomEntry{name: name, term: s.boxAtom(name)})
 }
 
 // atom reads a term that must be an atom: a pid's node, a fun's module.
@@ -1431,79 +1446,121 @@ func (c *dupChecker) mapEqual(x, y Map) bool {
 
 // Allocation. A decoded term is many small Go values, and the interface value that holds each
 // one needs the value on the heap: allocated one by one, they cost more than the decoding. So
-// the decoder hands them out from chunks: the elements of small lists, tuples and maps come from
-// shared backing arrays, and the values behind interfaces (binaries, integers, pids, the
-// headers of lists and maps) from typed chunks, to which the interface values point. A chunk
-// starts small, doubles up to chunkMax values, and is never larger than the rest of the input
-// could fill, so a small term allocates little and a large one few times. The price is that a
-// kept part of a term keeps its chunk alive: a few KiB at most.
+// the decoder hands them out from a few chunks: the elements of small lists, tuples and maps
+// come from one shared array of terms, the values behind interfaces (binaries, integers, pids,
+// the headers of lists and maps) from chunks to which the interface values point, and the
+// bytes of binaries, atoms and numbers from one chunk of plain memory. A chunk is sized by what
+// the rest of the input could need, within a few KiB, so a small term costs three or four
+// allocations and a large one few per thousand values. The price is that a kept part of a term
+// keeps its chunk alive: a few KiB at most.
 
 // decodeMem holds the chunks of one Decode call.
 type decodeMem struct {
-	terms    chunk[Term]    // elements of small tuples and lists
-	mapPairs chunk[MapPair] // pairs of small maps
-	headers  chunk[[]byte]  // slices behind interfaces: binaries, lists, tuples, maps, byte lists
-	words    chunk[int64]   // integers and floats behind interfaces
-	pids     chunk[PID]
+	terms   chunk[Term]   // elements of small tuples and lists; pairs of small maps, two terms each
+	headers chunk[[]byte] // slices and strings behind interfaces
+	pids    chunk[PID]
+	plain   []byte // unused tail of the chunk for binaries, atom texts, integers and floats
 }
 
 const (
-	chunkFirst  = 8   // elements in the first chunk of a kind
-	chunkMax    = 256 // elements in the largest chunk
-	sharedElems = 32  // tuples, lists and maps of more elements get arrays of their own
+	sharedElems = 32 // tuples, lists and maps of more elements get arrays of their own
+
+	// Largest chunks, in values, and the encoded bytes per value assumed when sizing a chunk by
+	// the rest of the input.
+	chunkMin        = 4
+	termsChunkMax   = 512
+	termsPerByte    = 32
+	headersChunkMax = 256
+	headersPerByte  = 16
+	pidsChunkMax    = 256
+	pidsPerByte     = 15 // the smallest pid: NEW_PID_EXT with an ATOM_CACHE_REF node
+
+	plainChunkMax = 16 << 10
+	plainDirect   = 2048 // binaries this long or longer are allocated alone
 )
 
 // chunk hands out slices of larger arrays.
 type chunk[T any] struct {
 	free []T
-	next int // size of the next array
 }
 
-// take returns n zeroed elements (n <= chunkMax). limit is the most elements of this kind the
-// rest of the input can hold; the array is never larger.
-func (c *chunk[T]) take(n, limit int) []T {
+// take returns n zeroed elements. A new array holds want elements, but no more than most and
+// no fewer than n + chunkMin: near the end of the input, where want is small, the few values
+// left should not cost an allocation each.
+func (c *chunk[T]) take(n, want, most int) []T {
 	if len(c.free) < n {
-		c.refill(n, limit)
+		c.free = make([]T, max(n+chunkMin, min(want, most)))
 	}
 	out := c.free[:n:n]
 	c.free = c.free[n:]
 	return out
 }
 
-func (c *chunk[T]) refill(n, limit int) {
-	size := max(c.next, chunkFirst)
-	c.next = min(2*size, chunkMax)
-	c.free = make([]T, max(min(size, limit), n))
-}
-
-// left is how many values of at least minBytes encoded bytes the rest of the input can hold,
-// counting the one being decoded.
-func (s *decodeState) left(minBytes int) int {
-	return (len(s.buf)-s.pos)/minBytes + 1
-}
+// rest is the number of input bytes not yet read.
+func (s *decodeState) rest() int { return len(s.buf) - s.pos }
 
 // terms returns the backing array of a tuple or list of n elements.
 func (s *decodeState) terms(n int) []Term {
-	if n > sharedElems {
+	switch {
+	case n == 0:
+		return []Term{}
+	case n > sharedElems:
 		return make([]Term, n)
 	}
-	return s.mem.terms.take(n, s.left(1)+n)
+	return s.mem.terms.take(n, n+s.rest()/termsPerByte, termsChunkMax)
 }
 
-// pairs returns the backing array of a map of n pairs.
+// pairs returns the backing array of a map of n pairs. A MapPair is two terms, so small maps
+// share the array of terms.
 func (s *decodeState) pairs(n int) Map {
-	if n > sharedElems {
+	switch {
+	case n == 0:
+		return Map{}
+	case n > sharedElems:
 		return make(Map, n)
 	}
-	return s.mem.mapPairs.take(n, s.left(2)+n)
+	t := s.mem.terms.take(2*n, 2*n+s.rest()/termsPerByte, termsChunkMax)
+	return unsafe.Slice((*MapPair)(unsafe.Pointer(unsafe.SliceData(t))), n)
+}
+
+// plainBytes returns n bytes of plain memory (n < plainDirect) for the caller to fill.
+func (s *decodeState) plainBytes(n int) []byte {
+	if len(s.mem.plain) < n {
+		s.refillPlain(n)
+	}
+	out := s.mem.plain[:n:n]
+	s.mem.plain = s.mem.plain[n:]
+	return out
+}
+
+// plainWord returns 8 bytes of plain memory aligned for an int64 or a float64.
+func (s *decodeState) plainWord() unsafe.Pointer {
+	p := s.mem.plain
+	pad := int(-uintptr(unsafe.Pointer(unsafe.SliceData(p))) & 7)
+	if len(p) < pad+8 {
+		s.refillPlain(8)
+		p, pad = s.mem.plain, 0
+	}
+	s.mem.plain = p[pad+8:]
+	return unsafe.Pointer(&p[pad])
+}
+
+// refillPlain starts a chunk of plain memory with room for at least n bytes, sized for the
+// binaries the rest of the input can hold and a few numbers. It is allocated as words so that
+// numbers can sit in it aligned.
+func (s *decodeState) refillPlain(n int) {
+	size := max(n, min(s.rest()+64, plainChunkMax))
+	words := make([]uint64, (size+7)/8)
+	s.mem.plain = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), 8*len(words))
 }
 
 // An interface value is two words: the type, and a pointer to the value (for the types boxed
 // here, which are not pointers themselves). eface spells that out, so that the decoder can make
 // interface values that point into its chunks; Go itself would point each at a fresh copy. The
-// values pointed to are never written again, which is all Go asks of them. The slice types
-// share one chunk: every slice header is a pointer and two ints, so a []byte slot holds any
-// of them and the garbage collector reads it right.
+// values pointed to are never written again, which is all Go asks of them. The slice and
+// string types share one chunk: a []byte slot (a pointer and two ints) holds any slice header,
+// or a string header (a pointer and an int) in its first two words, and the garbage collector
+// reads it right either way. Integers and floats sit in plain memory, which holds no pointers.
 type eface struct {
 	typ  unsafe.Pointer
 	data unsafe.Pointer
@@ -1529,16 +1586,14 @@ func makeTerm(typ, data unsafe.Pointer) Term {
 	return *(*Term)(unsafe.Pointer(&e))
 }
 
-// boxIn stores v in a chunk and returns the interface value of type typ (v's type) for it.
-func boxIn[T any](c *chunk[T], v T, limit int, typ unsafe.Pointer) Term {
-	p := &c.take(1, limit)[0]
-	*p = v
-	return makeTerm(typ, unsafe.Pointer(p))
+// header returns a free slot for a slice or string header.
+func (s *decodeState) header() *[]byte {
+	return &s.mem.headers.take(1, 1+s.rest()/headersPerByte, headersChunkMax)[0]
 }
 
-// boxSlice boxes a slice of type typ in the chunk of slice headers.
+// boxSlice boxes a slice whose type is typ.
 func boxSlice[S ~[]E, E any](s *decodeState, v S, typ unsafe.Pointer) Term {
-	p := &s.mem.headers.take(1, s.left(3))[0]
+	p := s.header()
 	*(*S)(unsafe.Pointer(p)) = v
 	return makeTerm(typ, unsafe.Pointer(p))
 }
@@ -1547,16 +1602,31 @@ func (s *decodeState) boxBytes(b []byte) Term {
 	return boxSlice(s, b, typeBytes)
 }
 
+// boxAtom boxes an atom.
+func (s *decodeState) boxAtom(a Atom) Term {
+	p := s.header()
+	*(*Atom)(unsafe.Pointer(p)) = a
+	return makeTerm(typeAtom, unsafe.Pointer(p))
+}
+
+func (s *decodeState) boxPID(p PID) Term {
+	slot := &s.mem.pids.take(1, 1+s.rest()/pidsPerByte, pidsChunkMax)[0]
+	*slot = p
+	return makeTerm(typePID, unsafe.Pointer(slot))
+}
+
 // boxInt boxes an integer; Go boxes 0..255 without allocating.
 func (s *decodeState) boxInt(v int64) Term {
 	if v >= 0 && v < 256 {
 		return v
 	}
-	return boxIn(&s.mem.words, v, s.left(5), typeInt64)
+	p := s.plainWord()
+	*(*int64)(p) = v
+	return makeTerm(typeInt64, p)
 }
 
 func (s *decodeState) boxFloat(f float64) Term {
-	p := &s.mem.words.take(1, s.left(9))[0]
-	*(*float64)(unsafe.Pointer(p)) = f
-	return makeTerm(typeFloat64, unsafe.Pointer(p))
+	p := s.plainWord()
+	*(*float64)(p) = f
+	return makeTerm(typeFloat64, p)
 }

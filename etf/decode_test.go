@@ -676,3 +676,37 @@ func compressRaw(t testing.TB, data []byte) []byte {
 	out = binary.BigEndian.AppendUint32(out, uint32(len(data)))
 	return append(out, z.Bytes()...)
 }
+
+func TestDecodeAliasInput(t *testing.T) {
+	big := bytes.Repeat([]byte("x"), aliasMin)
+	bits := bytes.Repeat([]byte{0xff}, 100)
+	bits[99] = 0xe0
+	term := Tuple{big, []byte("small"), BitString{Bytes: bits, Bits: 3}}
+	in, err := Encode(term)
+	require.NoError(t, err)
+	orig := append([]byte(nil), in...)
+
+	got, err := (&Decoder{AliasInput: true}).Decode(in)
+	require.NoError(t, err)
+	require.True(t, sameTerm(term, got))
+	require.Equal(t, orig, in, "decoding leaves the input as it was")
+	tu := got.(Tuple)
+	require.Same(t, &in[bytes.Index(in, big)], &tu[0].([]byte)[0], "a large binary points into the input")
+	require.Equal(t, aliasMin, cap(tu[0].([]byte)))
+
+	for i := range in {
+		in[i] = 0
+	}
+	require.Equal(t, []byte("small"), tu[1], "a small binary is a copy")
+	require.Equal(t, term[2], tu[2], "a bitstring is a copy")
+}
+
+func TestDecodeCompressedBinariesPointIntoExpansion(t *testing.T) {
+	big := bytes.Repeat([]byte("ab"), 1000)
+	c, err := EncodeCompressed(Tuple{big, big}, 6)
+	require.NoError(t, err)
+	require.Equal(t, tagCompressed, c[1])
+	got, err := Decode(c)
+	require.NoError(t, err)
+	require.Equal(t, Tuple{big, big}, got)
+}

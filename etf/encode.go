@@ -194,7 +194,12 @@ func encodedSize(t Term, depth int) int {
 	case Map:
 		n := 5
 		for _, p := range v {
-			n += encodedSize(p.Key, depth+1) + encodedSize(p.Value, depth+1)
+			if b, ok := p.Key.([]byte); ok {
+				n += 5 + len(b)
+			} else {
+				n += encodedSize(p.Key, depth+1)
+			}
+			n += encodedSize(p.Value, depth+1)
 		}
 		return n
 	case PID:
@@ -290,6 +295,16 @@ func listSize(l []Term, depth int) int {
 	}
 	n := 6
 	for _, e := range l {
+		// Long lists are mostly of pids or binaries; a type assertion is cheaper than the
+		// switch of encodedSize.
+		if p, ok := e.(PID); ok {
+			n += 1 + atomSize(p.Node) + 12
+			continue
+		}
+		if b, ok := e.([]byte); ok {
+			n += 5 + len(b)
+			continue
+		}
 		n += encodedSize(e, depth+1)
 	}
 	return n
@@ -329,7 +344,20 @@ func (s *encodeState) leave() { s.depth-- }
 // time, which copies a large encoding many times over.
 const termSlack = 64
 
-// grow makes room for n more bytes, at least doubling the capacity.
+// reserve extends the buffer by n bytes and returns them, for the caller to fill.
+func (s *encodeState) reserve(n int) []byte {
+	if cap(s.buf)-len(s.buf) < n {
+		s.grow(n)
+	}
+	l := len(s.buf)
+	s.buf = s.buf[:l+n]
+	return s.buf[l:]
+}
+
+// grow makes room for n more bytes, at least doubling the capacity. It is kept out of line so
+// that the callers that check for room first stay small enough to inline.
+//
+//go:noinline
 func (s *encodeState) grow(n int) {
 	if cap(s.buf)-len(s.buf) >= n {
 		return
@@ -357,7 +385,7 @@ func (s *encodeState) term(t Term) error {
 	}
 	switch v := t.(type) {
 	case nil:
-		return s.atom("nil")
+		s.constAtom(atomBytesNil)
 	case Atom:
 		return s.atom(v)
 	case []byte:
@@ -370,9 +398,10 @@ func (s *encodeState) term(t Term) error {
 		s.int(int64(v))
 	case bool:
 		if v {
-			return s.atom("true")
+			s.constAtom(atomBytesTrue)
+		} else {
+			s.constAtom(atomBytesFalse)
 		}
-		return s.atom("false")
 	case float64:
 		return s.float(v)
 	case Tuple:
@@ -494,6 +523,24 @@ func (s *encodeState) atom(a Atom) error {
 	return nil
 }
 
+// The encodings of the atoms Go values stand for: nil, true and false.
+var (
+	atomBytesNil   = []byte{tagSmallAtomUTF8, 3, 'n', 'i', 'l'}
+	atomBytesTrue  = []byte{tagSmallAtomUTF8, 4, 't', 'r', 'u', 'e'}
+	atomBytesFalse = []byte{tagSmallAtomUTF8, 5, 'f', 'a', 'l', 's', 'e'}
+)
+
+// constAtom writes one of the atoms above, or its atom cache reference.
+func (s *encodeState) constAtom(enc []byte) {
+	if s.cache != nil {
+		if i, ok := s.cache.CacheIndex(Atom(enc[2:])); ok {
+			s.buf = append(s.buf, tagAtomCacheRef, i)
+			return
+		}
+	}
+	s.buf = append(s.buf, enc...)
+}
+
 // knownAtom writes an atom already checked to be valid, such as a struct field name.
 func (s *encodeState) knownAtom(a Atom) {
 	if s.cache != nil {
@@ -554,10 +601,10 @@ func (s *encodeState) smallBig(u uint64, neg bool) {
 	if neg {
 		sign = 1
 	}
+	var digits [8]byte
+	binary.LittleEndian.PutUint64(digits[:], u)
 	s.buf = append(s.buf, tagSmallBig, byte(n), sign)
-	for i := 0; i < n; i++ {
-		s.buf = append(s.buf, byte(u>>(8*i)))
-	}
+	s.buf = append(s.buf, digits[:n]...)
 }
 
 func (s *encodeState) bigInt(z *big.Int) {
@@ -593,9 +640,14 @@ func (s *encodeState) float(f float64) error {
 	return nil
 }
 
+func tooLongBinary(n int) error {
+	return &UnsupportedValueError{Value: strconv.Itoa(n) + " bytes", Reason: "a binary holds at most 4 GiB - 1"}
+}
+
+// binaryHeader writes the header of a binary of n bytes and makes room for them.
 func (s *encodeState) binaryHeader(n int) error {
 	if uint64(n) > math.MaxUint32 {
-		return &UnsupportedValueError{Value: strconv.Itoa(n) + " bytes", Reason: "a binary holds at most 4 GiB - 1"}
+		return tooLongBinary(n)
 	}
 	s.grow(5 + n)
 	s.buf = append(s.buf, tagBinary)
@@ -604,18 +656,29 @@ func (s *encodeState) binaryHeader(n int) error {
 }
 
 func (s *encodeState) binary(b []byte) error {
-	if err := s.binaryHeader(len(b)); err != nil {
-		return err
+	if uint64(len(b)) > math.MaxUint32 {
+		return tooLongBinary(len(b))
 	}
-	s.buf = append(s.buf, b...)
+	l, size := len(s.buf), 5+len(b)
+	if cap(s.buf)-l < size {
+		s.grow(size)
+	}
+	s.buf = s.buf[:l+size]
+	d := s.buf[l:]
+	d[0] = tagBinary
+	binary.BigEndian.PutUint32(d[1:], uint32(len(b)))
+	copy(d[5:], b)
 	return nil
 }
 
 func (s *encodeState) binaryString(b string) error {
-	if err := s.binaryHeader(len(b)); err != nil {
-		return err
+	if uint64(len(b)) > math.MaxUint32 {
+		return tooLongBinary(len(b))
 	}
-	s.buf = append(s.buf, b...)
+	d := s.reserve(5 + len(b))
+	d[0] = tagBinary
+	binary.BigEndian.PutUint32(d[1:], uint32(len(b)))
+	copy(d[5:], b)
 	return nil
 }
 
@@ -659,7 +722,14 @@ func (s *encodeState) list(l []Term) error {
 		return err
 	}
 	for _, e := range l {
-		if err := s.term(e); err != nil {
+		// Long lists are mostly of pids (fan-out) or binaries: skip the type switch of term.
+		var err error
+		if p, ok := e.(PID); ok {
+			err = s.pid(p)
+		} else {
+			err = s.term(e)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -755,7 +825,14 @@ func (s *encodeState) mapTerm(m Map) error {
 		return err
 	}
 	for _, p := range m {
-		if err := s.term(p.Key); err != nil {
+		// Binary keys are the rule in maps from Elixir: skip the type switch of term.
+		var err error
+		if b, ok := p.Key.([]byte); ok {
+			err = s.binary(b)
+		} else {
+			err = s.term(p.Key)
+		}
+		if err != nil {
 			return err
 		}
 		if err := s.term(p.Value); err != nil {
@@ -823,10 +900,33 @@ func badCreation(v any, c int64) error {
 }
 
 func (s *encodeState) pid(p PID) error {
-	if p.Creation < 0 || p.Creation > math.MaxUint32 {
+	if uint64(p.Creation) > math.MaxUint32 { // negative ones too
 		return badCreation(p, p.Creation)
 	}
 	c := uint32(p.Creation)
+	if node := p.Node; s.cache == nil && len(node) <= maxAtomChars {
+		// The common case in one piece: pids come by the thousand in fan-out messages.
+		if node != s.checkedAtom {
+			if !utf8.ValidString(string(node)) {
+				return &UnsupportedValueError{Value: node, Reason: "an atom must be valid UTF-8"}
+			}
+			s.checkedAtom = node
+		}
+		n := len(node)
+		l, size := len(s.buf), 3+n+12
+		if cap(s.buf)-l < size {
+			s.grow(size)
+		}
+		s.buf = s.buf[:l+size]
+		b := s.buf[l:]
+		b[0], b[1], b[2] = tagNewPid, tagSmallAtomUTF8, byte(n)
+		copy(b[3:], node)
+		b = b[3+n:]
+		binary.BigEndian.PutUint32(b, uint32(p.ID))         // ID
+		binary.BigEndian.PutUint32(b[4:], uint32(p.ID>>32)) // Serial
+		binary.BigEndian.PutUint32(b[8:], c)
+		return nil
+	}
 	s.buf = append(s.buf, tagNewPid)
 	if err := s.atom(p.Node); err != nil {
 		return err

@@ -45,6 +45,13 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("Decode gives %#v, DecodeTerm gives %#v, %x, %v", term, t2, rest, err2)
 			}
 		}
+		// Pointing into the input changes where the bytes of binaries live, and nothing else.
+		alias := d
+		alias.AliasInput = true
+		t3, err3 := alias.Decode(data)
+		if (err == nil) != (err3 == nil) || err == nil && !sameTerm(term, t3) {
+			t.Fatalf("AliasInput: %#v, %v; copying: %#v, %v", t3, err3, term, err)
+		}
 		if err != nil {
 			if _, ok := err.(*DecodeError); !ok {
 				t.Fatalf("error %v is a %T, not a *DecodeError", err, err)
