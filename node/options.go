@@ -82,6 +82,7 @@ func (o Options) distOptions() dist.Options {
 		TickTime:          o.TickTime,
 		MaxMessageSize:    o.MaxMessageSize,
 		PeerFromHandshake: peerFromHandshake,
+		TrapsExits:        trapsExits,
 	}
 }
 

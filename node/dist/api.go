@@ -96,13 +96,19 @@ func (c *Connection) SendTerminateEvent(target gen.Event, reason error) error { 
 
 // CallPID makes a gen_server call to a peer process; its reply comes back as the response.
 func (c *Connection) CallPID(from gen.PID, to gen.PID, options gen.MessageOptions, message any) error {
-	c.calls.add(options.Ref)
+	c.calls.add(options.Ref, pendingCall{caller: from, target: to})
+	if err := c.send(Control{Op: OpMonitorP, From: from, To: to, Ref: options.Ref}, nil); err != nil {
+		return err
+	}
 	return c.send(Control{Op: c.sendOp(), From: from, To: to}, genCall(from, options.Ref, message))
 }
 
 // CallProcessID makes a gen_server call to a registered process on the peer.
 func (c *Connection) CallProcessID(from gen.PID, to gen.ProcessID, options gen.MessageOptions, message any) error {
-	c.calls.add(options.Ref)
+	c.calls.add(options.Ref, pendingCall{caller: from, name: to.Name})
+	if err := c.send(Control{Op: OpMonitorP, From: from, ToName: to.Name, Ref: options.Ref}, nil); err != nil {
+		return err
+	}
 	return c.send(Control{Op: OpRegSend, From: from, ToName: to.Name}, genCall(from, options.Ref, message))
 }
 
@@ -111,7 +117,7 @@ func (c *Connection) CallAlias(from gen.PID, to gen.Alias, options gen.MessageOp
 	if !c.peer.has(flagAlias) {
 		return unsupported("calling an alias of a node without DFLAG_ALIAS")
 	}
-	c.calls.add(options.Ref)
+	c.calls.add(options.Ref, pendingCall{caller: from})
 	return c.send(Control{Op: OpAliasSend, From: from, Ref: gen.Ref(to)}, genCall(from, options.Ref, message))
 }
 

@@ -17,21 +17,29 @@ var (
 )
 
 // pendingCalls are the gen_server calls Go processes made to the peer, by their tag. A reply
-// {Tag, Reply} whose tag is here goes to Ergo as the call's response.
+// {Tag, Reply} whose tag is here goes to Ergo as the call's response. Like gen:call, each call
+// monitors its target with the tag as the monitor reference, so a target that does not exist
+// or dies before answering ends the call with that reason instead of a timeout.
 type pendingCalls struct {
 	mu    sync.Mutex
-	calls map[gen.Ref]struct{}
+	calls map[gen.Ref]pendingCall
 }
 
-func (p *pendingCalls) add(ref gen.Ref) {
+type pendingCall struct {
+	caller gen.PID
+	target gen.PID
+	name   gen.Atom
+}
+
+func (p *pendingCalls) add(ref gen.Ref, call pendingCall) {
 	p.mu.Lock()
 	if p.calls == nil {
-		p.calls = make(map[gen.Ref]struct{})
+		p.calls = make(map[gen.Ref]pendingCall)
 	}
 	if len(p.calls) > 4096 {
 		p.sweep()
 	}
-	p.calls[ref] = struct{}{}
+	p.calls[ref] = call
 	p.mu.Unlock()
 }
 
@@ -44,14 +52,14 @@ func (p *pendingCalls) sweep() {
 	}
 }
 
-func (p *pendingCalls) take(ref gen.Ref) bool {
+func (p *pendingCalls) take(ref gen.Ref) (pendingCall, bool) {
 	p.mu.Lock()
-	_, ok := p.calls[ref]
+	call, ok := p.calls[ref]
 	if ok {
 		delete(p.calls, ref)
 	}
 	p.mu.Unlock()
-	return ok
+	return call, ok
 }
 
 // peerCalls are the gen_server calls the peer made to Go processes that wait for a reply, with

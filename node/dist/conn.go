@@ -146,6 +146,7 @@ func (c *Connection) serve() error {
 	err := c.readLoop()
 	c.shutdown(err)
 	wg.Wait()
+	c.lost()
 	return c.reason
 }
 

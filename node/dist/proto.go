@@ -31,6 +31,10 @@ type Options struct {
 	// then calls run: on BEAM nothing of the new process reaches the parent before the reply,
 	// so its messages, exit or DOWN must not either. Nil refuses every request with notsup.
 	Spawn func(SpawnRequest) (pid gen.PID, run func(), err error)
+	// TrapsExits tells whether a local process traps exits. Ergo keeps that inside each actor,
+	// so the node layer publishes it; without it every process counts as not trapping, and an
+	// exit signal with reason normal from a peer process is ignored, as Erlang ignores it.
+	TrapsExits func(gen.PID) bool
 	// PeerFromHandshake extracts what the handshake learnt about the peer from Ergo's handshake
 	// result. The node package sets it to read its handshake's result.
 	PeerFromHandshake func(gen.HandshakeResult) (Peer, error)

@@ -24,8 +24,10 @@ type signalTables struct {
 	outMonitors     map[gen.PID]gen.Ref
 	outNameMonitors map[gen.Atom]gen.Ref
 	// references of outgoing monitors -> the monitored target
-	outRefs  map[gen.Ref]outMonitor
-	unlinkID uint64
+	outRefs map[gen.Ref]outMonitor
+	// monitors local processes hold on peer processes (Monitor), by reference
+	localMonitors map[gen.Ref]localMonitor
+	unlinkID      uint64
 }
 
 type outMonitor struct {
@@ -108,7 +110,7 @@ func (c *Connection) dispatch(ctrl Control, payload etf.Term) {
 		if ctrl.Op == OpPayloadExit2 || ctrl.Op == OpPayloadExit2TT {
 			reason = payload
 		}
-		c.core.RouteSendExit(ctrl.From, ctrl.To, ReasonFromTerm(reason))
+		c.exitSignal(ctrl.From, ctrl.To, ReasonFromTerm(reason), true)
 
 	case OpMonitorP:
 		c.monitorIn(ctrl)
@@ -145,9 +147,12 @@ func (c *Connection) deliver(from gen.PID, msg etf.Term,
 		return
 	}
 	if t, ok := msg.(etf.Tuple); ok && len(t) == 2 && to != (gen.PID{}) {
-		if ref, ok := t[0].(etf.Ref); ok && c.calls.take(ref) {
-			c.core.RouteSendResponse(from, to, gen.MessageOptions{Ref: ref}, t[1])
-			return
+		if ref, ok := t[0].(etf.Ref); ok {
+			if call, ok := c.calls.take(ref); ok {
+				c.sendLogged(Control{Op: OpDemonitorP, From: call.caller, To: call.target, ToName: call.name, Ref: ref}, nil)
+				c.core.RouteSendResponse(from, to, gen.MessageOptions{Ref: ref}, t[1])
+				return
+			}
 		}
 	}
 	if err := send(gen.MessageOptions{}, msg); err != nil {
@@ -185,7 +190,8 @@ func (c *Connection) exitIn(from, to gen.PID, reason error) {
 		c.core.RouteTerminatePID(from, reason)
 		return
 	}
-	c.core.RouteSendExit(from, to, reason)
+	c.core.RouteUnlinkPID(from, to)
+	c.exitSignal(from, to, reason, false)
 }
 
 func (c *Connection) monitorIn(ctrl Control) {
@@ -242,6 +248,18 @@ func containsValue(m map[gen.Ref]gen.PID, pid gen.PID) bool {
 // downIn is the DOWN of a monitor Ergo made on a peer process.
 func (c *Connection) downIn(ref gen.Ref, reason error) {
 	c.sig.mu.Lock()
+	if m, ok := c.sig.localMonitors[ref]; ok {
+		delete(c.sig.localMonitors, ref)
+		c.sig.mu.Unlock()
+		c.deliverDown(ref, m, reason)
+		return
+	}
+	if call, ok := c.calls.take(ref); ok {
+		// The called process is gone (or never existed): the call fails with its reason.
+		c.sig.mu.Unlock()
+		c.core.RouteSendResponseError(call.target, call.caller, gen.MessageOptions{Ref: ref}, reason)
+		return
+	}
 	target, ok := c.sig.outRefs[ref]
 	if ok {
 		delete(c.sig.outRefs, ref)

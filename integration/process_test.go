@@ -1,0 +1,313 @@
+package integration
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"ergo.services/ergo/gen"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gobeam/gobeam/etf"
+	"github.com/gobeam/gobeam/integration/erlpeer"
+	"github.com/gobeam/gobeam/node"
+	"github.com/gobeam/gobeam/node/dist"
+)
+
+// Erlang process semantics for Go processes, against real erl: gen_server calls and casts both
+// ways, links, monitors and exit signals both ways, and what the loss of a node does to them.
+
+// probe is a Go GenServer that reports what happens to it on a channel and runs commands sent
+// to it as local messages.
+type probe struct {
+	node.GenServer
+	trap   bool
+	events chan any
+}
+
+type probeCmd func(p *probe) error
+
+type cast struct{ msg any }
+type terminated struct{ reason error }
+
+func (p *probe) Init(args ...any) error {
+	if p.trap {
+		p.SetTrapExit(true)
+	}
+	return nil
+}
+
+func (p *probe) HandleCast(msg any) error { p.events <- cast{msg}; return nil }
+
+func (p *probe) HandleCall(from gen.PID, ref gen.Ref, req any) (any, error) {
+	if t, ok := req.(etf.Tuple); ok && len(t) == 2 && t[0] == etf.Atom("echo") {
+		return t[1], nil
+	}
+	return etf.Atom("unexpected"), nil
+}
+
+func (p *probe) HandleInfo(from gen.PID, msg any) error {
+	if cmd, ok := msg.(probeCmd); ok {
+		return cmd(p)
+	}
+	p.events <- msg
+	return nil
+}
+
+func (p *probe) Terminate(reason error) {
+	p.GenServer.Terminate(reason)
+	p.events <- terminated{reason}
+}
+
+func spawnProbe(t *testing.T, n gen.Node, name gen.Atom, trap bool) (gen.PID, chan any) {
+	t.Helper()
+	events := make(chan any, 64)
+	factory := func() gen.ProcessBehavior { return &probe{trap: trap, events: events} }
+	var pid gen.PID
+	var err error
+	if name == "" {
+		pid, err = n.Spawn(factory, gen.ProcessOptions{})
+	} else {
+		pid, err = n.SpawnRegister(name, factory, gen.ProcessOptions{})
+	}
+	require.NoError(t, err)
+	return pid, events
+}
+
+// run executes cmd inside the probe process.
+func run(t *testing.T, n gen.Node, pid gen.PID, cmd probeCmd) {
+	t.Helper()
+	require.NoError(t, n.Send(pid, cmd))
+}
+
+func exitTerm(t *testing.T, err error) etf.Term {
+	t.Helper()
+	var er *dist.ExitReason
+	require.True(t, errors.As(err, &er), "reason %v (%T) is not an Erlang term", err, err)
+	return er.Term
+}
+
+func TestGenServerCallAndCastFromErl(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	_, events := spawnProbe(t, gn, "srv", false)
+	p := c.erlNode("erl", erlpeer.Options{})
+
+	dest := etf.Tuple{etf.Atom("srv"), gn.Name()}
+	// OTP 24+ gen:call tags the call with an alias ([alias | Ref]); the reply must come back to it.
+	want := etf.Tuple{etf.Atom("a"), int64(1), []byte("bin"), etf.Map{{Key: []byte("k"), Value: 1.5}}}
+	got := p.MustCall("gobeam_proc", "call", dest, etf.Tuple{etf.Atom("echo"), want}, 5000)
+	require.Equal(t, etf.Tuple{etf.Atom("ok"), want}, got)
+
+	require.Equal(t, etf.Atom("ok"), p.MustCall("gobeam_proc", "cast", dest, etf.Tuple{etf.Atom("hello"), int64(7)}))
+	require.Equal(t, cast{etf.Tuple{etf.Atom("hello"), int64(7)}}, receive(t, events, 5*time.Second))
+
+	// A call to a name nobody holds fails at once with noproc, as between BEAM nodes.
+	got = p.MustCall("gobeam_proc", "call", etf.Tuple{etf.Atom("nobody"), gn.Name()}, etf.Atom("x"), 5000)
+	require.Equal(t, etf.Atom("error"), got.(etf.Tuple)[0])
+	require.Equal(t, etf.Atom("noproc"), got.(etf.Tuple)[1].(etf.Tuple)[1].(etf.Tuple)[0], "%v", got)
+	require.True(t, connected(gn, p.Node()))
+}
+
+func TestGoCallsErlGenServer(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	p := c.erlNode("erl", erlpeer.Options{})
+	p.MustCall("gobeam_proc", "start_server", etf.Atom("esrv"))
+	srv := gen.ProcessID{Name: "esrv", Node: p.Node()}
+
+	reply, err := gn.Call(srv, etf.Tuple{etf.Atom("echo"), "hi"})
+	require.NoError(t, err)
+	require.Equal(t, []byte("hi"), reply)
+
+	require.NoError(t, gn.Send(srv, etf.Tuple{etf.Atom("$gen_cast"), etf.Tuple{etf.Atom("store"), 42}}))
+	reply, err = gn.Call(srv, etf.Atom("stored"))
+	require.NoError(t, err)
+	require.Equal(t, int64(42), reply)
+
+	// No such process: an error at once, not a timeout.
+	start := time.Now()
+	_, err = gn.Call(gen.ProcessID{Name: "nobody", Node: p.Node()}, etf.Atom("x"))
+	require.ErrorIs(t, err, gen.ErrProcessUnknown)
+	require.Less(t, time.Since(start), 2*time.Second)
+
+	// The server dies handling the call: the call fails with its exit reason, as a term.
+	_, err = gn.Call(srv, etf.Atom("crash"))
+	require.Error(t, err)
+	require.Equal(t, etf.Atom("crashed_on_purpose"), exitTerm(t, err))
+}
+
+func TestErlLinksAndMonitorsGoProcess(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	p := c.erlNode("erl", erlpeer.Options{})
+	report, err := p.Mailbox("report")
+	require.NoError(t, err)
+
+	for _, mode := range []etf.Atom{"link", "monitor"} {
+		pid, events := spawnProbe(t, gn, "", false)
+		w := p.MustCall("gobeam_proc", "watch", pid, mode, report).(etf.Tuple)
+		watcher := w[0].(etf.PID)
+		// The harness answered on its own socket, so the LINK or MONITOR_P may still be on its
+		// way. BEAM writes all signals to one node into one distribution connection in the order
+		// they are sent, so a message sent after watch/3 returned arrives after it.
+		_, err := p.EvalWith(`G ! synced, ok.`, map[string]etf.Term{"G": pid})
+		require.NoError(t, err)
+		require.Equal(t, etf.Atom("synced"), receive(t, events, 5*time.Second))
+
+		reason := etf.Tuple{etf.Atom("shutdown"), []byte("bye"), int64(3)}
+		run(t, gn, pid, func(*probe) error { return &dist.ExitReason{Term: reason} })
+		require.Equal(t, terminated{&dist.ExitReason{Term: reason}}, receive(t, events, 5*time.Second))
+
+		got, err := p.Recv(5 * time.Second)
+		require.NoError(t, err)
+		msg := got.(etf.Tuple)[1].(etf.Tuple) // {report, {watched, W, Msg}}
+		require.Equal(t, watcher, msg[1])
+		if mode == "link" {
+			require.Equal(t, etf.Tuple{etf.Atom("EXIT"), pid, reason}, msg[2], "mode %s", mode)
+		} else {
+			require.Equal(t, etf.Tuple{etf.Atom("DOWN"), w[1], etf.Atom("process"), pid, reason}, msg[2], "mode %s", mode)
+		}
+	}
+}
+
+func TestExitSignalsFromErlFollowErlangRules(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	p := c.erlNode("erl", erlpeer.Options{})
+
+	// A linked BEAM process exits normal: a Go process that does not trap exits keeps running.
+	pid, events := spawnProbe(t, gn, "", false)
+	p.MustCall("gobeam_proc", "exit_after", pid, etf.Tuple{50, etf.Atom("normal")})
+	time.Sleep(500 * time.Millisecond)
+	state, err := gn.ProcessState(pid)
+	require.NoError(t, err)
+	require.Equal(t, gen.ProcessStateSleep, state)
+
+	// ... and any other reason ends it, with that reason.
+	p.MustCall("gobeam_proc", "exit_after", pid, etf.Tuple{50, etf.Tuple{etf.Atom("boom"), 1}})
+	ev := receive(t, events, 5*time.Second).(terminated)
+	require.ErrorContains(t, ev.reason, "boom")
+
+	// A trapping Go process receives both as messages.
+	pid, events = spawnProbe(t, gn, "", true)
+	erlPid := p.MustCall("gobeam_proc", "exit_after", pid, etf.Tuple{50, etf.Atom("normal")}).(etf.PID)
+	require.Equal(t, gen.MessageExitPID{PID: erlPid, Reason: gen.TerminateReasonNormal}, receive(t, events, 5*time.Second))
+	erlPid = p.MustCall("gobeam_proc", "exit_after", pid, etf.Tuple{50, etf.Atom("oops")}).(etf.PID)
+	exit := receive(t, events, 5*time.Second).(gen.MessageExitPID)
+	require.Equal(t, erlPid, exit.PID)
+	require.Equal(t, etf.Atom("oops"), exitTerm(t, exit.Reason))
+
+	// exit(Pid, kill) kills even a trapping process.
+	_, err = p.EvalWith(`exit(Pid, kill), ok.`, map[string]etf.Term{"Pid": pid})
+	require.NoError(t, err)
+	ev = receive(t, events, 5*time.Second).(terminated)
+	require.ErrorIs(t, ev.reason, gen.TerminateReasonKill)
+	require.True(t, connected(gn, p.Node()))
+}
+
+func TestGoLinksAndMonitorsErlProcess(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	p := c.erlNode("erl", erlpeer.Options{})
+	report, err := p.Mailbox("report")
+	require.NoError(t, err)
+
+	// The Go process links to and monitors a BEAM process that then exits.
+	target := p.MustEval(`spawn(fun() -> receive {exit, R} -> exit(R) end end)`).(etf.PID)
+	pid, events := spawnProbe(t, gn, "", true)
+	refs := make(chan gen.Ref, 1)
+	run(t, gn, pid, func(pr *probe) error {
+		if err := node.Link(pr, target); err != nil {
+			return err
+		}
+		ref, err := node.Monitor(pr, target)
+		refs <- ref
+		return err
+	})
+	ref := <-refs
+	time.Sleep(200 * time.Millisecond)
+	reason := etf.Tuple{etf.Atom("custom"), int64(1)}
+	_, err = p.EvalWith(`T ! {exit, R}, ok.`, map[string]etf.Term{"T": target, "R": reason})
+	require.NoError(t, err)
+	got := map[string]any{}
+	for i := 0; i < 2; i++ {
+		switch m := receive(t, events, 5*time.Second).(type) {
+		case gen.MessageExitPID:
+			require.Equal(t, target, m.PID)
+			require.Equal(t, reason, exitTerm(t, m.Reason))
+			got["exit"] = m
+		case dist.MessageDown:
+			require.Equal(t, ref, m.Ref)
+			require.Equal(t, target, m.PID)
+			require.Equal(t, reason, exitTerm(t, m.Reason))
+			got["down"] = m
+		default:
+			t.Fatalf("unexpected %#v", m)
+		}
+	}
+	require.Len(t, got, 2)
+
+	// A Go process linked to a trapping BEAM process exits: the BEAM process gets the EXIT.
+	watcher := p.MustEval(`Report = report, spawn(fun() -> process_flag(trap_exit, true), receive M -> Report ! {got, M} end end)`).(etf.PID)
+	_ = report
+	pid2, events2 := spawnProbe(t, gn, "", false)
+	run(t, gn, pid2, func(pr *probe) error { return node.Link(pr, watcher) })
+	time.Sleep(200 * time.Millisecond)
+	run(t, gn, pid2, func(*probe) error { return &dist.ExitReason{Term: etf.Atom("done_here")} })
+	receive(t, events2, 5*time.Second)
+	m, err := p.Recv(5 * time.Second)
+	require.NoError(t, err)
+	require.Equal(t, etf.Tuple{etf.Atom("report"), etf.Tuple{etf.Atom("got"), etf.Tuple{etf.Atom("EXIT"), pid2, etf.Atom("done_here")}}}, m)
+}
+
+func TestUnlinkedProcessesNoLongerExchangeExits(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	p := c.erlNode("erl", erlpeer.Options{})
+	_, err := p.Mailbox("report")
+	require.NoError(t, err)
+	pid, events := spawnProbe(t, gn, "", false)
+	// erl links and unlinks (UNLINK_ID on OTP 26+), then the Go process exits: nothing arrives.
+	_, err = p.EvalWith(`spawn(fun() -> process_flag(trap_exit, true), link(G), unlink(G), G ! {unlinked, self()},
+	                         receive M -> report ! {got, M} after 1500 -> report ! nothing end end), ok.`,
+		map[string]etf.Term{"G": pid})
+	require.NoError(t, err)
+	require.Equal(t, etf.Atom("unlinked"), receive(t, events, 5*time.Second).(etf.Tuple)[0])
+	run(t, gn, pid, func(*probe) error { return &dist.ExitReason{Term: etf.Atom("bye")} })
+	m, err := p.Recv(5 * time.Second)
+	require.NoError(t, err)
+	require.Equal(t, etf.Tuple{etf.Atom("report"), etf.Atom("nothing")}, m)
+}
+
+func TestLostNodeGivesNoconnection(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	p := c.erlNode("erl", erlpeer.Options{})
+	target := p.MustEval(`spawn(fun() -> receive _ -> ok end end)`).(etf.PID)
+	pid, events := spawnProbe(t, gn, "", true)
+	refs := make(chan gen.Ref, 1)
+	run(t, gn, pid, func(pr *probe) error {
+		if err := node.Link(pr, target); err != nil {
+			return err
+		}
+		ref, err := node.Monitor(pr, target)
+		refs <- ref
+		return err
+	})
+	ref := <-refs
+	time.Sleep(200 * time.Millisecond)
+	require.NoError(t, p.Kill())
+	for i := 0; i < 2; i++ {
+		switch m := receive(t, events, 10*time.Second).(type) {
+		case gen.MessageExitPID:
+			require.Equal(t, target, m.PID)
+			require.ErrorIs(t, m.Reason, gen.ErrNoConnection)
+		case dist.MessageDown:
+			require.Equal(t, ref, m.Ref)
+			require.ErrorIs(t, m.Reason, gen.ErrNoConnection)
+		default:
+			t.Fatalf("unexpected %#v", m)
+		}
+	}
+}

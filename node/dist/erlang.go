@@ -1,0 +1,148 @@
+package dist
+
+import (
+	"errors"
+
+	"ergo.services/ergo/gen"
+)
+
+// This file gives local processes Erlang's links and monitors with processes on the peer.
+// Ergo's own Link and Monitor on a remote pid are made by the node's core pid on behalf of all
+// local consumers, which makes a one-way link; Erlang needs the two processes themselves to be
+// linked, so that either one's exit reaches the other, and needs a reference per monitor.
+
+// MessageDown is what a local process receives when a peer process it monitors with
+// (*Connection).Monitor ends, or the connection to its node is lost (Reason noconnection).
+// It is Erlang's {'DOWN', Ref, process, Object, Reason}.
+type MessageDown struct {
+	Ref gen.Ref
+	// PID is the monitored process; Name is set instead when it was monitored by name.
+	PID    gen.PID
+	Name   gen.ProcessID
+	Reason error
+}
+
+// ConnectionOf returns the distribution connection behind a remote node of this protocol.
+func ConnectionOf(n gen.RemoteNode) (*Connection, bool) {
+	r, ok := n.(*remoteNode)
+	if !ok {
+		return nil, false
+	}
+	return r.c, true
+}
+
+// Link links the local process local and the peer process remote, both ways: an exit of either
+// is an exit signal to the other, and the loss of the connection is the exit signal
+// noconnection to local.
+func (c *Connection) Link(local, remote gen.PID) error {
+	// Ergo tells the connection when local ends (SendTerminatePID) once the peer process is
+	// registered as a consumer of it.
+	if err := c.core.RouteLinkPID(remote, local); err != nil {
+		return err
+	}
+	c.sig.mu.Lock()
+	addTo(&c.sig.links, local, remote, struct{}{})
+	c.sig.mu.Unlock()
+	return c.send(Control{Op: OpLink, From: local, To: remote}, nil)
+}
+
+// Unlink removes a link made by Link or by the peer.
+func (c *Connection) Unlink(local, remote gen.PID) error {
+	c.sig.mu.Lock()
+	removeFrom(c.sig.links, local, remote)
+	c.sig.unlinkID++
+	id := c.sig.unlinkID
+	c.sig.mu.Unlock()
+	c.core.RouteUnlinkPID(remote, local)
+	return c.send(Control{Op: OpUnlinkID, ID: id, From: local, To: remote}, nil)
+}
+
+// Monitor makes local monitor the peer process target (a gen.PID, or a gen.ProcessID for a
+// registered name). When target ends, local receives a MessageDown with the returned reference.
+func (c *Connection) Monitor(local gen.PID, target any) (gen.Ref, error) {
+	ref := c.core.MakeRef()
+	m := localMonitor{local: local}
+	ctrl := Control{Op: OpMonitorP, From: local, Ref: ref}
+	switch t := target.(type) {
+	case gen.PID:
+		m.pid, ctrl.To = t, t
+	case gen.ProcessID:
+		m.name, ctrl.ToName = t, t.Name
+	default:
+		return gen.Ref{}, errors.New("dist: a monitor target is a gen.PID or a gen.ProcessID")
+	}
+	c.sig.mu.Lock()
+	if c.sig.localMonitors == nil {
+		c.sig.localMonitors = make(map[gen.Ref]localMonitor)
+	}
+	c.sig.localMonitors[ref] = m
+	c.sig.mu.Unlock()
+	return ref, c.send(ctrl, nil)
+}
+
+// Demonitor removes a monitor made by Monitor; no MessageDown arrives for it afterwards.
+func (c *Connection) Demonitor(ref gen.Ref) error {
+	c.sig.mu.Lock()
+	m, ok := c.sig.localMonitors[ref]
+	delete(c.sig.localMonitors, ref)
+	c.sig.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return c.send(Control{Op: OpDemonitorP, From: m.local, To: m.pid, ToName: m.name.Name, Ref: ref}, nil)
+}
+
+// localMonitor is a monitor a local process holds on a peer process.
+type localMonitor struct {
+	local gen.PID
+	pid   gen.PID
+	name  gen.ProcessID
+}
+
+// deliverDown hands a local monitor's DOWN to its process, with the urgency Ergo gives
+// its own down messages.
+func (c *Connection) deliverDown(ref gen.Ref, m localMonitor, reason error) {
+	down := MessageDown{Ref: ref, PID: m.pid, Name: m.name, Reason: reason}
+	from := m.pid
+	c.core.RouteSendPID(from, m.local, gen.MessageOptions{Priority: gen.MessagePriorityMax}, down)
+}
+
+// exitSignal delivers an exit signal from a peer process to a local one with Erlang's rules:
+// kill sent by exit/2 kills even a process that traps exits; normal is ignored by a process
+// that does not trap exits; any other reason ends a process that does not trap exits and is a
+// message ({'EXIT', From, Reason}) to one that does.
+func (c *Connection) exitSignal(from, to gen.PID, reason error, untrappable bool) {
+	if untrappable && errors.Is(reason, gen.TerminateReasonKill) {
+		if k, ok := c.core.(interface{ Kill(gen.PID) error }); ok {
+			k.Kill(to)
+			return
+		}
+	}
+	if errors.Is(reason, gen.TerminateReasonNormal) && !c.trapsExits(to) {
+		return
+	}
+	c.core.RouteSendExit(from, to, reason)
+}
+
+func (c *Connection) trapsExits(pid gen.PID) bool {
+	return c.opts.TrapsExits != nil && c.opts.TrapsExits(pid)
+}
+
+// lost tells every local process linked to or monitoring a peer process that the connection is
+// gone: exit signal noconnection along each link, a DOWN with noconnection for each monitor.
+func (c *Connection) lost() {
+	c.sig.mu.Lock()
+	links := c.sig.links
+	c.sig.links = nil
+	monitors := c.sig.localMonitors
+	c.sig.localMonitors = nil
+	c.sig.mu.Unlock()
+	for local, remotes := range links {
+		for remote := range remotes {
+			c.exitSignal(remote, local, gen.ErrNoConnection, false)
+		}
+	}
+	for ref, m := range monitors {
+		c.deliverDown(ref, m, gen.ErrNoConnection)
+	}
+}
