@@ -161,6 +161,8 @@ func encodedSize(t Term, depth int) int {
 	switch v := t.(type) {
 	case nil:
 		return 5
+	case Encoded:
+		return len(v.b)
 	case Atom:
 		return atomSize(v)
 	case []byte:
@@ -386,6 +388,11 @@ func (s *encodeState) term(t Term) error {
 	switch v := t.(type) {
 	case nil:
 		s.constAtom(atomBytesNil)
+	case Encoded:
+		if v.b == nil {
+			return &UnsupportedValueError{Value: v, Reason: "zero Encoded: make it with NewEncoded"}
+		}
+		s.buf = append(s.buf, v.b...)
 	case Atom:
 		return s.atom(v)
 	case []byte:
