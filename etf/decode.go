@@ -356,16 +356,17 @@ func (s *decodeState) term() (Term, error) {
 	return nil, s.invalid(at, tag, "unknown tag "+strconv.Itoa(int(tag)))
 }
 
-// bytes copies the next n bytes of input, which the caller has checked are there. Small
-// binaries share chunks of plain memory; large ones get their own exact allocation.
+// bytes returns the next n bytes of input, which the caller has checked are there, as a
+// binary of the decoded term: a copy, in shared plain memory when small, or with AliasInput the
+// input itself.
 func (s *decodeState) bytes(n int) []byte {
-	src := s.buf[s.pos : s.pos+n]
+	src := s.buf[s.pos : s.pos+n : s.pos+n]
 	s.pos += n
-	if n == 0 {
+	switch {
+	case n == 0:
 		return []byte{}
-	}
-	if s.alias && n >= aliasMin {
-		return src[:n:n]
+	case s.alias && n >= aliasMin:
+		return src
 	}
 	return s.copyOf(src)
 }
@@ -378,7 +379,13 @@ func (s *decodeState) copyOf(src []byte) []byte {
 		out := append([]byte(nil), src...)
 		return out[:n:n]
 	}
-	out := s.plainBytes(n)
+	p := s.mem.plain
+	if len(p) < n {
+		s.refillPlain(n)
+		p = s.mem.plain
+	}
+	out := p[:n:n]
+	s.mem.plain = p[n:]
 	copy(out, src)
 	return out
 }
@@ -1113,7 +1120,15 @@ func ascending(m Map) bool {
 		prev := k
 		for _, p := range m[1:] {
 			k, ok := p.Key.([]byte)
-			if !ok || string(prev) >= string(k) {
+			if !ok {
+				return false
+			}
+			// Keys mostly differ in their first byte: settle those without a call.
+			if len(prev) > 0 && len(k) > 0 && prev[0] != k[0] {
+				if prev[0] > k[0] {
+					return false
+				}
+			} else if string(prev) >= string(k) {
 				return false
 			}
 			prev = k
@@ -1489,11 +1504,15 @@ type chunk[T any] struct {
 // left should not cost an allocation each.
 func (c *chunk[T]) take(n, want, most int) []T {
 	if len(c.free) < n {
-		c.free = make([]T, max(n+chunkMin, min(want, most)))
+		c.refill(n, want, most)
 	}
 	out := c.free[:n:n]
 	c.free = c.free[n:]
 	return out
+}
+
+func (c *chunk[T]) refill(n, want, most int) {
+	c.free = make([]T, max(n+chunkMin, min(want, most)))
 }
 
 // rest is the number of input bytes not yet read.
@@ -1588,7 +1607,13 @@ func makeTerm(typ, data unsafe.Pointer) Term {
 
 // header returns a free slot for a slice or string header.
 func (s *decodeState) header() *[]byte {
-	return &s.mem.headers.take(1, 1+s.rest()/headersPerByte, headersChunkMax)[0]
+	h := s.mem.headers.free
+	if len(h) == 0 {
+		s.mem.headers.refill(1, 1+s.rest()/headersPerByte, headersChunkMax)
+		h = s.mem.headers.free
+	}
+	s.mem.headers.free = h[1:]
+	return &h[0]
 }
 
 // boxSlice boxes a slice whose type is typ.

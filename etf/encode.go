@@ -201,7 +201,14 @@ func encodedSize(t Term, depth int) int {
 			} else {
 				n += encodedSize(p.Key, depth+1)
 			}
-			n += encodedSize(p.Value, depth+1)
+			switch w := p.Value.(type) {
+			case []byte:
+				n += 5 + len(w)
+			case int64:
+				n += intSize(w)
+			default:
+				n += encodedSize(w, depth+1)
+			}
 		}
 		return n
 	case PID:
@@ -584,8 +591,14 @@ func (s *encodeState) int(v int64) {
 	case v >= 0 && v <= math.MaxUint8:
 		s.buf = append(s.buf, tagSmallInteger, byte(v))
 	case v >= math.MinInt32 && v <= math.MaxInt32:
-		s.buf = append(s.buf, tagInteger)
-		s.u32(uint32(v))
+		l := len(s.buf)
+		if cap(s.buf)-l < 5 {
+			s.grow(5)
+		}
+		s.buf = s.buf[:l+5]
+		b := s.buf[l:]
+		b[0] = tagInteger
+		binary.BigEndian.PutUint32(b[1:], uint32(v))
 	case v < 0:
 		s.smallBig(uint64(-v), true) // -MinInt64 wraps to 1<<63, its magnitude
 	default:
