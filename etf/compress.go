@@ -58,14 +58,15 @@ func (s *decodeState) decompressed() (Term, error) {
 	}
 	end := len(s.buf) - r.Len()
 
-	// data is the decoder's own, so large binaries may point into it whatever AliasInput says.
-	outer, outerPos, outerAlias := s.buf, s.pos, s.alias
-	s.buf, s.pos, s.compressed, s.alias = data, 0, true, true
+	// data is the decoder's own, so binaries and atoms may point into it whatever AliasInput
+	// says.
+	outer, outerPos, outerAlias, outerPrivate := s.buf, s.pos, s.alias, s.private
+	s.buf, s.pos, s.compressed, s.alias, s.private = data, 0, true, true, true
 	t, err := s.term()
 	if err == nil && s.pos != len(data) {
 		err = s.invalid(s.pos, 0, strconv.Itoa(len(data)-s.pos)+" bytes follow the term inside the compressed data")
 	}
-	s.buf, s.pos, s.compressed, s.alias = outer, outerPos, false, outerAlias
+	s.buf, s.pos, s.compressed, s.alias, s.private = outer, outerPos, false, outerAlias, outerPrivate
 	if err != nil {
 		return nil, err
 	}

@@ -45,6 +45,7 @@ func Decode(b []byte) (Term, error) {
 //     Repeated atoms share one string per Decode call.
 //   - Integers are int64 when they fit, else *big.Int, however they were encoded.
 //   - Binaries are copies (unless AliasInput is set): a decoded term never aliases the input.
+//     A small input is copied whole and its binaries point into the copy.
 //     <<>> decodes to an empty non-nil []byte. A BIT_BINARY_EXT with 8 bits in its last byte is
 //     a []byte; with 1..7 bits a BitString, whose unused low bits are cleared. A binary's
 //     capacity is its length, so appending to it never writes into its neighbours.
@@ -79,17 +80,13 @@ type Decoder struct {
 	// AtomCache resolves ATOM_CACHE_REF by index. The distribution layer fills it from the
 	// distribution header of each message. An index outside it is an error.
 	AtomCache []Atom
-	// AliasInput lets binaries of aliasMin bytes or more, and the Raw of funs, point into the
-	// input instead of being copied. The caller must then leave the input unchanged for as long
-	// as any part of the term is in use. It suits a reader that reads each message into a
-	// buffer of its own, as the BEAM's distribution does with large binaries; decoding a 1 MB
-	// binary then costs nothing but the binary's header.
+	// AliasInput lets binaries, atoms and the Raw of funs point into the input instead of being
+	// copied. The caller must then leave the input unchanged for as long as any part of the
+	// term is in use, and any part kept keeps the whole input alive. It suits a reader that
+	// reads each message into a buffer of its own, as the BEAM's distribution does; decoding a
+	// 1 MB binary then costs nothing but the binary's header.
 	AliasInput bool
 }
-
-// aliasMin is the shortest binary that AliasInput lets point into the input: shorter ones are
-// cheaper to copy than to keep the whole input alive for.
-const aliasMin = 64
 
 // Decode reads exactly one term with the version byte 131 first, as the package-level Decode,
 // within the Decoder's limits.
@@ -137,6 +134,7 @@ type decodeState struct {
 	pos        int    // offset of the next byte of buf to read
 	compressed bool   // buf is the expansion of a compressed term
 	alias      bool   // Decoder.AliasInput
+	private    bool   // buf is never written: binaries and atoms point into it
 	depth      int
 	maxDepth   int
 	maxSize    int
@@ -228,8 +226,32 @@ func (s *decodeState) top() (Term, error) {
 	if s.pos < len(s.buf) && s.buf[s.pos] == tagCompressed {
 		return s.decompressed()
 	}
+	switch {
+	case s.alias:
+		s.private = true // the caller lends the input to the term
+	case len(s.buf) <= privateMax:
+		s.privatize()
+	}
 	return s.term()
 }
+
+// privatize copies a small input into memory of the decoded term, with room for a few numbers
+// after it, so that its binaries and atoms can point into the copy: one copy and one
+// allocation instead of one copy per binary. Offsets stay those of the input.
+func (s *decodeState) privatize() {
+	n := len(s.buf)
+	words := make([]uint64, (n+privateSlack+7)/8)
+	mem := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), 8*len(words))
+	copy(mem, s.buf)
+	s.buf = mem[:n:n]
+	s.mem.plain = mem[n:]
+	s.private = true
+}
+
+const (
+	privateMax   = 4 << 10 // inputs up to this size are copied whole; larger ones binary by binary
+	privateSlack = 64      // bytes after the copy, for numbers
+)
 
 // enter and leave bracket the elements of a compound term.
 func (s *decodeState) enter(tag byte, at int) error {
@@ -269,6 +291,11 @@ func (s *decodeState) term() (Term, error) {
 		s.pos += 4
 		if n > uint64(len(s.buf)-s.pos) {
 			return nil, s.truncated(tag, int(n))
+		}
+		if s.private && n > 0 {
+			p := s.pos
+			s.pos += int(n)
+			return s.boxBytes(s.buf[p:s.pos:s.pos]), nil
 		}
 		return s.boxBytes(s.bytes(int(n))), nil
 	case tagSmallAtomUTF8, tagAtomUTF8, tagSmallAtom, tagAtom, tagAtomCacheRef:
@@ -357,15 +384,15 @@ func (s *decodeState) term() (Term, error) {
 }
 
 // bytes returns the next n bytes of input, which the caller has checked are there, as a
-// binary of the decoded term: a copy, in shared plain memory when small, or with AliasInput the
-// input itself.
+// binary of the decoded term: a part of the private copy of a small input (or, with
+// AliasInput, of the input itself), else a copy.
 func (s *decodeState) bytes(n int) []byte {
 	src := s.buf[s.pos : s.pos+n : s.pos+n]
 	s.pos += n
 	switch {
 	case n == 0:
 		return []byte{}
-	case s.alias && n >= aliasMin:
+	case s.private:
 		return src
 	}
 	return s.copyOf(src)
@@ -474,7 +501,19 @@ func (s *decodeState) mapTerm(at int) (Term, error) {
 	}
 	m := s.pairs(n)
 	for i := range m {
-		k, err := s.term()
+		var k Term
+		var err error
+		// Maps from Elixir mostly have binary keys: read those without the dispatch of term.
+		if p := s.pos; s.private && p+5 <= len(s.buf) && s.buf[p] == tagBinary {
+			if n := int(binary.BigEndian.Uint32(s.buf[p+1:])); n > 0 && n <= len(s.buf)-p-5 {
+				s.pos = p + 5 + n
+				k = s.boxBytes(s.buf[p+5 : s.pos : s.pos])
+			} else {
+				k, err = s.term()
+			}
+		} else {
+			k, err = s.term()
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -565,7 +604,7 @@ func (s *decodeState) bitBinary(at int) (Term, error) {
 	if bits == 8 {
 		return s.boxBytes(s.bytes(n)), nil
 	}
-	// A copy even with AliasInput: the unused bits are cleared in it.
+	// Always a copy: the unused bits are cleared in it.
 	b := s.copyOf(s.buf[s.pos : s.pos+n])
 	s.pos += n
 	b[n-1] &= byte(0xff << (8 - bits))
@@ -655,15 +694,24 @@ func (t *atomTable) add(e atomEntry) atomEntry {
 	return e
 }
 
-// intern returns the atom whose UTF-8 text is text (a part of the input or of a scratch
-// buffer).
+// intern returns the atom whose UTF-8 text is text, a part of the input.
 func (s *decodeState) intern(text []byte) atomEntry {
-	t := &s.atoms
-	if e, ok := t.lookup(text); ok {
+	if e, ok := s.known(text); ok {
 		return e
 	}
-	if e, ok := commonAtom(text); ok {
-		return t.add(e)
+	if s.private && len(text) > 0 {
+		// The input is never written again: it can back a string.
+		name := Atom(unsafe.String(&text[0], len(text)))
+		return s.atoms.add(atomEntry{name: name, term: s.boxAtom(name)})
+	}
+	return s.internCopy(text)
+}
+
+// internCopy returns the atom whose UTF-8 text is text, a scratch buffer or a part of an input
+// that may change.
+func (s *decodeState) internCopy(text []byte) atomEntry {
+	if e, ok := s.known(text); ok {
+		return e
 	}
 	var name Atom
 	if len(text) < plainDirect {
@@ -674,7 +722,18 @@ func (s *decodeState) intern(text []byte) atomEntry {
 	} else {
 		name = Atom(text)
 	}
-	return t.add(atomEntry{name: name, term: s.boxAtom(name)})
+	return s.atoms.add(atomEntry{name: name, term: s.boxAtom(name)})
+}
+
+// known returns the entry of an atom met before in this Decode call, or of a common one.
+func (s *decodeState) known(text []byte) (atomEntry, bool) {
+	if e, ok := s.atoms.lookup(text); ok {
+		return e, true
+	}
+	if e, ok := commonAtom(text); ok {
+		return s.atoms.add(e), true
+	}
+	return atomEntry{}, false
 }
 
 // internAtom returns the entry of an atom that is already a string (from the atom cache).
@@ -767,7 +826,7 @@ func (s *decodeState) atomAfterTag(tag byte, at int) (atomEntry, error) {
 		for _, c := range text {
 			u = utf8.AppendRune(u, rune(c))
 		}
-		return s.intern(u), nil
+		return s.internCopy(u), nil
 	}
 	if !utf8.Valid(text) {
 		return atomEntry{}, s.invalid(at, tag, "atom text is not valid UTF-8")
@@ -1475,6 +1534,8 @@ type decodeMem struct {
 	headers chunk[[]byte] // slices and strings behind interfaces
 	pids    chunk[PID]
 	plain   []byte // unused tail of the chunk for binaries, atom texts, integers and floats
+
+	plainLast int // size of the last chunk of plain memory
 }
 
 const (
@@ -1568,7 +1629,13 @@ func (s *decodeState) plainWord() unsafe.Pointer {
 // binaries the rest of the input can hold and a few numbers. It is allocated as words so that
 // numbers can sit in it aligned.
 func (s *decodeState) refillPlain(n int) {
-	size := max(n, min(s.rest()+64, plainChunkMax))
+	size := min(s.rest()+64, plainChunkMax)
+	if s.private {
+		// Binaries are not copied: the chunk is for numbers. Start small, and double.
+		size = min(max(2*s.mem.plainLast, 256), plainChunkMax)
+	}
+	size = max(size, n)
+	s.mem.plainLast = size
 	words := make([]uint64, (size+7)/8)
 	s.mem.plain = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), 8*len(words))
 }
