@@ -1096,13 +1096,10 @@ type dupChecker struct {
 	seeded bool
 
 	// The hash table maps a slot to the index+1 of the pair whose key sits there (0: empty);
-	// the hashes are those of the keys. Maps of up to 64 keys use these arrays, which live on
-	// the stack with the decodeState; larger ones use the big slices, allocated once per Decode
-	// call and reused.
-	smallTable  [128]int32
-	smallHashes [64]uint64
-	bigTable    []int32
-	bigHashes   []uint64
+	// the hashes are those of the keys. Maps of up to 64 keys use arrays on the stack of
+	// hashedFind; larger ones these slices, allocated once per Decode call and reused.
+	bigTable  []int32
+	bigHashes []uint64
 }
 
 // dupLinear is the largest map whose keys are compared pairwise.
@@ -1124,17 +1121,22 @@ func (c *dupChecker) find(m Map) (int, int) {
 		}
 		return -1, -1
 	}
+	return c.hashedFind(m)
+}
+
+// hashedFind is find for maps of more than dupLinear keys.
+func (c *dupChecker) hashedFind(m Map) (int, int) {
+	n := len(m)
 	size := 16
 	for size < 2*n {
 		size <<= 1
 	}
-	// Locals, not fields: a field pointing into the struct itself would move the whole
-	// decodeState to the heap.
+	var smallTable [128]int32
+	var smallHashes [64]uint64
 	var table []int32
 	switch {
-	case size <= len(c.smallTable):
-		table = c.smallTable[:size]
-		clear(table)
+	case size <= len(smallTable):
+		table = smallTable[:size]
 	case cap(c.bigTable) >= size:
 		table = c.bigTable[:size]
 		clear(table)
@@ -1144,8 +1146,8 @@ func (c *dupChecker) find(m Map) (int, int) {
 	}
 	var hashes []uint64
 	switch {
-	case n <= len(c.smallHashes):
-		hashes = c.smallHashes[:n]
+	case n <= len(smallHashes):
+		hashes = smallHashes[:n]
 	case cap(c.bigHashes) >= n:
 		hashes = c.bigHashes[:n]
 	default:
