@@ -13,10 +13,10 @@ import (
 const (
 	// DefaultMaxSize is the MaxSize of a zero Decoder: 64 MiB. It is far above any message a
 	// cluster sends in the ordinary course (the distribution fragments messages long before
-	// this), yet bounds what one input, or one compressed term's expansion, may cost: decoded
-	// terms take up to about 16 times the bytes they came from (as on the BEAM, where every list
-	// cell is two words), so a hostile or broken peer cannot make a decode take more than about
-	// a gigabyte. Raise it for peers that send larger binaries on purpose.
+	// this), yet bounds what one input, or one compressed term's expansion, may cost: a decoded
+	// term takes at most about 20 times the bytes it came from (a list of empty tuples; the
+	// BEAM's terms are about half as large), so a hostile or broken peer cannot make one decode
+	// take much more than a gigabyte. Raise it for peers that send larger binaries on purpose.
 	DefaultMaxSize = 64 << 20
 
 	// DefaultMaxDepth is the MaxDepth of a zero Decoder and Encoder: 10,000 nested lists,
@@ -505,8 +505,8 @@ func (s *decodeState) mapTerm(at int) (Term, error) {
 		var err error
 		// Maps from Elixir mostly have binary keys: read those without the dispatch of term.
 		if p := s.pos; s.private && p+5 <= len(s.buf) && s.buf[p] == tagBinary {
-			if n := int(binary.BigEndian.Uint32(s.buf[p+1:])); n > 0 && n <= len(s.buf)-p-5 {
-				s.pos = p + 5 + n
+			if size := int(binary.BigEndian.Uint32(s.buf[p+1:])); size > 0 && size <= len(s.buf)-p-5 {
+				s.pos = p + 5 + size
 				k = s.boxBytes(s.buf[p+5 : s.pos : s.pos])
 			} else {
 				k, err = s.term()
@@ -632,7 +632,7 @@ const atomRecent = 8
 
 // commonAtom returns the entry of an atom that terms carry all the time, boxed once for all,
 // so that decoding it allocates nothing.
-func commonAtom(text []byte) (atomEntry, bool) {
+func commonAtom[T string | []byte](text T) (atomEntry, bool) {
 	switch string(text) {
 	case "true":
 		return atomEntry{name: "true", term: true}, true
@@ -749,7 +749,7 @@ func (s *decodeState) internAtom(name Atom) atomEntry {
 			return e
 		}
 	}
-	if e, ok := commonAtom([]byte(name)); ok {
+	if e, ok := commonAtom(string(name)); ok {
 		return t.add(e)
 	}
 	return t.add(atomEntry{name: name, term: s.boxAtom(name)})

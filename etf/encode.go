@@ -81,13 +81,16 @@ type ProcessID = gen.ProcessID
 //	}
 //
 // encodes User{Name: "jo"} as %MyApp.User{name: "jo"}, that is #{'__struct__' => 'Elixir.MyApp.User',
-// name => <<"jo">>}.
+// name => <<"jo">>}; the __struct__ pair comes first. Tags that make no valid atom, a
+// __struct__ tag without a module or on a field that is not blank, and two module tags are an
+// *UnsupportedTypeError.
 //
 // Encode never writes ATOM_EXT, SMALL_ATOM_EXT, FLOAT_EXT, PID_EXT, PORT_EXT, REFERENCE_EXT or
 // NEW_REFERENCE_EXT: OTP 26 and later do not either, and OTP 23 and later read all it writes.
-// Apart from atoms (term_to_binary of OTP 25 and earlier writes Latin-1 atoms as ATOM_EXT unless
-// asked for {minor_version, 2}) and the order of map pairs, the bytes are those of
-// erlang:term_to_binary.
+// The bytes are those of erlang:term_to_binary(T, [{minor_version, 2}]), the default from OTP
+// 26 on, but for the order of map pairs (term_to_binary sorts the keys of small maps; Encode
+// keeps the order of a Map) and for lists of small integers, which term_to_binary writes as
+// STRING_EXT and Encode only when they are a ByteList (both read back as the same list).
 func Encode(t Term) ([]byte, error) {
 	var e Encoder
 	return e.Append(make([]byte, 0, sizeHint(t)), t)

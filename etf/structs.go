@@ -92,7 +92,7 @@ func cachedFields(t reflect.Type) []structField {
 	return info.fields
 }
 
-// tagOptions splits an etf tag into the name and its options.
+// parseTag splits an etf tag into the name and its options.
 func parseTag(tag string) (name string, opts []string) {
 	name, rest, found := strings.Cut(tag, ",")
 	if found {
