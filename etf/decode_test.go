@@ -710,3 +710,35 @@ func TestDecodeCompressedBinariesPointIntoExpansion(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, Tuple{big, big}, got)
 }
+
+func TestDecodeLargeInputDoesNotAliasInput(t *testing.T) {
+	// Inputs above privateMax are copied binary by binary, not whole.
+	l := make(List, 400)
+	for i := range l {
+		l[i] = []byte{byte(i), byte(i >> 8), 1, 2, 3, 4, 5, 6, 7}
+	}
+	l = append(l, bytes.Repeat([]byte{9}, 3000), Atom("some_atom"), BitString{Bytes: []byte{1, 0x80}, Bits: 1})
+	in, err := Encode(l)
+	require.NoError(t, err)
+	require.Greater(t, len(in), privateMax)
+	got, err := Decode(in)
+	require.NoError(t, err)
+	for i := range in {
+		in[i] = 0xAA
+	}
+	require.True(t, sameTerm(l, got))
+}
+
+func TestDecodeTermCompressed(t *testing.T) {
+	c, err := EncodeCompressed(bytes.Repeat([]byte("xy"), 500), 6)
+	require.NoError(t, err)
+	require.Equal(t, tagCompressed, c[1])
+	in := append(append([]byte{}, c[1:]...), 97, 5)
+	got, rest, err := (&Decoder{}).DecodeTerm(in)
+	require.NoError(t, err)
+	require.Equal(t, bytes.Repeat([]byte("xy"), 500), got)
+	require.Equal(t, []byte{97, 5}, rest)
+
+	_, err = (&Decoder{MaxSize: 999}).Decode(c)
+	require.ErrorIs(t, err, ErrTooLarge, "the expansion counts against MaxSize")
+}
