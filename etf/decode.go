@@ -380,7 +380,7 @@ func (s *decodeState) term() (Term, error) {
 	case versionByte:
 		return nil, s.invalid(at, tag, "version byte 131 inside a term")
 	}
-	return nil, s.invalid(at, tag, "unknown tag "+strconv.Itoa(int(tag)))
+	return nil, s.invalid(at, 0, "unknown tag "+strconv.Itoa(int(tag)))
 }
 
 // bytes returns the next n bytes of input, which the caller has checked are there, as a

@@ -343,7 +343,7 @@ func (s *encodeState) init(e *Encoder) {
 func (s *encodeState) enter() error {
 	s.depth++
 	if s.depth > s.maxDepth {
-		return fmt.Errorf("etf: encode: values nest deeper than MaxDepth %d (does a value contain itself?): %w", s.maxDepth, ErrTooDeep)
+		return fmt.Errorf("%w: encoding goes deeper than MaxDepth %d (does a value contain itself?)", ErrTooDeep, s.maxDepth)
 	}
 	return nil
 }
