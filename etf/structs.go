@@ -498,20 +498,20 @@ func newMapEncoder(t reflect.Type) encoderFunc {
 				}
 			}
 		} else {
+			// Encode the keys one after the other into one buffer, then cut it up (only once
+			// it has stopped growing and moving).
 			keys := encodeState{cache: s.cache, depth: s.depth, maxDepth: s.maxDepth}
+			ends := make([]int, len(pairs))
 			for i := range pairs {
-				start := len(keys.buf)
 				if err := keyEnc(&keys, pairs[i].k); err != nil {
 					return err
 				}
-				pairs[i].key = keys.buf[start:len(keys.buf):len(keys.buf)]
+				ends[i] = len(keys.buf)
 			}
-			// Keys were appended to one buffer that may have moved while growing: re-slice.
-			off := 0
+			start := 0
 			for i := range pairs {
-				n := len(pairs[i].key)
-				pairs[i].key = keys.buf[off : off+n]
-				off += n
+				pairs[i].key = keys.buf[start:ends[i]]
+				start = ends[i]
 			}
 			slices.SortFunc(pairs, func(a, b pair) int { return strings.Compare(string(a.key), string(b.key)) })
 			for _, p := range pairs {
