@@ -1,0 +1,73 @@
+package manifold
+
+import (
+	"runtime"
+
+	"ergo.services/ergo/gen"
+
+	"github.com/gobeam/gobeam/etf"
+)
+
+// Config is Manifold's configuration (config :manifold, ...) for a Go node, with Go defaults.
+type Config struct {
+	// Partitioners is how many partitioners a sending process chooses from, on every node, as
+	// Manifold's partitioners setting: the index is phash2(self(), Partitioners). A BEAM node
+	// that receives must run at least that many (its own partitioners setting), or casts to the
+	// names it lacks are lost, as between BEAM nodes configured differently. NodePartitioners
+	// overrides it per node. A Go node always runs all 32. Default: GOMAXPROCS, at most 32.
+	Partitioners int
+	// NodePartitioners is Partitioners for particular nodes (say, Elixir nodes with
+	// partitioners: 1).
+	NodePartitioners map[gen.Atom]int
+	// Workers is the workers_per_partitioner setting: each partitioner runs Workers+1 workers,
+	// as Manifold does. Default: GOMAXPROCS.
+	Workers int
+	// Senders is how many senders offloaded sends choose from (phash2(self(), Senders)). A Go
+	// node always runs all 128. Default: GOMAXPROCS, at most 128.
+	Senders int
+	// Shape is the cast shape sent to partitioners on other nodes: Shape3 for Manifold up to
+	// 1.7.0 (the default), Shape4 for newer Manifold. NodeShapes overrides it per node.
+	Shape      Shape
+	NodeShapes map[gen.Atom]Shape
+	// Cast sends request ({send, ...}) to a partitioner or sender as a gen_server cast: it is
+	// Manifold's gen_module. Default: from.Send(to, {'$gen_cast', Request}).
+	Cast func(from gen.Process, to gen.ProcessID, request etf.Tuple) error
+}
+
+func (c Config) withDefaults() Config {
+	procs := runtime.GOMAXPROCS(0)
+	if c.Partitioners <= 0 {
+		c.Partitioners = procs
+	}
+	c.Partitioners = min(c.Partitioners, MaxPartitioners)
+	if c.Workers <= 0 {
+		c.Workers = procs
+	}
+	if c.Senders <= 0 {
+		c.Senders = procs
+	}
+	c.Senders = min(c.Senders, MaxSenders)
+	if c.Shape == 0 {
+		c.Shape = Shape3
+	}
+	if c.Cast == nil {
+		c.Cast = func(from gen.Process, to gen.ProcessID, request etf.Tuple) error {
+			return from.Send(to, etf.Tuple{atomGenCast, request})
+		}
+	}
+	return c
+}
+
+func (c Config) partitionersFor(node gen.Atom) int {
+	if n, ok := c.NodePartitioners[node]; ok && n > 0 {
+		return min(n, MaxPartitioners)
+	}
+	return c.Partitioners
+}
+
+func (c Config) shapeFor(node gen.Atom) Shape {
+	if s, ok := c.NodeShapes[node]; ok && s != 0 {
+		return s
+	}
+	return c.Shape
+}

@@ -1,0 +1,66 @@
+package manifold
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gobeam/gobeam/etf"
+)
+
+// Vectors computed with Elixir: Manifold.Utils.hash/1 of each key.
+func TestKeyHashVectors(t *testing.T) {
+	cases := []struct {
+		key  any
+		want uint64
+	}{
+		{"hello", 10575884659879408057},
+		{[]byte("hello"), 10575884659879408057},
+		{"", 9098107892288553193},
+		{nil, 9098107892288553193},
+		{etf.Atom("nil"), 9098107892288553193},
+		{"guild:123", 5282912981767676025},
+		{etf.Atom("foo"), 15610818590157434861},
+		{etf.Atom("Elixir.Foo"), 4717035226401938427},
+		{123, 8091599832034528150},
+		{int64(-5), 1120384861337239491},
+		{1.5, 14623304264290523628},
+		{etf.ByteList("abc"), 8250560606382298838},
+	}
+	for _, c := range cases {
+		got, err := KeyHash(c.key)
+		require.NoError(t, err, "%#v", c.key)
+		require.Equal(t, c.want, got, "%#v", c.key)
+	}
+	require.Equal(t, uint64(25), mustHash(t, "hello")%32)
+	_, err := KeyHash(etf.Tuple{1})
+	require.Error(t, err)
+}
+
+func mustHash(t *testing.T, k any) uint64 {
+	h, err := KeyHash(k)
+	require.NoError(t, err)
+	return h
+}
+
+func TestNames(t *testing.T) {
+	require.Equal(t, "Elixir.Manifold.Partitioner", string(PartitionerName(0)))
+	require.Equal(t, "Manifold.Partitioner_31", string(PartitionerName(31)))
+	require.Equal(t, "Manifold.Sender_0", string(SenderName(0)))
+	require.True(t, isPartitionerName("Manifold.Partitioner_7"))
+	require.False(t, isPartitionerName("Manifold.Partitioner_32"))
+	require.False(t, isPartitionerName("Manifold.Partitioner_07"))
+	require.False(t, isPartitionerName("Elixir.Manifold.Partitioner_1"))
+}
+
+// Elixir's to_string of each float, from Elixir 1.14.
+func TestElixirFloatText(t *testing.T) {
+	cases := map[float64]string{
+		1.5: "1.5", 1.0e20: "1.0e20", 1.0e-7: "1.0e-7", 123456789.0: "123456789.0", 0.1: "0.1",
+		1.0e16: "1.0e16", 1.0e15: "1.0e15", -2.5e-10: "-2.5e-10", 100.0: "100.0", 1.0e21: "1.0e21",
+		0: "0.0",
+	}
+	for f, want := range cases {
+		require.Equal(t, want, elixirFloat(f), "%v", f)
+	}
+}

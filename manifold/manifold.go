@@ -1,0 +1,107 @@
+package manifold
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"ergo.services/ergo/act"
+	"ergo.services/ergo/gen"
+)
+
+// Manifold is Manifold running on a Go node: its partitioners, workers and senders, and Send.
+type Manifold struct {
+	node gen.Node
+	cfg  Config
+	sup  gen.PID
+
+	castsIn    atomic.Uint64
+	deliveries atomic.Uint64
+	relayed    atomic.Uint64
+	sends      atomic.Uint64
+	dropped    atomic.Uint64
+}
+
+// Stats are Manifold's counters on this node since Start.
+type Stats struct {
+	// CastsIn counts the casts partitioners received (from BEAM nodes and from Go).
+	CastsIn uint64
+	// Deliveries counts messages workers handed to receiving processes of this node.
+	Deliveries uint64
+	// Relayed counts casts partitioners passed on to partitioners of other nodes.
+	Relayed uint64
+	// Sends counts Send calls and offloaded requests carried out.
+	Sends uint64
+	// Dropped counts casts refused as malformed, each with a log line saying why.
+	Dropped uint64
+}
+
+// Stats returns the counters.
+func (m *Manifold) Stats() Stats {
+	return Stats{
+		CastsIn:    m.castsIn.Load(),
+		Deliveries: m.deliveries.Load(),
+		Relayed:    m.relayed.Load(),
+		Sends:      m.sends.Load(),
+		Dropped:    m.dropped.Load(),
+	}
+}
+
+// Config returns the configuration in force, defaults filled in.
+func (m *Manifold) Config() Config { return m.cfg }
+
+// SupervisorName is the registered name of the supervisor of partitioners and senders.
+const SupervisorName gen.Atom = "Elixir.Manifold.Supervisor"
+
+// Start registers Manifold's 32 partitioners and 128 senders on node n under a supervisor
+// registered as 'Elixir.Manifold.Supervisor' (one_for_one, as in Manifold).
+func Start(n gen.Node, cfg Config) (*Manifold, error) {
+	m := &Manifold{node: n, cfg: cfg.withDefaults()}
+	pid, err := n.SpawnRegister(SupervisorName, func() gen.ProcessBehavior { return &supervisor{} }, gen.ProcessOptions{}, m)
+	if err != nil {
+		return nil, fmt.Errorf("manifold: starting the supervisor: %w", err)
+	}
+	m.sup = pid
+	return m, nil
+}
+
+// Stop stops the partitioners, workers and senders.
+func (m *Manifold) Stop() error {
+	return m.node.SendExit(m.sup, gen.TerminateReasonShutdown)
+}
+
+type supervisor struct {
+	act.Supervisor
+}
+
+func (s *supervisor) Init(args ...any) (act.SupervisorSpec, error) {
+	m, ok := args[0].(*Manifold)
+	if !ok {
+		return act.SupervisorSpec{}, errors.New("manifold: supervisor started without its Manifold")
+	}
+	spec := act.SupervisorSpec{
+		Type: act.SupervisorTypeOneForOne,
+		Restart: act.SupervisorRestart{
+			// Crashed children come back; children stopped with shutdown (the node stopping,
+			// which signals each process from its parent) stay down.
+			Strategy:  act.SupervisorStrategyTransient,
+			Intensity: 10, // Manifold's max_restarts
+			Period:    5,
+		},
+	}
+	for i := 0; i < MaxPartitioners; i++ {
+		spec.Children = append(spec.Children, act.SupervisorChildSpec{
+			Name:    PartitionerName(i),
+			Factory: func() gen.ProcessBehavior { return &partitioner{} },
+			Args:    []any{m},
+		})
+	}
+	for i := 0; i < MaxSenders; i++ {
+		spec.Children = append(spec.Children, act.SupervisorChildSpec{
+			Name:    SenderName(i),
+			Factory: func() gen.ProcessBehavior { return &sender{} },
+			Args:    []any{m},
+		})
+	}
+	return spec, nil
+}

@@ -1,0 +1,249 @@
+package manifold_test
+
+import (
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"ergo.services/ergo/act"
+	"ergo.services/ergo/gen"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gobeam/gobeam/etf"
+	"github.com/gobeam/gobeam/manifold"
+	"github.com/gobeam/gobeam/node"
+)
+
+func freePort(t *testing.T) uint16 {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return uint16(l.Addr().(*net.TCPAddr).Port)
+}
+
+var seq atomic.Int64
+
+// cluster starts n Go nodes on one embedded EPMD, each running Manifold.
+func cluster(t *testing.T, n int, cfg manifold.Config) ([]gen.Node, []*manifold.Manifold) {
+	port := freePort(t)
+	var nodes []gen.Node
+	var ms []*manifold.Manifold
+	for i := 0; i < n; i++ {
+		name := "m" + string(rune('a'+i)) + "_" + itoa(seq.Add(1)) + "@127.0.0.1"
+		nd, err := node.Start(name, node.Options{Cookie: "c", EPMDPort: port})
+		require.NoError(t, err)
+		t.Cleanup(nd.Stop)
+		m, err := manifold.Start(nd, cfg)
+		require.NoError(t, err)
+		nodes, ms = append(nodes, nd), append(ms, m)
+	}
+	return nodes, ms
+}
+
+func itoa(i int64) string {
+	return string([]byte{byte('0' + i/100%10), byte('0' + i/10%10), byte('0' + i%10)})
+}
+
+// receiver forwards {Self, Msg} to a channel for every message.
+type receiver struct {
+	act.Actor
+	out chan etf.Tuple
+}
+
+func (r *receiver) HandleMessage(from gen.PID, msg any) error {
+	r.out <- etf.Tuple{r.PID(), msg}
+	return nil
+}
+
+func receivers(t *testing.T, n gen.Node, count int, out chan etf.Tuple) []gen.PID {
+	pids := make([]gen.PID, count)
+	for i := range pids {
+		pid, err := n.Spawn(func() gen.ProcessBehavior { return &receiver{out: out} }, gen.ProcessOptions{})
+		require.NoError(t, err)
+		pids[i] = pid
+	}
+	return pids
+}
+
+// caller runs f inside a process, as Send needs a sending process.
+type caller struct {
+	act.Actor
+}
+
+type callerJob func(gen.Process) error
+
+func (c *caller) HandleMessage(from gen.PID, msg any) error {
+	if job, ok := msg.(callerJob); ok {
+		return job(c)
+	}
+	return nil
+}
+
+func asProcess(t *testing.T, n gen.Node, job callerJob) gen.PID {
+	pid, err := n.Spawn(func() gen.ProcessBehavior { return &caller{} }, gen.ProcessOptions{})
+	require.NoError(t, err)
+	require.NoError(t, n.Send(pid, job))
+	return pid
+}
+
+func collect(t *testing.T, out chan etf.Tuple, n int) map[gen.PID][]any {
+	got := map[gen.PID][]any{}
+	for i := 0; i < n; i++ {
+		select {
+		case m := <-out:
+			pid := m[0].(gen.PID)
+			got[pid] = append(got[pid], m[1])
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d deliveries arrived", i, n)
+		}
+	}
+	return got
+}
+
+func TestManyPidsAcrossNodes(t *testing.T) {
+	for _, opts := range [][]manifold.Option{nil, {manifold.PackBinary()}, {manifold.Offload()}, {manifold.Offload(), manifold.PackBinary()}} {
+		nodes, ms := cluster(t, 2, manifold.Config{})
+		out := make(chan etf.Tuple, 30000)
+		pids := append(receivers(t, nodes[0], 5000, out), receivers(t, nodes[1], 5001, out)...)
+		msg := etf.Map{{Key: []byte("content"), Value: []byte("hello")}}
+		asProcess(t, nodes[0], func(p gen.Process) error { return ms[0].Send(p, pids, msg, opts...) })
+		got := collect(t, out, len(pids))
+		require.Len(t, got, len(pids))
+		for _, pid := range pids {
+			require.Equal(t, []any{msg}, got[pid])
+		}
+	}
+}
+
+func TestNilsSingleAndListOfOne(t *testing.T) {
+	nodes, ms := cluster(t, 1, manifold.Config{})
+	out := make(chan etf.Tuple, 16)
+	pid := receivers(t, nodes[0], 1, out)[0]
+	errs := make(chan error, 8)
+	asProcess(t, nodes[0], func(p gen.Process) error {
+		errs <- ms[0].Send(p, nil, "hi")
+		errs <- ms[0].Send(p, []any{nil}, "hi")
+		errs <- ms[0].Send(p, etf.Atom("nil"), "hi")
+		errs <- ms[0].Send(p, []any{nil, pid, etf.Atom("nil")}, "one")
+		errs <- ms[0].Send(p, pid, "two")
+		errs <- ms[0].Send(p, []gen.PID{pid}, "three")
+		errs <- ms[0].Send(p, "nope", "x")
+		return nil
+	})
+	for i := 0; i < 6; i++ {
+		require.NoError(t, <-errs)
+	}
+	require.Error(t, <-errs)
+	got := collect(t, out, 3)
+	require.Equal(t, []any{"one", "two", "three"}, got[pid])
+}
+
+// Manifold's linearization test: one sender, 1,001 messages, even ones to one pid, odd ones to
+// three, through offload; the first pid sees them all, in order.
+func TestLinearization(t *testing.T) {
+	for _, opts := range [][]manifold.Option{nil, {manifold.Offload()}} {
+		nodes, ms := cluster(t, 2, manifold.Config{})
+		out := make(chan etf.Tuple, 4000)
+		pid0 := receivers(t, nodes[1], 1, out)[0]
+		others := receivers(t, nodes[1], 2, make(chan etf.Tuple, 4000))
+		asProcess(t, nodes[0], func(p gen.Process) error {
+			for n := 0; n <= 1000; n++ {
+				var err error
+				if n%2 == 0 {
+					err = ms[0].Send(p, pid0, n, opts...)
+				} else {
+					err = ms[0].Send(p, []gen.PID{pid0, others[0], others[1]}, n, opts...)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		got := collect(t, out, 1001)[pid0]
+		for n := 0; n <= 1000; n++ {
+			require.Equal(t, int64(n), got[n], "position %d", n)
+		}
+	}
+}
+
+func TestKeyPinning(t *testing.T) {
+	nodes, ms := cluster(t, 1, manifold.Config{Partitioners: 8, Senders: 8})
+	out := make(chan etf.Tuple, 16)
+	pid := receivers(t, nodes[0], 1, out)[0]
+	asProcess(t, nodes[0], func(p gen.Process) error {
+		return ms[0].Send(p, []gen.PID{pid, pid}, "pinned", manifold.PartitionerKey("hello"), manifold.SenderKey("hello"), manifold.Offload())
+	})
+	require.Len(t, collect(t, out, 2)[pid], 2)
+	asProcess(t, nodes[0], func(p gen.Process) error {
+		err := ms[0].Send(p, pid, "x", manifold.PartitionerKey(etf.Tuple{1}))
+		require.Error(t, err)
+		return nil
+	})
+}
+
+func TestPartitionerAnswersLikeASupervisor(t *testing.T) {
+	nodes, _ := cluster(t, 1, manifold.Config{Workers: 3})
+	n := nodes[0]
+	children, err := n.Call(gen.ProcessID{Name: manifold.PartitionerName(5), Node: n.Name()}, etf.Atom("which_children"))
+	require.NoError(t, err)
+	require.Len(t, children, 4) // Workers+1
+	counts, err := n.Call(gen.ProcessID{Name: manifold.PartitionerName(0), Node: n.Name()}, etf.Atom("count_children"))
+	require.NoError(t, err)
+	require.Equal(t, etf.List{etf.Tuple{etf.Atom("specs"), 1}, etf.Tuple{etf.Atom("active"), 4},
+		etf.Tuple{etf.Atom("supervisors"), 0}, etf.Tuple{etf.Atom("workers"), 4}}, counts)
+	other, err := n.Call(gen.ProcessID{Name: manifold.PartitionerName(0), Node: n.Name()}, etf.Atom("what"))
+	require.NoError(t, err)
+	require.Equal(t, etf.Atom("error"), other)
+}
+
+func TestCrashedWorkerIsReplaced(t *testing.T) {
+	nodes, ms := cluster(t, 1, manifold.Config{Workers: 1, Partitioners: 1})
+	n := nodes[0]
+	part := gen.ProcessID{Name: manifold.PartitionerName(0), Node: n.Name()}
+	before, err := n.Call(part, etf.Atom("which_children"))
+	require.NoError(t, err)
+	victim := before.(etf.List)[0].(etf.Tuple)[1].(gen.PID)
+	require.NoError(t, n.Kill(victim))
+	require.Eventually(t, func() bool {
+		after, err := n.Call(part, etf.Atom("which_children"))
+		return err == nil && after.(etf.List)[0].(etf.Tuple)[1].(gen.PID) != victim
+	}, 5*time.Second, 20*time.Millisecond)
+	// And it keeps serving.
+	out := make(chan etf.Tuple, 100)
+	pids := receivers(t, n, 50, out)
+	asProcess(t, n, func(p gen.Process) error { return ms[0].Send(p, pids, "after") })
+	require.Len(t, collect(t, out, 50), 50)
+}
+
+// A partitioner cast that lists pids of another node is relayed there, so a Go node can stand
+// in for a BEAM relay node.
+func TestPartitionerRelaysOtherNodesPids(t *testing.T) {
+	nodes, ms := cluster(t, 2, manifold.Config{})
+	out := make(chan etf.Tuple, 100)
+	local := receivers(t, nodes[0], 3, out)
+	far := receivers(t, nodes[1], 3, out)
+	list := etf.List{}
+	for _, p := range append(local, far...) {
+		list = append(list, p)
+	}
+	cast := etf.Tuple{etf.Atom("$gen_cast"), etf.Tuple{etf.Atom("send"), list, "relayed"}}
+	require.NoError(t, nodes[0].Send(gen.ProcessID{Name: manifold.PartitionerName(3), Node: nodes[0].Name()}, cast))
+	got := collect(t, out, 6)
+	require.Len(t, got, 6)
+	require.Equal(t, uint64(1), ms[0].Stats().Relayed)
+	require.Equal(t, uint64(3), ms[1].Stats().Deliveries)
+}
+
+func TestMalformedCastIsCountedNotFatal(t *testing.T) {
+	nodes, ms := cluster(t, 1, manifold.Config{})
+	n := nodes[0]
+	part := gen.ProcessID{Name: manifold.PartitionerName(0), Node: n.Name()}
+	require.NoError(t, n.Send(part, etf.Tuple{etf.Atom("$gen_cast"), etf.Tuple{etf.Atom("send"), etf.List{int64(1)}, "x"}}))
+	require.Eventually(t, func() bool { return ms[0].Stats().Dropped == 1 }, 5*time.Second, 10*time.Millisecond)
+	out := make(chan etf.Tuple, 4)
+	pid := receivers(t, n, 1, out)[0]
+	asProcess(t, n, func(p gen.Process) error { return ms[0].Send(p, pid, "still fine") })
+	require.Equal(t, []any{"still fine"}, collect(t, out, 1)[pid])
+}

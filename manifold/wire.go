@@ -1,0 +1,214 @@
+package manifold
+
+import (
+	"fmt"
+
+	"ergo.services/ergo/gen"
+
+	"github.com/gobeam/gobeam/etf"
+)
+
+// Shape is the form of the cast a partitioner receives; which one a BEAM node understands
+// depends on its Manifold version, and the two are not interchangeable: a partitioner of one
+// version ignores the other's cast.
+type Shape int
+
+const (
+	// Shape3 is {send, Pids, Msg}, what Manifold up to 1.7.0 sends and accepts.
+	Shape3 Shape = 3
+	// Shape4 is {send, Pids, Msg, Opts}, what newer Manifold sends and accepts; Opts carries
+	// the send options (noconnect, nosuspend) to the final send.
+	Shape4 Shape = 4
+)
+
+func (s Shape) String() string {
+	switch s {
+	case Shape3:
+		return "{send, Pids, Msg}"
+	case Shape4:
+		return "{send, Pids, Msg, Opts}"
+	}
+	return fmt.Sprintf("Shape(%d)", int(s))
+}
+
+var (
+	atomGenCast        = etf.Atom("$gen_cast")
+	atomSend           = etf.Atom("send")
+	atomManifoldBinary = etf.Atom("manifold_binary")
+	atomNoconnect      = etf.Atom("noconnect")
+	atomNosuspend      = etf.Atom("nosuspend")
+	atomPackMode       = etf.Atom("pack_mode")
+	atomBinary         = etf.Atom("binary")
+	atomNil            = etf.Atom("nil")
+)
+
+// cast is what a partitioner is asked to deliver.
+type cast struct {
+	pids  []gen.PID
+	msg   any
+	shape Shape
+	opts  etf.List // the options of a Shape4 cast, passed on as they came
+}
+
+// parseCast reads {'$gen_cast', {send, Pids, Msg}} or {'$gen_cast', {send, Pids, Msg, Opts}}.
+func parseCast(message any) (cast, bool, error) {
+	outer, ok := message.(etf.Tuple)
+	if !ok || len(outer) != 2 || outer[0] != atomGenCast {
+		return cast{}, false, nil
+	}
+	req, ok := outer[1].(etf.Tuple)
+	if !ok || len(req) < 3 || len(req) > 4 || req[0] != atomSend {
+		return cast{}, false, nil
+	}
+	pids, err := pidList(req[1])
+	if err != nil {
+		return cast{}, true, err
+	}
+	c := cast{pids: pids, msg: req[2], shape: Shape3}
+	if len(req) == 4 {
+		c.shape = Shape4
+		if c.opts, ok = req[3].(etf.List); !ok && req[3] != nil {
+			return cast{}, true, fmt.Errorf("manifold: cast options are a %T, not a list", req[3])
+		}
+	}
+	return c, true, nil
+}
+
+// term builds the cast tuple, ready to send to a partitioner.
+func (c cast) term(msg any) etf.Tuple {
+	pids := make(etf.List, len(c.pids))
+	for i, p := range c.pids {
+		pids[i] = p
+	}
+	if c.shape == Shape4 {
+		opts := c.opts
+		if opts == nil {
+			opts = etf.List{}
+		}
+		return etf.Tuple{atomGenCast, etf.Tuple{atomSend, pids, msg, opts}}
+	}
+	return etf.Tuple{atomGenCast, etf.Tuple{atomSend, pids, msg}}
+}
+
+// pidList reads the Pids of a cast: a proper list of pids. Manifold never puts nil there (it
+// drops nils before grouping), but a nil is skipped rather than refused.
+func pidList(t any) ([]gen.PID, error) {
+	list, ok := t.(etf.List)
+	if !ok {
+		return nil, fmt.Errorf("manifold: cast pids are a %T, not a list", t)
+	}
+	pids := make([]gen.PID, 0, len(list))
+	for _, e := range list {
+		switch p := e.(type) {
+		case gen.PID:
+			pids = append(pids, p)
+		case nil:
+		case etf.Atom:
+			if p != atomNil {
+				return nil, fmt.Errorf("manifold: %v in a cast's pid list", p)
+			}
+		default:
+			return nil, fmt.Errorf("manifold: a %T in a cast's pid list", e)
+		}
+	}
+	return pids, nil
+}
+
+// senderRequest is what a sender is asked to do.
+type senderRequest struct {
+	partitioner gen.Atom
+	pids        []gen.PID
+	msg         any
+	pack        bool
+	shape       Shape    // the cast shape of the request's version
+	opts        etf.List // options of the newest request shape
+	// perNode names the partitioner for nodes that run another number of partitioners than
+	// this one (Config.NodePartitioners); the others use partitioner.
+	perNode map[gen.Atom]gen.Atom
+}
+
+// nameFor is the partitioner to cast to on node.
+func (r senderRequest) nameFor(node gen.Atom) gen.Atom {
+	if name, ok := r.perNode[node]; ok {
+		return name
+	}
+	return r.partitioner
+}
+
+// parseSenderRequest reads the three versions of a sender's cast:
+// {send, Partitioner, Pids, Msg} (1.5), {send, Partitioner, Pids, Msg, PackMode} (1.6, 1.7)
+// and {send, Partitioner, Pids, Msg, Opts} (newer).
+func parseSenderRequest(message any) (senderRequest, bool, error) {
+	outer, ok := message.(etf.Tuple)
+	if !ok || len(outer) != 2 || outer[0] != atomGenCast {
+		return senderRequest{}, false, nil
+	}
+	req, ok := outer[1].(etf.Tuple)
+	if !ok || len(req) < 4 || len(req) > 5 || req[0] != atomSend {
+		return senderRequest{}, false, nil
+	}
+	name, ok := req[1].(etf.Atom)
+	if !ok || !isPartitionerName(name) {
+		return senderRequest{}, true, fmt.Errorf("manifold: %v is not a partitioner name", req[1])
+	}
+	pids, err := pidList(req[2])
+	if err != nil {
+		return senderRequest{}, true, err
+	}
+	r := senderRequest{partitioner: name, pids: pids, msg: req[3], shape: Shape3}
+	if len(req) == 5 {
+		switch mode := req[4].(type) {
+		case etf.Atom: // 1.6 / 1.7: binary | etf | nil
+			r.pack = mode == atomBinary
+		case nil:
+		case etf.List: // newer: the caller's options
+			r.shape, r.opts = Shape4, mode
+			r.pack = optionValue(mode, atomPackMode) == atomBinary
+		default:
+			return senderRequest{}, true, fmt.Errorf("manifold: sender pack mode is a %T", req[4])
+		}
+	}
+	return r, true, nil
+}
+
+// optionValue returns the first value of key in a keyword list, as Keyword.get does.
+func optionValue(opts etf.List, key etf.Atom) any {
+	for _, o := range opts {
+		if kv, ok := o.(etf.Tuple); ok && len(kv) == 2 && kv[0] == key {
+			return kv[1]
+		}
+	}
+	return nil
+}
+
+// truthy is Elixir's truthiness: anything but false and nil.
+func truthy(v any) bool {
+	switch v {
+	case nil, false, atomNil, etf.Atom("false"):
+		return false
+	}
+	return true
+}
+
+// pack wraps msg as Manifold's pack_mode binary does: {manifold_binary, term_to_binary(Msg)}.
+func pack(msg any) (etf.Tuple, error) {
+	b, err := etf.Encode(msg)
+	if err != nil {
+		return nil, err
+	}
+	return etf.Tuple{atomManifoldBinary, b}, nil
+}
+
+// unpack undoes pack. As in Manifold, the shape decides, not an option: a message that is
+// exactly {manifold_binary, Binary} is decoded.
+func unpack(msg any) (any, error) {
+	t, ok := msg.(etf.Tuple)
+	if !ok || len(t) != 2 || t[0] != atomManifoldBinary {
+		return msg, nil
+	}
+	b, ok := t[1].([]byte)
+	if !ok {
+		return msg, nil
+	}
+	return etf.Decode(b)
+}
