@@ -143,3 +143,207 @@ func TestManifoldGoToElixir(t *testing.T) {
 		})
 	}
 }
+
+// A partitioner ignores the cast shape it does not speak, as Manifold's do: the test can fail.
+func TestManifoldShapesAreNotInterchangeable(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	m, err := manifold.Start(gn, manifold.Config{Partitioners: 1, Shape: manifold.Shape3})
+	require.NoError(t, err)
+	ex := c.elixirNode("ex", 1, 4)
+	collector := ex.MustEval(`'Elixir.GobeamManifold.Receivers':start_collector(hello)`).(etf.PID)
+	pids := ex.MustCall("Elixir.GobeamManifold.Receivers", "spawn_reporters", 10, collector)
+	s := spawnSender(t, gn)
+	require.NoError(t, gn.Send(s, senderJob(func(p gen.Process) { m.Send(p, pids, etf.Atom("hello")) })))
+	res := ex.MustCall("Elixir.GobeamManifold.Receivers", "await", collector, 10, 1500)
+	require.Equal(t, etf.Tuple{etf.Atom("result"), int64(0), int64(0), int64(0)}, res)
+}
+
+// Manifold's linearization test, both ways: one sender, messages 0..1000, even ones to pid0
+// alone and odd ones to pid0 and two others, direct and offloaded; pid0 echoes every message
+// back, and they must come back in order.
+func TestManifoldLinearization(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	m, err := manifold.Start(gn, manifold.Config{Partitioners: 2, Shape: manifold.Shape3})
+	require.NoError(t, err)
+	ex := c.elixirNode("ex", 2, 3)
+
+	t.Run("go_to_elixir", func(t *testing.T) {
+		for _, opts := range [][]manifold.Option{nil, {manifold.Offload()}} {
+			inbox, out := spawnInbox(t, gn, "", 2000)
+			pid0 := ex.MustCall("Elixir.GobeamManifold.Receivers", "spawn_echo", inbox).(etf.PID)
+			p1 := ex.MustCall("Elixir.GobeamManifold.Receivers", "spawn_noop").(etf.PID)
+			p2 := ex.MustCall("Elixir.GobeamManifold.Receivers", "spawn_noop").(etf.PID)
+			s := spawnSender(t, gn)
+			require.NoError(t, gn.Send(s, senderJob(func(p gen.Process) {
+				for n := 0; n <= 1000; n++ {
+					if n%2 == 0 {
+						m.Send(p, pid0, etf.Tuple{etf.Atom("hello"), n}, opts...)
+					} else {
+						m.Send(p, []gen.PID{pid0, p1, p2}, etf.Tuple{etf.Atom("hello"), n}, opts...)
+					}
+				}
+			})))
+			for n := 0; n <= 1000; n++ {
+				require.Equal(t, etf.Tuple{pid0, etf.Tuple{etf.Atom("hello"), int64(n)}}, receive(t, out, 10*time.Second), "message %d", n)
+			}
+		}
+	})
+
+	t.Run("elixir_to_go", func(t *testing.T) {
+		for _, opts := range []string{"[]", "[{send_mode, offload}]"} {
+			box, err := ex.Mailbox(etf.Atom("lin_" + fmt.Sprint(len(opts))))
+			require.NoError(t, err)
+			pid0, err := gn.Spawn(func() gen.ProcessBehavior { return &echoTo{to: box} }, gen.ProcessOptions{})
+			require.NoError(t, err)
+			others, _, _ := spawnCounters(t, gn, 2, nil)
+			_, err = ex.EvalWith(`[begin
+			        Msg = {hello, N},
+			        case N rem 2 of
+			            0 -> 'Elixir.GobeamManifold':send(P0, Msg, Opts);
+			            1 -> 'Elixir.GobeamManifold':send([P0 | Others], Msg, Opts)
+			        end
+			    end || N <- lists:seq(0, 1000)], ok.`,
+				map[string]etf.Term{"P0": pid0, "Others": others, "Opts": mustParseOpts(t, ex, opts)})
+			require.NoError(t, err)
+			for n := 0; n <= 1000; n++ {
+				got, err := ex.Recv(10 * time.Second)
+				require.NoError(t, err)
+				require.Equal(t, etf.Tuple{pid0, etf.Tuple{etf.Atom("hello"), int64(n)}}, got.(etf.Tuple)[1], "message %d", n)
+			}
+		}
+	})
+}
+
+func mustParseOpts(t *testing.T, p *erlpeer.Peer, opts string) etf.Term {
+	v, err := p.Eval(opts)
+	require.NoError(t, err)
+	return v
+}
+
+// echoTo sends {Self, Msg} to a BEAM process for every message (Manifold's reply loop).
+type echoTo struct {
+	act.Actor
+	to gen.PID
+}
+
+func (e *echoTo) HandleMessage(from gen.PID, msg any) error {
+	return e.Send(e.to, etf.Tuple{e.PID(), msg})
+}
+
+// Manifold's "send to list of one", "send to one", "send to nil" and "nil in list" tests, with
+// the sending on Elixir and the receiver on Go, and key pinning to a partitioner past 0.
+func TestManifoldNilsOneAndKeys(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	_, err := manifold.Start(gn, manifold.Config{})
+	require.NoError(t, err)
+	ex := c.elixirNode("ex", 32, 3)
+	pid, out := spawnInbox(t, gn, "", 16)
+	vars := map[string]etf.Term{"P": pid}
+	for _, expr := range []string{
+		`'Elixir.GobeamManifold':send([P], one)`,
+		`'Elixir.GobeamManifold':send(P, two)`,
+		`'Elixir.GobeamManifold':send([nil, P, nil], three)`,
+		// "hello" pins partitioner 25 of 32, 'Manifold.Partitioner_25': Go runs all 32.
+		`'Elixir.GobeamManifold':set_partitioner_key(<<"hello">>), 'Elixir.GobeamManifold':send([P, P], four)`,
+	} {
+		_, err := ex.EvalWith(expr, vars)
+		require.NoError(t, err, expr)
+	}
+	require.Equal(t, etf.Atom("ok"), ex.MustEval(`'Elixir.GobeamManifold':send([nil], hi)`))
+	require.Equal(t, etf.Atom("ok"), ex.MustEval(`'Elixir.GobeamManifold':send(nil, hi)`))
+	// Each expression runs in its own process, a sender of its own: no order between them.
+	var got []any
+	for i := 0; i < 5; i++ {
+		got = append(got, receive(t, out, 10*time.Second))
+	}
+	require.ElementsMatch(t, []any{etf.Atom("one"), etf.Atom("two"), etf.Atom("three"), etf.Atom("four"), etf.Atom("four")}, got)
+	select {
+	case extra := <-out:
+		t.Fatalf("nil pids led to an extra delivery: %v", extra)
+	case <-time.After(300 * time.Millisecond):
+	}
+	require.Equal(t, etf.Atom("Manifold.Partitioner_25"), ex.MustEval(`'Elixir.GobeamManifold':set_partitioner_key(<<"hello">>), get(manifold_partitioner)`))
+}
+
+// A worker killed mid-stream loses only what it held; the partitioner replaces it and keeps
+// serving, and the link stays up.
+func TestManifoldWorkerCrashMidStream(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	m, err := manifold.Start(gn, manifold.Config{Workers: 3})
+	require.NoError(t, err)
+	ex := c.elixirNode("ex", 1, 3)
+	const perRound, rounds = 1000, 40
+	pids, right, _ := spawnCounters(t, gn, perRound, etf.Atom("tick"))
+	part := gen.ProcessID{Name: manifold.PartitionerName(0), Node: gn.Name()}
+	done := make(chan error, 1)
+	go func() {
+		_, err := ex.EvalWith(`[begin 'Elixir.GobeamManifold':send(Pids, tick), timer:sleep(5) end || _ <- lists:seq(1, R)], ok.`,
+			map[string]etf.Term{"Pids": pids, "R": rounds})
+		done <- err
+	}()
+	waitFor(t, 10*time.Second, "the stream to start", func() bool { return right.Load() > 0 })
+	children, err := gn.Call(part, etf.Atom("which_children"))
+	require.NoError(t, err)
+	victim := children.(etf.List)[1].(etf.Tuple)[1].(gen.PID)
+	require.NoError(t, gn.Kill(victim))
+	require.NoError(t, <-done)
+
+	// The partitioner still serves every worker slot.
+	waitFor(t, 10*time.Second, "the replacement worker", func() bool {
+		ch, err := gn.Call(part, etf.Atom("which_children"))
+		return err == nil && ch.(etf.List)[1].(etf.Tuple)[1].(gen.PID) != victim
+	})
+	before := right.Load()
+	_, err = ex.EvalWith(`'Elixir.GobeamManifold':send(Pids, tick)`, map[string]etf.Term{"Pids": pids})
+	require.NoError(t, err)
+	waitFor(t, 10*time.Second, "the last round", func() bool { return right.Load() == before+perRound })
+	lost := int64(perRound*(rounds+1)) - right.Load()
+	t.Logf("killed worker held %d of %d deliveries", lost, perRound*(rounds+1))
+	require.Less(t, lost, int64(perRound*rounds/2), "far more was lost than one worker of four could hold")
+	require.Equal(t, uint64(rounds+1), m.Stats().CastsIn)
+	require.True(t, connected(gn, ex.Node()))
+}
+
+// Two Elixir nodes and the Go node fan out to each other in every direction.
+func TestManifoldThreeNodeMix(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	m, err := manifold.Start(gn, manifold.Config{Partitioners: 2})
+	require.NoError(t, err)
+	a := c.elixirNode("a", 2, 3)
+	b := c.elixirNode("b", 2, 3)
+	const n = 2000
+	for _, from := range []string{"a", "b", "go"} {
+		msg := etf.Tuple{etf.Atom("from"), etf.Atom(from)}
+		t.Run(from, func(t *testing.T) {
+			vars := map[string]etf.Term{"M": msg}
+			colA, err := a.EvalWith(`'Elixir.GobeamManifold.Receivers':start_collector(M)`, vars)
+			require.NoError(t, err)
+			colB, err := b.EvalWith(`'Elixir.GobeamManifold.Receivers':start_collector(M)`, vars)
+			require.NoError(t, err)
+			pidsA := a.MustCall("Elixir.GobeamManifold.Receivers", "spawn_reporters", n, colA).(etf.List)
+			pidsB := b.MustCall("Elixir.GobeamManifold.Receivers", "spawn_reporters", n, colB).(etf.List)
+			pidsGo, right, bad := spawnCounters(t, gn, n, msg)
+			all := append(append(append(etf.List{}, pidsA...), pidsB...), pidsGo...)
+			switch from {
+			case "a", "b":
+				p := map[string]*erlpeer.Peer{"a": a, "b": b}[from]
+				_, err := p.EvalWith(`'Elixir.GobeamManifold':send(All, M)`, map[string]etf.Term{"All": all, "M": msg})
+				require.NoError(t, err)
+			case "go":
+				s := spawnSender(t, gn)
+				require.NoError(t, gn.Send(s, senderJob(func(p gen.Process) { m.Send(p, all, msg) })))
+			}
+			want := etf.Tuple{etf.Atom("result"), int64(n), int64(n), int64(0)}
+			require.Equal(t, want, a.MustCall("Elixir.GobeamManifold.Receivers", "await", colA, n, 20000))
+			require.Equal(t, want, b.MustCall("Elixir.GobeamManifold.Receivers", "await", colB, n, 20000))
+			waitFor(t, 20*time.Second, "Go receivers", func() bool { return right.Load() >= n })
+			require.Equal(t, int64(n), right.Load())
+			require.Zero(t, bad.Load())
+		})
+	}
+}
