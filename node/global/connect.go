@@ -1,0 +1,85 @@
+package global
+
+import (
+	"ergo.services/ergo/gen"
+
+	"github.com/gobeam/gobeam/etf"
+)
+
+// global keeps the cluster fully connected: after a sync it connects to every node the peer
+// knows (sync_others/1) and tells each it is in sync. Ergo dials synchronously, so the dial
+// runs in a goroutine and its result comes back to the server as a message; one dial per
+// node at a time, since Ergo leaks the socket of the loser when two race.
+
+type connectJob struct {
+	// syncOther: send in_sync once connected, and report a failure (global's sync_other/2).
+	syncOther bool
+	retries   int
+}
+
+// syncOthers is global's sync_others/1.
+func (s *server) syncOthers(nodes []gen.Atom) {
+	for _, n := range nodes {
+		if n != s.Node().Name() {
+			s.connect(n, true)
+		}
+	}
+}
+
+// connect makes sure n is connected; the outcome arrives as a connectResult.
+func (s *server) connect(n gen.Atom, syncOther bool) {
+	job := s.connecting[n]
+	if job == nil {
+		job = &connectJob{}
+		s.connecting[n] = job
+		s.dial(n)
+	}
+	if syncOther && !job.syncOther {
+		job.syncOther = true
+		job.retries = s.g.opts.ConnectRetries
+	}
+}
+
+func (s *server) dial(n gen.Atom) {
+	if _, err := s.Node().Network().Node(n); err == nil {
+		s.Send(s.PID(), connectResult{Node: n})
+		return
+	}
+	node, self := s.Node(), s.PID()
+	go func() {
+		_, err := node.Network().GetNode(n)
+		node.Send(self, connectResult{Node: n, Err: err})
+	}()
+}
+
+// connected handles the end of a dial.
+func (s *server) connected(m connectResult) {
+	n := m.Node
+	job := s.connecting[n]
+	if m.Err == nil {
+		delete(s.connecting, n)
+		s.nodeUp(n)
+		if job != nil && job.syncOther {
+			s.castServer(n, etf.Tuple{etf.Atom("in_sync"), s.Node().Name(), true})
+		}
+		return
+	}
+	if job != nil && job.syncOther && job.retries > 0 {
+		job.retries--
+		s.dial(n)
+		return
+	}
+	delete(s.connecting, n)
+	// A pid on a node that cannot be reached is as good as gone (DOWN noconnection).
+	for _, pid := range s.deferredMonitors[n] {
+		s.pidDown(pid)
+	}
+	delete(s.deferredMonitors, n)
+	if job != nil && job.syncOther {
+		s.Log().Warning("'global' at %s failed to connect to %s: %s", s.Node().Name(), n, m.Err)
+		// extra_nodedown
+		s.syncDone(n)
+		s.handleNodedown(n, nodedownDisconnected)
+		s.updateNodes()
+	}
+}
