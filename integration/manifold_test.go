@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"embed"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -14,15 +13,13 @@ import (
 	"github.com/gobeam/gobeam/etf"
 	"github.com/gobeam/gobeam/integration/erlpeer"
 	"github.com/gobeam/gobeam/manifold"
+	"github.com/gobeam/gobeam/manifold/elixir"
 	"github.com/gobeam/gobeam/node"
 )
 
 // Manifold between Go and Elixir, against real Elixir nodes running this project's Elixir
-// implementation of Manifold's wire behaviour (integration/ex/gobeam_manifold.ex): Manifold's
-// own test list with the Go node as the remote node.
-
-//go:embed ex/*.ex
-var exSources embed.FS
+// implementation of Manifold's wire behaviour (manifold/elixir): Manifold's own test list with
+// the Go node as the remote node.
 
 const manyPids = 10_001
 
@@ -30,7 +27,7 @@ const manyPids = 10_001
 func (c *cluster) elixirNode(prefix string, partitioners, shape int) *erlpeer.Peer {
 	c.t.Helper()
 	p := c.erlNode(prefix, erlpeer.Options{Elixir: true})
-	p.MustLoadFS(exSources, "ex/*.ex")
+	p.MustLoadFS(elixir.Sources, "*.ex")
 	_, err := p.Eval(fmt.Sprintf(`'Elixir.GobeamManifold':start([{partitioners, %d}, {shape, %d}, {senders, 2}])`, partitioners, shape))
 	require.NoError(c.t, err)
 	return p
