@@ -4,6 +4,7 @@ go 1.26
 
 require (
 	ergo.services/ergo v1.999.320
+	github.com/spf13/pflag v1.1.0
 	github.com/stretchr/testify v1.12.1
 )
 

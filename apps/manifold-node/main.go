@@ -1,0 +1,217 @@
+// Command manifold-node puts a Go node into an Erlang/Elixir cluster: it joins over Erlang
+// distribution (EPMD, handshake, DIST) and runs Manifold's partitioners and senders, so Elixir
+// nodes can fan out to Go processes and offload fan-out to Go.
+//
+//	manifold-node --name go@10.0.0.5 --cookie secret --partitioners 4
+//	manifold-node --demo        # a Go node and an Elixir node fanning out to each other
+//
+// Every flag has an environment variable (GOBEAM_NAME, GOBEAM_COOKIE, ...); a flag given on the
+// command line wins.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/gobeam/gobeam/manifold"
+	"github.com/gobeam/gobeam/node"
+)
+
+type config struct {
+	name, sname, cookie string
+	epmdPort            uint16
+	hidden              bool
+	listen              string
+	ticktime            time.Duration
+	partitioners        int
+	workers             int
+	senders             int
+	wireShape           int
+	statsEvery          time.Duration
+
+	demo         bool
+	demoDuration time.Duration
+	demoPids     int
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "manifold-node:", err)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if cfg.demo {
+		err = runDemo(ctx, cfg, log)
+	} else {
+		err = run(ctx, cfg, log)
+	}
+	if err != nil {
+		log.Error("manifold-node failed", "error", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string) (config, error) {
+	var c config
+	fs := pflag.NewFlagSet("manifold-node", pflag.ContinueOnError)
+	fs.StringVar(&c.name, "name", "", "long node name, name@host (as erl -name)")
+	fs.StringVar(&c.sname, "sname", "", "short node name; the host is this machine's short hostname (as erl -sname)")
+	fs.StringVar(&c.cookie, "cookie", "", "magic cookie (default: ~/.erlang.cookie, created if missing, as erl does)")
+	port := fs.Uint16("epmd-port", 0, "EPMD port (default: $ERL_EPMD_PORT or 4369); an embedded EPMD starts if none runs")
+	fs.BoolVar(&c.hidden, "hidden", false, "join as a hidden node (as erl -hidden)")
+	fs.StringVar(&c.listen, "listen", "", "distribution listen port or range, e.g. 9100 or 9100-9199 (default: any free port)")
+	fs.DurationVar(&c.ticktime, "ticktime", 60*time.Second, "net_ticktime: a silent peer is down after this long")
+	fs.IntVar(&c.partitioners, "partitioners", 0, "Manifold partitioners a sender chooses from (default: GOMAXPROCS, at most 32)")
+	fs.IntVar(&c.workers, "workers", 0, "Manifold workers per partitioner (default: GOMAXPROCS; each partitioner runs workers+1)")
+	fs.IntVar(&c.senders, "senders", 0, "Manifold senders for offloaded sends (default: GOMAXPROCS, at most 128)")
+	fs.IntVar(&c.wireShape, "wire-shape", 3, "cast shape toward BEAM nodes: 3 = {send, Pids, Msg} (Manifold <= 1.7.0), 4 = {send, Pids, Msg, Opts}")
+	fs.DurationVar(&c.statsEvery, "stats-every", 10*time.Second, "how often to log Manifold's counters (0: never)")
+	fs.BoolVar(&c.demo, "demo", false, "run the live demo: this node and an Elixir node fan out to each other")
+	fs.DurationVar(&c.demoDuration, "demo-duration", 5*time.Second, "how long the demo fans out")
+	fs.IntVar(&c.demoPids, "demo-pids", 1000, "receivers on each side in the demo")
+
+	// Environment first, so that flags given on the command line override it.
+	var envErr error
+	fs.VisitAll(func(f *pflag.Flag) {
+		key := "GOBEAM_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(key); ok {
+			if err := f.Value.Set(v); err != nil && envErr == nil {
+				envErr = fmt.Errorf("%s=%q: %w", key, v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return c, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	c.epmdPort = *port
+	if c.name != "" && c.sname != "" {
+		return c, errors.New("--name and --sname exclude each other")
+	}
+	if c.wireShape != 3 && c.wireShape != 4 {
+		return c, fmt.Errorf("--wire-shape is 3 or 4, not %d", c.wireShape)
+	}
+	if c.partitioners < 0 || c.partitioners > manifold.MaxPartitioners {
+		return c, fmt.Errorf("--partitioners is 1..%d", manifold.MaxPartitioners)
+	}
+	if c.senders < 0 || c.senders > manifold.MaxSenders {
+		return c, fmt.Errorf("--senders is 1..%d", manifold.MaxSenders)
+	}
+	if c.workers < 0 {
+		return c, errors.New("--workers cannot be negative")
+	}
+	if c.ticktime < time.Second {
+		return c, errors.New("--ticktime is at least 1s")
+	}
+	if c.demoPids < 1 {
+		return c, errors.New("--demo-pids is at least 1")
+	}
+	return c, nil
+}
+
+// nodeName is the full node name from --name or --sname.
+func (c config) nodeName(defaultAlive string) (string, error) {
+	switch {
+	case c.name != "":
+		if !strings.Contains(c.name, "@") {
+			return c.name + "@127.0.0.1", nil
+		}
+		return c.name, nil
+	case c.sname != "":
+		host, err := os.Hostname()
+		if err != nil {
+			return "", err
+		}
+		host, _, _ = strings.Cut(host, ".")
+		return c.sname + "@" + host, nil
+	}
+	return defaultAlive + "@127.0.0.1", nil
+}
+
+func (c config) nodeOptions() (node.Options, error) {
+	o := node.Options{Cookie: c.cookie, EPMDPort: c.epmdPort, Hidden: c.hidden, TickTime: c.ticktime}
+	o.Ergo.Log.DefaultLogger.Output = os.Stderr // stdout stays free for the program's own output
+	if c.listen != "" {
+		lo, hi, _ := strings.Cut(c.listen, "-")
+		min, err := strconv.ParseUint(lo, 10, 16)
+		if err != nil {
+			return o, fmt.Errorf("--listen %q: %w", c.listen, err)
+		}
+		max := min
+		if hi != "" {
+			if max, err = strconv.ParseUint(hi, 10, 16); err != nil || max < min {
+				return o, fmt.Errorf("--listen %q: want PORT or MIN-MAX", c.listen)
+			}
+		}
+		o.ListenPortMin, o.ListenPortMax = uint16(min), uint16(max)
+	}
+	return o, nil
+}
+
+func (c config) manifoldConfig() manifold.Config {
+	return manifold.Config{
+		Partitioners: c.partitioners,
+		Workers:      c.workers,
+		Senders:      c.senders,
+		Shape:        manifold.Shape(c.wireShape),
+	}
+}
+
+// run is the daemon: a node with Manifold until SIGINT or SIGTERM.
+func run(ctx context.Context, c config, log *slog.Logger) error {
+	name, err := c.nodeName("manifold")
+	if err != nil {
+		return err
+	}
+	opts, err := c.nodeOptions()
+	if err != nil {
+		return err
+	}
+	n, err := node.Start(name, opts)
+	if err != nil {
+		return err
+	}
+	m, err := manifold.Start(n, c.manifoldConfig())
+	if err != nil {
+		n.Stop()
+		return err
+	}
+	cfg := m.Config()
+	log.Info("node up", "name", n.Name(), "partitioners", cfg.Partitioners, "workers", cfg.Workers,
+		"senders", cfg.Senders, "wire_shape", cfg.Shape.String(), "hidden", c.hidden)
+
+	var tick <-chan time.Time
+	if c.statsEvery > 0 {
+		t := time.NewTicker(c.statsEvery)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("stopping", "name", n.Name())
+			m.Stop()
+			n.Stop()
+			return nil
+		case <-tick:
+			s := m.Stats()
+			log.Info("manifold", "casts_in", s.CastsIn, "deliveries", s.Deliveries, "relayed", s.Relayed,
+				"sends", s.Sends, "dropped", s.Dropped, "peers", len(n.Network().Nodes()))
+		}
+	}
+}
