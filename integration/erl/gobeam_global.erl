@@ -1,8 +1,8 @@
 %% Erlang side of the global tests: global:sync/0 with a bound, processes that hold global
 %% names, and what global knows on this node.
 -module(gobeam_global).
--export([sync/1, start_named/1, start_named/2, stop_named/1, whereis/1, names/0,
-         call_global/2, known/0, ask/2]).
+-export([sync/1, start_named/1, start_named/2, stop_named/1, lookup/1, names/0,
+         call_global/2, known/0, ask/2, monitor_all_nodes/0, all_node_events/0]).
 
 %% Runs global:sync() and returns its result, or timeout if it does not return within
 %% Timeout ms (the syncing process is then killed).
@@ -36,7 +36,7 @@ named_loop(Name) ->
         {ping, From} -> From ! {pong, Name, self()}, named_loop(Name);
         stop -> ok;
         Other ->
-            case whereis(gobeam_global_collector) of
+            case erlang:whereis(gobeam_global_collector) of
                 undefined -> ok;
                 Collector -> Collector ! {Name, Other}
             end,
@@ -48,7 +48,7 @@ stop_named(Pid) ->
     Pid ! stop,
     receive {'DOWN', Mon, process, Pid, _} -> ok after 5000 -> timeout end.
 
-whereis(Name) -> global:whereis_name(Name).
+lookup(Name) -> global:whereis_name(Name).
 
 names() -> lists:sort(global:registered_names()).
 
@@ -71,3 +71,26 @@ ask(Name, Timeout) ->
             after Timeout -> timeout
             end
     end.
+
+%% Records nodeup and nodedown of visible and hidden nodes alike, for all_node_events/0.
+monitor_all_nodes() ->
+    Parent = self(),
+    Pid = spawn(fun() ->
+                        ok = net_kernel:monitor_nodes(true, [{node_type, all}, nodedown_reason]),
+                        Parent ! {self(), ready},
+                        node_log([])
+                end),
+    receive {Pid, ready} -> ok end,
+    true = register(gobeam_global_node_log, Pid),
+    ok.
+
+node_log(Events) ->
+    receive
+        {get, From, Ref} -> From ! {Ref, lists:reverse(Events)}, node_log(Events);
+        Event -> node_log([Event | Events])
+    end.
+
+all_node_events() ->
+    Ref = make_ref(),
+    gobeam_global_node_log ! {get, self(), Ref},
+    receive {Ref, Events} -> Events after 5000 -> timeout end.
