@@ -72,7 +72,7 @@ func (s *sender) HandleMessage(from gen.PID, msg any) error {
 	return nil
 }
 
-func spawnSender(t *testing.T, n gen.Node) gen.PID {
+func spawnSender(t testing.TB, n gen.Node) gen.PID {
 	pid, err := n.Spawn(func() gen.ProcessBehavior { return &sender{} }, gen.ProcessOptions{})
 	require.NoError(t, err)
 	return pid

@@ -250,6 +250,28 @@ defmodule GobeamManifold.Receivers do
     echo(to)
   end
 
+  @doc "n processes that count the messages they receive in one shared counter: {Counter, Pids}."
+  def spawn_counters(n) do
+    counter = :counters.new(1, [:write_concurrency])
+    {counter, for(_ <- 1..n, do: spawn(fn -> count(counter) end))}
+  end
+
+  defp count(counter) do
+    receive do
+      _ -> :counters.add(counter, 1, 1)
+    end
+
+    count(counter)
+  end
+
+  def read(counter), do: :counters.get(counter, 1)
+
+  @doc "Sends msg to pids `rounds` times with GobeamManifold.send; returns the microseconds spent."
+  def send_rounds(pids, msg, rounds) do
+    {us, _} = :timer.tc(fn -> for _ <- 1..rounds, do: GobeamManifold.send(pids, msg) end)
+    us
+  end
+
   @doc "A process that swallows every message."
   def spawn_noop, do: spawn(fn -> noop() end)
   defp noop, do: (receive do _ -> :ok end; noop())
