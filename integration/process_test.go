@@ -80,6 +80,24 @@ func run(t *testing.T, n gen.Node, pid gen.PID, cmd probeCmd) {
 	require.NoError(t, n.Send(pid, cmd))
 }
 
+// linkAndMonitor has the probe pid link to and monitor target the Erlang way, and returns the
+// monitor's reference once the signals have had time to reach target's node.
+func linkAndMonitor(t *testing.T, gn gen.Node, pid, target gen.PID) gen.Ref {
+	t.Helper()
+	refs := make(chan gen.Ref, 1)
+	run(t, gn, pid, func(pr *probe) error {
+		if err := node.Link(pr, target); err != nil {
+			return err
+		}
+		ref, err := node.Monitor(pr, target)
+		refs <- ref
+		return err
+	})
+	ref := <-refs
+	time.Sleep(200 * time.Millisecond)
+	return ref
+}
+
 func exitTerm(t *testing.T, err error) etf.Term {
 	t.Helper()
 	var er *dist.ExitReason
@@ -216,17 +234,7 @@ func TestGoLinksAndMonitorsErlProcess(t *testing.T) {
 	// The Go process links to and monitors a BEAM process that then exits.
 	target := p.MustEval(`spawn(fun() -> receive {exit, R} -> exit(R) end end)`).(etf.PID)
 	pid, events := spawnProbe(t, gn, "", true)
-	refs := make(chan gen.Ref, 1)
-	run(t, gn, pid, func(pr *probe) error {
-		if err := node.Link(pr, target); err != nil {
-			return err
-		}
-		ref, err := node.Monitor(pr, target)
-		refs <- ref
-		return err
-	})
-	ref := <-refs
-	time.Sleep(200 * time.Millisecond)
+	ref := linkAndMonitor(t, gn, pid, target)
 	reason := etf.Tuple{etf.Atom("custom"), int64(1)}
 	_, err = p.EvalWith(`T ! {exit, R}, ok.`, map[string]etf.Term{"T": target, "R": reason})
 	require.NoError(t, err)
@@ -286,17 +294,7 @@ func TestLostNodeGivesNoconnection(t *testing.T) {
 	p := c.erlNode("erl", erlpeer.Options{})
 	target := p.MustEval(`spawn(fun() -> receive _ -> ok end end)`).(etf.PID)
 	pid, events := spawnProbe(t, gn, "", true)
-	refs := make(chan gen.Ref, 1)
-	run(t, gn, pid, func(pr *probe) error {
-		if err := node.Link(pr, target); err != nil {
-			return err
-		}
-		ref, err := node.Monitor(pr, target)
-		refs <- ref
-		return err
-	})
-	ref := <-refs
-	time.Sleep(200 * time.Millisecond)
+	ref := linkAndMonitor(t, gn, pid, target)
 	require.NoError(t, p.Kill())
 	for i := 0; i < 2; i++ {
 		switch m := receive(t, events, 10*time.Second).(type) {
