@@ -240,7 +240,7 @@ func (k *Kernel) invokeResolved(call *Call, r resolved) outcome {
 	case fn != nil:
 		c := *call
 		c.MFA = r.mfa
-		return sendable(runFunc(&c, fn, r.args, frame), frame)
+		return sendable(runFunc(&c, fn, r.args, frame), r.mfa, frame)
 	case e != nil:
 		g := &gate{}
 		pid, err := spawnEntry(call, g, e, r.args, call.Caller)
@@ -273,10 +273,10 @@ func runFunc(call *Call, fn Func, args etf.List, frame etf.Tuple) (o outcome) {
 
 // sendable turns an outcome whose value has no Erlang form (a Go value etf cannot encode) into
 // an error exception that says so, rather than leave the caller without an answer.
-func sendable(o outcome, frame etf.Tuple) outcome {
+func sendable(o outcome, mfa MFA, frame etf.Tuple) outcome {
 	if err := encodable(o.value); err != nil {
 		return outcome{class: classError,
-			value: []byte(fmt.Sprintf("%s:%s/%v result has no Erlang form: %s", frame[0], frame[1], frame[2], err)),
+			value: []byte(fmt.Sprintf("%s result has no Erlang form: %s", mfa, err)),
 			stack: etf.List{frame}}
 	}
 	if o.stack != nil {

@@ -20,7 +20,9 @@ type MFA struct {
 	Arity    int
 }
 
-func (m MFA) String() string { return fmt.Sprintf("%s:%s/%d", m.Module, m.Function, m.Arity) }
+func (m MFA) String() string {
+	return fmt.Sprintf("%s:%s/%d", string(m.Module), string(m.Function), m.Arity)
+}
 
 // frame is the stack frame BEAM shows for a call of m: {Module, Function, Arity, Location}.
 func (m MFA) frame(location etf.List) etf.Tuple {
