@@ -1,6 +1,8 @@
 package global
 
 import (
+	"time"
+
 	"ergo.services/ergo/gen"
 
 	"github.com/gobeam/gobeam/etf"
@@ -15,7 +17,21 @@ type connectJob struct {
 	// syncOther: send in_sync once connected, and report a failure (global's sync_other/2).
 	syncOther bool
 	retries   int
+	// waitUntil: a failed dial may have lost a simultaneous connect, which the handshake
+	// settles in favour of the peer's attempt; until then the connection may still come up
+	// from the other side (global's allow_passive_connect).
+	waitUntil time.Time
 }
+
+// passiveConnectWait bounds the wait for a connection from the other side after a dial
+// failed, and passiveConnectPoll is how often it is checked.
+const (
+	passiveConnectWait = 2 * time.Second
+	passiveConnectPoll = 100 * time.Millisecond
+)
+
+// connectRecheck looks again whether a node whose dial failed is connected now.
+type connectRecheck struct{ Node gen.Atom }
 
 // syncOthers is global's sync_others/1.
 func (s *server) syncOthers(nodes []gen.Atom) {
@@ -57,14 +73,32 @@ func (s *server) connected(m connectResult) {
 	n := m.Node
 	job := s.connecting[n]
 	if m.Err == nil {
-		delete(s.connecting, n)
-		s.nodeUp(n)
-		if job != nil && job.syncOther {
-			s.castServer(n, etf.Tuple{etf.Atom("in_sync"), s.Node().Name(), true})
-		}
+		s.connectionUp(n, job)
 		return
 	}
-	if job != nil && job.syncOther && job.retries > 0 {
+	if job == nil {
+		return
+	}
+	job.waitUntil = time.Now().Add(passiveConnectWait)
+	s.Log().Debug("global: dialling %s failed (%s); waiting for its own attempt", n, m.Err)
+	s.SendAfter(s.PID(), connectRecheck{Node: n}, passiveConnectPoll)
+}
+
+func (s *server) recheck(m connectRecheck) {
+	n := m.Node
+	job := s.connecting[n]
+	if job == nil {
+		return
+	}
+	if _, err := s.Node().Network().Node(n); err == nil {
+		s.connectionUp(n, job)
+		return
+	}
+	if time.Now().Before(job.waitUntil) {
+		s.SendAfter(s.PID(), connectRecheck{Node: n}, passiveConnectPoll)
+		return
+	}
+	if job.syncOther && job.retries > 0 {
 		job.retries--
 		s.dial(n)
 		return
@@ -75,11 +109,18 @@ func (s *server) connected(m connectResult) {
 		s.pidDown(pid)
 	}
 	delete(s.deferredMonitors, n)
-	if job != nil && job.syncOther {
-		s.Log().Warning("'global' at %s failed to connect to %s: %s", s.Node().Name(), n, m.Err)
+	if job.syncOther {
+		s.Log().Warning("'global' at %s failed to connect to %s", s.Node().Name(), n)
 		// extra_nodedown
 		s.syncDone(n)
 		s.handleNodedown(n, nodedownDisconnected)
-		s.updateNodes()
+	}
+}
+
+func (s *server) connectionUp(n gen.Atom, job *connectJob) {
+	delete(s.connecting, n)
+	s.nodeUp(n)
+	if job != nil && job.syncOther {
+		s.castServer(n, etf.Tuple{etf.Atom("in_sync"), s.Node().Name(), true})
 	}
 }

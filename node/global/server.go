@@ -184,6 +184,7 @@ func (s *server) Terminate(reason error) {
 // HandleMessage sorts casts, calls made with gen_server:multi_call, plain messages and the
 // messages of this package's own processes.
 func (s *server) HandleMessage(from gen.PID, message any) error {
+	defer s.updateNodes()
 	switch m := message.(type) {
 	case etf.Tuple:
 		s.fromPeer(from)
@@ -209,9 +210,10 @@ func (s *server) HandleMessage(from gen.PID, message any) error {
 		// A resolver's end; resolvers are linked so that they end with the server.
 	case connectResult:
 		s.connected(m)
+	case connectRecheck:
+		s.recheck(m)
 	case replayInitConnect:
 		s.initConnect(m.m)
-		s.updateNodes()
 	case exchangeOps:
 		s.exchangeOps(m)
 	case lockIsSet:
@@ -235,6 +237,7 @@ func (s *server) HandleMessage(from gen.PID, message any) error {
 // HandleCall takes the calls the distribution layer turned into Ergo calls (plain
 // gen_server:call from BEAM); the reply goes back with SendResponse.
 func (s *server) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error) {
+	defer s.updateNodes()
 	s.fromPeer(from)
 	s.handleCall(caller{Pid: from}, request, func(reply etf.Term) { s.SendResponse(from, ref, reply) })
 	return nil, nil
@@ -280,7 +283,6 @@ func (s *server) nodeDown(n gen.Atom) {
 	delete(s.participants, n)
 	s.syncDone(n)
 	s.handleNodedown(n, nodedownDisconnected)
-	s.updateNodes()
 }
 
 func (s *server) poll() {
@@ -314,7 +316,6 @@ func (s *server) handleCast(from gen.PID, req etf.Term) error {
 		s.inSync(m)
 	case ignoredCast:
 	}
-	s.updateNodes()
 	return nil
 }
 
@@ -336,7 +337,6 @@ func (s *server) handleInfo(from gen.PID, msg etf.Tuple) error {
 	case whereisMsg:
 		s.whereis(m)
 	}
-	s.updateNodes()
 	return nil
 }
 

@@ -1,0 +1,204 @@
+package global_test
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"ergo.services/ergo/act"
+	"ergo.services/ergo/gen"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gobeam/gobeam/etf"
+	"github.com/gobeam/gobeam/node"
+	"github.com/gobeam/gobeam/node/global"
+)
+
+// Go nodes running global sync with each other as BEAM nodes do, with no erl: both roles of
+// the locker, the resolver's own conflict resolution, names registered from Go, and a third
+// node learning of the others through new_nodes. (The tests against erl are in integration.)
+
+func freePort(t *testing.T) uint16 {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return uint16(l.Addr().(*net.TCPAddr).Port)
+}
+
+type idle struct{ act.Actor }
+
+func spawnIdle(t *testing.T, n gen.Node) gen.PID {
+	pid, err := n.Spawn(func() gen.ProcessBehavior { return &idle{} }, gen.ProcessOptions{})
+	require.NoError(t, err)
+	return pid
+}
+
+type goCluster struct {
+	t    *testing.T
+	port uint16
+}
+
+// start starts a visible Go node with global. Two Go nodes have no peer that starts the sync
+// for them, so global is told which connections are visible (all are, here) and polls.
+func (c *goCluster) start(name string) (gen.Node, *global.Global) {
+	n, err := node.Start(name+"@127.0.0.1", node.Options{Cookie: "global-test", EPMDPort: c.port})
+	require.NoError(c.t, err)
+	c.t.Cleanup(n.Stop)
+	g, err := global.Start(n, global.Options{
+		Visible:      func(gen.Atom) bool { return true },
+		PollInterval: 50 * time.Millisecond,
+	})
+	require.NoError(c.t, err)
+	got, ok := global.Of(n)
+	require.True(c.t, ok)
+	require.Same(c.t, g, got)
+	return n, g
+}
+
+func connect(t *testing.T, from gen.Node, to gen.Node) {
+	t.Helper()
+	_, err := from.Network().GetNode(to.Name())
+	require.NoError(t, err)
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestGoNodesSyncAndShareNames(t *testing.T) {
+	c := &goCluster{t: t, port: freePort(t)}
+	n1, g1 := c.start("g1")
+	n2, g2 := c.start("g2")
+
+	// Names registered before the nodes meet travel in the sync.
+	early := spawnIdle(t, n1)
+	ok, err := g1.RegisterName(ctx(t), etf.Atom("early"), early)
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	connect(t, n1, n2)
+	eventually(t, "the nodes to sync", func() bool {
+		return len(g1.Synced()) == 1 && len(g2.Synced()) == 1
+	})
+	require.NoError(t, g1.Sync(ctx(t)))
+	require.NoError(t, g2.Sync(ctx(t)))
+	require.Equal(t, []gen.Atom{n2.Name()}, g1.Known())
+	require.Equal(t, []gen.Atom{n1.Name()}, g2.Known())
+	pid, ok := g2.WhereisName(etf.Atom("early"))
+	require.True(t, ok)
+	require.Equal(t, early, pid)
+
+	// Registered after: on both nodes when RegisterName returns.
+	late := spawnIdle(t, n2)
+	ok, err = g2.RegisterName(ctx(t), etf.Tuple{etf.Atom("late"), 1}, late)
+	require.NoError(t, err)
+	require.True(t, ok)
+	pid, ok = g1.WhereisName(etf.Tuple{etf.Atom("late"), 1})
+	require.True(t, ok)
+	require.Equal(t, late, pid)
+	ok, err = g1.RegisterName(ctx(t), etf.Tuple{etf.Atom("late"), 1}, spawnIdle(t, n1))
+	require.NoError(t, err)
+	require.False(t, ok, "the name is taken")
+
+	// A third node that meets one of them learns of the other and of both names.
+	n3, g3 := c.start("g3")
+	connect(t, n3, n2)
+	eventually(t, "g3 to know both nodes", func() bool { return len(g3.Known()) == 2 })
+	eventually(t, "g1 to know g3", func() bool { return len(g1.Known()) == 2 })
+	require.Equal(t, []gen.Atom{n1.Name(), n2.Name()}, g3.Known())
+	_, err = n3.Network().Node(n1.Name())
+	require.NoError(t, err, "global connected g3 to g1")
+	for _, name := range []etf.Term{etf.Atom("early"), etf.Tuple{etf.Atom("late"), 1}} {
+		_, ok := g3.WhereisName(name)
+		require.True(t, ok, "g3 knows %v", name)
+	}
+	require.NoError(t, g3.Sync(ctx(t)))
+
+	// A name goes everywhere when its process ends, and when unregistered.
+	require.NoError(t, n1.Kill(early))
+	eventually(t, "every node to forget the ended process", func() bool {
+		_, ok1 := g1.WhereisName(etf.Atom("early"))
+		_, ok2 := g2.WhereisName(etf.Atom("early"))
+		_, ok3 := g3.WhereisName(etf.Atom("early"))
+		return !ok1 && !ok2 && !ok3
+	})
+	require.NoError(t, g3.UnregisterName(ctx(t), etf.Tuple{etf.Atom("late"), 1}))
+	for _, g := range []*global.Global{g1, g2, g3} {
+		_, ok := g.WhereisName(etf.Tuple{etf.Atom("late"), 1})
+		require.False(t, ok)
+		require.Empty(t, g.RegisteredNames())
+	}
+}
+
+// Two Go nodes that both have a name when they meet: the smaller node resolves the conflict
+// with global:random_exit_name/3, run in Go, which kills the process on the greater node.
+func TestGoNodesResolveANameConflict(t *testing.T) {
+	c := &goCluster{t: t, port: freePort(t)}
+	n1, g1 := c.start("c1")
+	n2, g2 := c.start("c2")
+	p1, p2 := spawnIdle(t, n1), spawnIdle(t, n2)
+	for _, r := range []struct {
+		g   *global.Global
+		pid gen.PID
+	}{{g1, p1}, {g2, p2}} {
+		ok, err := r.g.RegisterName(ctx(t), "contested", r.pid)
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	connect(t, n2, n1)
+	require.NoError(t, g1.Sync(ctx(t)))
+	eventually(t, "both nodes to agree", func() bool {
+		a, ok1 := g1.WhereisName("contested")
+		b, ok2 := g2.WhereisName("contested")
+		return ok1 && ok2 && a == p1 && b == p1
+	})
+	eventually(t, "the process on the greater node to be killed", func() bool {
+		_, err := n2.ProcessInfo(p2)
+		return err != nil
+	})
+}
+
+func TestStartTwiceAndStop(t *testing.T) {
+	c := &goCluster{t: t, port: freePort(t)}
+	n, g := c.start("s1")
+	_, err := global.Start(n, global.Options{})
+	require.ErrorIs(t, err, global.ErrStarted)
+	require.NoError(t, g.Stop())
+	select {
+	case <-g.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("global did not stop")
+	}
+	_, ok := global.Of(n)
+	require.False(t, ok)
+	_, err = g.RegisterName(ctx(t), etf.Atom("x"), spawnIdle(t, n))
+	require.ErrorIs(t, err, global.ErrNotRunning)
+	require.ErrorIs(t, g.Sync(ctx(t)), global.ErrNotRunning)
+	_, found := g.WhereisName(etf.Atom("x"))
+	require.False(t, found)
+
+	// It can run again.
+	g2, err := global.Start(n, global.Options{})
+	require.NoError(t, err)
+	pid := spawnIdle(t, n)
+	ok, err = g2.RegisterName(ctx(t), etf.Atom("x"), pid)
+	require.NoError(t, err)
+	require.True(t, ok)
+	got, found := g2.WhereisName(etf.Atom("x"))
+	require.True(t, found)
+	require.Equal(t, pid, got)
+}
