@@ -317,6 +317,9 @@ func newTypeEncoder(t reflect.Type, allowAddr bool) encoderFunc {
 			if v.IsNil() {
 				return s.atom("nil")
 			}
+			if !v.CanInterface() {
+				return &UnsupportedTypeError{Type: v.Type(), Reason: "reached through an unexported field"}
+			}
 			return s.term(v.Elem().Interface())
 		}
 	case reflect.Pointer:
