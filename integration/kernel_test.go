@@ -320,6 +320,7 @@ func TestKernel(t *testing.T) {
 		requireTerm(t, undef, same("link_exit", a("nomod"), a("nofun"), etf.List{int64(1), int64(2)}))
 		same("monitor_down", a("nomod"), a("nofun"), etf.List{})
 		same("monitor_down", a("lists"), a("nofun"), etf.List{a("x")})
+		require.Equal(t, a("undef_fun"), call("spawn_fun", goNode))
 		// A registered module with an arity that is not registered is undefined too.
 		requireTerm(t, tup(a("undef"), etf.List{tup(a(goModule), a("echo"), etf.List{}, etf.List{})}),
 			call("link_exit", goNode, a(goModule), a("echo"), etf.List{}))

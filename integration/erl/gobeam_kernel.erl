@@ -4,7 +4,7 @@
 -module(gobeam_kernel).
 -export([link_ping_stop/5, monitor_ping_stop/5, spawn_ping_stop/5, request_ping_stop/6,
          link_exit/4, monitor_down/4, request_reply/5, messages_then_exit/4, repeat_messages_then_exit/5,
-         rpc/4, erpc/4, block_call/4, multicall/4, cast_and_wait/4, erpc_fun/1,
+         rpc/4, erpc/4, block_call/4, multicall/4, cast_and_wait/4, erpc_fun/1, spawn_fun/1,
          features/1, fail/1, tell/2]).
 
 %% Sends {ping, self()} to Pid and waits for {pong, Tag, Pid}; then sends {stop, Reason}.
@@ -124,6 +124,16 @@ erpc_fun(Node) ->
         error:{exception, undef, [{Fun, [], []}, {erlang, apply, 2, []}]} when is_function(Fun) ->
             undef_fun;
         Class:Reason -> {Class, Reason}
+    end.
+
+%% spawn_link/2 of a closure: undef on a node without this module's code, the fun on top.
+spawn_fun(Node) ->
+    process_flag(trap_exit, true),
+    Pid = spawn_link(Node, fun() -> node() end),
+    receive
+        {'EXIT', Pid, {undef, [{Fun, [], []}]}} when is_function(Fun) -> undef_fun;
+        {'EXIT', Pid, R} -> R
+    after 5000 -> no_exit
     end.
 
 %% Whether rpc's nodes observer learnt that Node supports erpc (rex's features_reply).

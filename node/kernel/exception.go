@@ -37,6 +37,11 @@ func (e *Throw) Error() string { return fmt.Sprintf("erlang throw: %v", e.Value)
 // which for an ordinary Go error is its text as a binary, the form Elixir messages take.
 func ErrorReason(err error) etf.Term { return dist.ReasonTerm(err) }
 
+// outcomeError carries an outcome, stack included, through a Func's error result.
+type outcomeError struct{ o outcome }
+
+func (e *outcomeError) Error() string { return fmt.Sprintf("exception %v", e.o.value) }
+
 // class is the class of an Erlang exception, or classReturn for a function that returned.
 type class uint8
 
@@ -48,23 +53,21 @@ const (
 )
 
 var (
-	atomReturn    = etf.Atom("return")
-	atomThrow     = etf.Atom("throw")
-	atomExit      = etf.Atom("exit")
-	atomError     = etf.Atom("error")
-	atomNormal    = etf.Atom("normal")
-	atomNocatch   = etf.Atom("nocatch")
-	atomBadrpc    = etf.Atom("badrpc")
-	atomEXIT      = etf.Atom("EXIT")
-	atomUndef     = etf.Atom("undef")
-	atomBadarg    = etf.Atom("badarg")
-	atomErlang    = etf.Atom("erlang")
-	atomApply     = etf.Atom("apply")
-	atomFile      = etf.Atom("file")
-	atomLine      = etf.Atom("line")
-	atomErpc      = etf.Atom("erpc")
-	atomOk        = etf.Atom("ok")
-	atomUndefined = etf.Atom("undefined")
+	atomReturn  = etf.Atom("return")
+	atomThrow   = etf.Atom("throw")
+	atomExit    = etf.Atom("exit")
+	atomError   = etf.Atom("error")
+	atomNormal  = etf.Atom("normal")
+	atomNocatch = etf.Atom("nocatch")
+	atomBadrpc  = etf.Atom("badrpc")
+	atomEXIT    = etf.Atom("EXIT")
+	atomUndef   = etf.Atom("undef")
+	atomBadarg  = etf.Atom("badarg")
+	atomErlang  = etf.Atom("erlang")
+	atomApply   = etf.Atom("apply")
+	atomFile    = etf.Atom("file")
+	atomLine    = etf.Atom("line")
+	atomErpc    = etf.Atom("erpc")
 )
 
 // outcome is how a call of an Erlang function ended: the value it returned, or the exception

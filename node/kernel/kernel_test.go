@@ -273,6 +273,14 @@ func TestSpawnRefusals(t *testing.T) {
 	require.ErrorIs(t, k.Start(n), ErrStarted)
 }
 
+func TestStartNamesTaken(t *testing.T) {
+	n, _ := startTestNode(t, Options{})
+	// A second kernel on the same node finds the names taken and leaves nothing behind.
+	k := New(Options{})
+	require.ErrorIs(t, k.Start(n), gen.ErrTaken)
+	require.ErrorIs(t, k.Start(n), ErrStarted)
+}
+
 func TestNetKernel(t *testing.T) {
 	n, _ := startTestNode(t, Options{TickTime: 20 * time.Second})
 	rpid, out := startRunner(t, n)

@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"strings"
+
 	"ergo.services/ergo/act"
 	"ergo.services/ergo/gen"
 
@@ -80,4 +82,11 @@ func (nk *netKernel) HandleMessage(from gen.PID, message any) error {
 	// BEAM's net_kernel logs what it does not understand as an error; so does this one.
 	nk.Log().Error("net_kernel got %s from %s", describe(message), from)
 	return nil
+}
+
+// longNames reports whether the node name is a long one (its host has a dot), as net_kernel's
+// longnames answers.
+func longNames(node gen.Atom) bool {
+	_, host, _ := strings.Cut(string(node), "@")
+	return strings.Contains(host, ".")
 }
