@@ -23,7 +23,7 @@ func reserved(mfa MFA) bool {
 // which the caller reads from its DOWN message.
 func (k *Kernel) erpcExecuteCall(call *Call, args etf.List) (etf.Term, error) {
 	o := k.invoke(call, args[1], args[2], args[3])
-	return nil, &Exit{Reason: o.erpcResult(args[0])}
+	return nil, &outcomeError{outcome{class: classExit, value: o.erpcResult(args[0]), sendable: o.sendable}}
 }
 
 var executeCastFrame = etf.Tuple{atomErpc, etf.Atom("execute_cast"), int64(3), etf.List{}}

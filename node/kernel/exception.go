@@ -78,6 +78,9 @@ type outcome struct {
 	value etf.Term
 	// stack is the stack trace of a throw or an error: a list of {M, F, ArityOrArgs, Location}.
 	stack etf.List
+	// sendable says that value and stack are known to have an Erlang form (see sendable), so
+	// they need no second trial encoding before they leave.
+	sendable bool
 }
 
 func returned(v etf.Term) outcome { return outcome{class: classReturn, value: v} }

@@ -58,7 +58,9 @@ func (k *Kernel) invokeResolved(call *Call, r resolved) outcome {
 		}
 		return returned(pid)
 	}
-	return undef(r.mfa.Module, r.mfa.Function, r.args)
+	o := undef(r.mfa.Module, r.mfa.Function, r.args)
+	o.sendable = true // made of the request's own terms
+	return o
 }
 
 // runFunc calls fn; a panic is an error exception, as a crash is on BEAM.
@@ -82,12 +84,13 @@ func sendable(o outcome, mfa MFA, frame etf.Tuple) outcome {
 	if err := encodable(o.value); err != nil {
 		return outcome{class: classError,
 			value: []byte(fmt.Sprintf("%s result has no Erlang form: %s", mfa, err)),
-			stack: etf.List{frame}}
+			stack: etf.List{frame}, sendable: true}
 	}
 	if o.stack != nil {
 		if err := encodable(o.stack); err != nil {
 			o.stack = etf.List{frame}
 		}
 	}
+	o.sendable = true
 	return o
 }

@@ -93,7 +93,10 @@ func TestUndefAndBadarg(t *testing.T) {
 
 func TestSendable(t *testing.T) {
 	ok := returned(etf.List{int64(1)})
-	require.Equal(t, ok, sendable(ok, testMFA, testFrame))
+	checked := sendable(ok, testMFA, testFrame)
+	require.True(t, checked.sendable)
+	checked.sendable = false
+	require.Equal(t, ok, checked)
 	bad := sendable(returned(make(chan int)), testMFA, testFrame)
 	require.Equal(t, classError, bad.class)
 	require.Contains(t, string(bad.value.([]byte)), "m:f/1 result has no Erlang form")

@@ -75,7 +75,10 @@ func (f *funcProcess) ProcessRun() error {
 	takeStartSignal(f.proc)
 	o := f.body(f.proc)
 	reason := o.exitReason()
-	if err := encodable(reason); err != nil {
+	if reason == atomNormal {
+		return gen.TerminateReasonNormal
+	}
+	if err := encodableUnlessKnown(o, reason); err != nil {
 		f.proc.Log().Error("exit reason has no Erlang form (%s); exiting with it as text", err)
 		reason = []byte(fmt.Sprint(reason))
 		o.class = classError
@@ -84,9 +87,6 @@ func (f *funcProcess) ProcessRun() error {
 		// An exit (erpc's way of returning a result, or exit/1) is not a crash: BEAM reports
 		// nothing, and neither should Ergo's log of abnormal terminations.
 		f.proc.Log().SetLevel(gen.LogLevelDisabled)
-	}
-	if reason == atomNormal {
-		return gen.TerminateReasonNormal
 	}
 	return &dist.ExitReason{Term: reason}
 }
@@ -152,6 +152,14 @@ func CallerOf(p gen.Process) (gen.PID, bool) {
 	}
 	pid, ok := v.(gen.PID)
 	return pid, ok
+}
+
+// encodableUnlessKnown checks the exit reason made of o, unless o is known to be sendable.
+func encodableUnlessKnown(o outcome, reason etf.Term) error {
+	if o.sendable {
+		return nil
+	}
+	return encodable(reason)
 }
 
 // encodable reports whether t has an Erlang form; a term that has none cannot be sent, and a
