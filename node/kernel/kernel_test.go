@@ -10,6 +10,7 @@ import (
 	"ergo.services/ergo/act"
 	"ergo.services/ergo/app/system"
 	"ergo.services/ergo/gen"
+	ergonode "ergo.services/ergo/node"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gobeam/gobeam/etf"
@@ -30,7 +31,9 @@ func startTestNode(t *testing.T, opts Options) (gen.Node, *Kernel) {
 	nopts.Log.DefaultLogger.DisableBanner = true
 	nopts.Log.Level = gen.LogLevelPanic
 	testNodeCount++
-	n, err := ergo.StartNode(gen.Atom(fmt.Sprintf("kernel%d@example.com", testNodeCount)), nopts)
+	// Without Ergo's system application, whose supervisor restarts children while the node
+	// stops and so races with Stop under the race detector.
+	n, err := ergonode.Start(gen.Atom(fmt.Sprintf("kernel%d@example.com", testNodeCount)), nopts, ergo.FrameworkVersion)
 	require.NoError(t, err)
 	t.Cleanup(n.Stop)
 	require.NoError(t, k.Start(n))
