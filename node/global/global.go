@@ -53,13 +53,14 @@ var (
 type Global struct {
 	node gen.Node
 	opts Options
-	app  gen.Atom
+	sup  gen.PID
 
 	mu        sync.RWMutex
 	t         *tables
 	server    gen.PID
 	registrar gen.PID
 	stopped   chan struct{}
+	stopOnce  sync.Once
 }
 
 var (
@@ -67,14 +68,15 @@ var (
 	instances   = map[gen.Node]*Global{}
 )
 
-// ApplicationName is the Ergo application global runs as.
-const ApplicationName = gen.Atom("gobeam_global")
-
 // Start runs global on n: the process registered as global_name_server that BEAM nodes talk
-// to, with its locker and registrar, as an Ergo application (stopped first when the node
-// stops, before its connections go down, like erl's prepare_shutdown). It returns once the
-// name server runs. A node should run global exactly when it is visible; see the package
+// to, with its locker and registrar, under a supervisor that restarts the name server (with
+// a fresh state, as kernel_sup restarts global_name_server) should it fail. It returns once
+// the name server runs. A node should run global exactly when it is visible; see the package
 // documentation.
+//
+// When the node stops, global stops with its other processes, before the node's connections
+// close, so the node's going away is not reported as lost connections (erl's
+// prepare_shutdown).
 func Start(n gen.Node, opts Options) (*Global, error) {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
@@ -91,19 +93,12 @@ func Start(n gen.Node, opts Options) (*Global, error) {
 	instances[n] = g
 	instancesMu.Unlock()
 
-	name, err := n.ApplicationLoad(&application{g: g})
-	if err == nil {
-		g.app = name
-		if err = n.ApplicationStartTemporary(name, gen.ApplicationOptions{}); err != nil {
-			n.ApplicationUnload(name)
-		}
-	}
+	sup, err := n.Spawn(func() gen.ProcessBehavior { return &supervisor{g: g} }, gen.ProcessOptions{})
 	if err != nil {
-		instancesMu.Lock()
-		delete(instances, n)
-		instancesMu.Unlock()
+		g.stop()
 		return nil, fmt.Errorf("global: starting on %s: %w", n.Name(), err)
 	}
+	g.sup = sup
 	return g, nil
 }
 
@@ -115,17 +110,30 @@ func Of(n gen.Node) (*Global, bool) {
 	return g, ok
 }
 
-// Stop stops global on the node; the node stays up.
+// Stop stops global on the node and waits for it to end; the node stays up, and Start may
+// run global on it again.
 func (g *Global) Stop() error {
-	err := g.node.ApplicationStop(g.app)
-	if err == nil {
-		g.node.ApplicationUnload(g.app)
+	if err := g.node.SendExit(g.sup, gen.TerminateReasonShutdown); err != nil && !errors.Is(err, gen.ErrProcessUnknown) {
+		return err
 	}
-	return err
+	<-g.stopped
+	return nil
 }
 
 // Done is closed when global has stopped for good.
 func (g *Global) Done() <-chan struct{} { return g.stopped }
+
+// stop forgets this instance: global is not running on the node any more.
+func (g *Global) stop() {
+	g.stopOnce.Do(func() {
+		instancesMu.Lock()
+		if instances[g.node] == g {
+			delete(instances, g.node)
+		}
+		instancesMu.Unlock()
+		close(g.stopped)
+	})
+}
 
 // attach is called by each incarnation of the name server as it starts.
 func (g *Global) attach(t *tables, server, registrar gen.PID) {
@@ -288,43 +296,12 @@ func (g *Global) Synced() []gen.Atom {
 	return slices.Clone(t.syncedNodes())
 }
 
-// application runs the name server under a supervisor, which restarts it (with a fresh state,
-// as kernel_sup restarts global_name_server) should it fail.
-type application struct {
-	g *Global
-}
-
-func (a *application) Load(n gen.Node, args ...any) (gen.ApplicationSpec, error) {
-	return gen.ApplicationSpec{
-		Name:        ApplicationName,
-		Description: "Erlang's global name registration and locks, as a member of the cluster",
-		Group: []gen.ApplicationMemberSpec{{
-			Name:    "gobeam_global_sup",
-			Factory: func() gen.ProcessBehavior { return &supervisor{g: a.g} },
-		}},
-		Mode: gen.ApplicationModeTemporary,
-	}, nil
-}
-
-func (a *application) Start(mode gen.ApplicationMode) {}
-
-func (a *application) Terminate(reason error) {
-	instancesMu.Lock()
-	if instances[a.g.node] == a.g {
-		delete(instances, a.g.node)
-	}
-	instancesMu.Unlock()
-	select {
-	case <-a.g.stopped:
-	default:
-		close(a.g.stopped)
-	}
-}
-
 type supervisor struct {
 	act.Supervisor
 	g *Global
 }
+
+func (s *supervisor) Terminate(reason error) { s.g.stop() }
 
 func (s *supervisor) Init(args ...any) (act.SupervisorSpec, error) {
 	return act.SupervisorSpec{
@@ -333,6 +310,7 @@ func (s *supervisor) Init(args ...any) (act.SupervisorSpec, error) {
 			Name:    ServerName,
 			Factory: factoryServer(s.g),
 		}},
-		Restart: act.SupervisorRestart{Strategy: act.SupervisorStrategyPermanent},
+		// Transient: a name server that fails is restarted; one stopped with the node is not.
+		Restart: act.SupervisorRestart{Strategy: act.SupervisorStrategyTransient},
 	}, nil
 }

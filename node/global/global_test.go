@@ -202,3 +202,35 @@ func TestStartTwiceAndStop(t *testing.T) {
 	require.True(t, found)
 	require.Equal(t, pid, got)
 }
+
+// A name server that fails is restarted with a fresh state, as kernel_sup restarts global's.
+func TestServerIsRestarted(t *testing.T) {
+	c := &goCluster{t: t, port: freePort(t)}
+	n, g := c.start("r1")
+	ok, err := g.RegisterName(ctx(t), etf.Atom("before"), spawnIdle(t, n))
+	require.NoError(t, err)
+	require.True(t, ok)
+	first, err := n.ProcessPID(global.ServerName)
+	require.NoError(t, err)
+	require.NoError(t, n.Kill(first))
+	eventually(t, "a new name server", func() bool {
+		pid, err := n.ProcessPID(global.ServerName)
+		return err == nil && pid != first
+	})
+	eventually(t, "the API to use it", func() bool {
+		_, found := g.WhereisName(etf.Atom("before"))
+		return !found
+	})
+	pid := spawnIdle(t, n)
+	ok, err = g.RegisterName(ctx(t), etf.Atom("after"), pid)
+	require.NoError(t, err)
+	require.True(t, ok)
+	got, found := g.WhereisName(etf.Atom("after"))
+	require.True(t, found)
+	require.Equal(t, pid, got)
+	select {
+	case <-g.Done():
+		t.Fatal("global stopped")
+	default:
+	}
+}
