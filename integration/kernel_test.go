@@ -2,76 +2,28 @@ package integration
 
 import (
 	"errors"
-	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"ergo.services/ergo"
 	"ergo.services/ergo/act"
-	"ergo.services/ergo/app/system"
 	"ergo.services/ergo/gen"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gobeam/gobeam/etf"
 	"github.com/gobeam/gobeam/integration/erlpeer"
+	"github.com/gobeam/gobeam/node"
 	"github.com/gobeam/gobeam/node/dist"
-	"github.com/gobeam/gobeam/node/epmd"
-	"github.com/gobeam/gobeam/node/handshake"
 	"github.com/gobeam/gobeam/node/kernel"
 )
 
 // The kernel services against real erl: ping, spawn of Go code in every form BEAM has, rpc and
 // erpc, each compared with what a BEAM node answers to the same request.
 
-// startWithSpawn is node.Start with spawn as the DIST layer's Spawn hook, which node.Options do
-// not offer yet; once node.Start runs the kernel itself, kernelNode is c.goNode.
-func (c *cluster) startWithSpawn(prefix string, spawn func(dist.SpawnRequest) (gen.PID, func(), error)) gen.Node {
-	t := c.t
-	t.Helper()
-	name := erlpeer.UniqueName(prefix) + "@127.0.0.1"
-	hs := handshake.New(handshake.Options{})
-	proto := dist.New(dist.Options{Spawn: spawn, PeerFromHandshake: testPeerFromHandshake})
-	registrar := epmd.New(epmd.Options{
-		Port: c.epmdPort, HandshakeVersion: hs.Version(), ProtoVersion: proto.Version(), OnResolve: hs.ExpectPeer,
-	})
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := uint16(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-	flags := gen.NetworkFlags{Enable: true, EnableFragmentation: true}
-	var opts gen.NodeOptions
-	opts.Env = map[gen.Env]any{system.DISABLE_METRICS: true}
-	opts.Log.DefaultLogger.DisableBanner = true
-	opts.Network = gen.NetworkOptions{
-		Mode: gen.NetworkModeEnabled, Cookie: c.cookie, Registrar: registrar, Handshake: hs, Proto: proto,
-		Flags: flags,
-		Acceptors: []gen.AcceptorOptions{{Host: "127.0.0.1", Port: port, PortRange: port + 64, Cookie: c.cookie,
-			Flags: flags, Handshake: hs, Proto: proto}},
-	}
-	n, err := ergo.StartNode(gen.Atom(name), opts)
-	require.NoError(t, err)
-	t.Cleanup(n.Stop)
-	return n
-}
-
-func testPeerFromHandshake(result gen.HandshakeResult) (dist.Peer, error) {
-	d, ok := handshake.DetailsOf(result)
-	if !ok {
-		return dist.Peer{}, fmt.Errorf("no handshake details")
-	}
-	return dist.Peer{Name: d.Peer, Creation: d.PeerCreation, Flags: uint64(d.Negotiated()),
-		LocalFlags: uint64(d.Flags), Version: result.PeerVersion}, nil
-}
-
 // kernelNode starts a Go node whose kernel serves reg.
 func (c *cluster) kernelNode(prefix string, reg *kernel.Registry) gen.Node {
 	c.t.Helper()
-	k := kernel.New(kernel.Options{Registry: reg})
-	n := c.startWithSpawn(prefix, k.Spawn)
-	require.NoError(c.t, k.Start(n))
-	return n
+	return c.goNode(prefix, node.Options{Registry: reg})
 }
 
 const goModule = "go_kernel"

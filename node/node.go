@@ -10,6 +10,7 @@ import (
 	"github.com/gobeam/gobeam/node/dist"
 	"github.com/gobeam/gobeam/node/epmd"
 	"github.com/gobeam/gobeam/node/handshake"
+	"github.com/gobeam/gobeam/node/kernel"
 )
 
 // Start starts an Ergo node named name (name@host, as erl's -name) with the Erlang distribution
@@ -43,7 +44,12 @@ func Start(name string, opts Options) (gen.Node, error) {
 	}
 
 	hs := handshake.New(handshake.Options{Hidden: opts.Hidden, Timeout: opts.HandshakeTimeout})
-	proto := dist.New(opts.distOptions())
+	// The kernel answers what every OTP node answers: net_kernel (ping), rex, spawn requests
+	// and erpc calls of registered Go functions.
+	k := kernel.New(kernel.Options{Registry: opts.Registry, TickTime: opts.TickTime})
+	distOpts := opts.distOptions()
+	distOpts.Spawn = k.Spawn
+	proto := dist.New(distOpts)
 	registrar := epmd.New(epmd.Options{
 		Port:             epmdPort,
 		DisableServer:    opts.NoEmbeddedEPMD,
@@ -87,6 +93,10 @@ func Start(name string, opts Options) (gen.Node, error) {
 	n, err := ergo.StartNode(gen.Atom(name), nodeOpts)
 	if err != nil {
 		return nil, fmt.Errorf("node: starting %s: %w", name, err)
+	}
+	if err := k.Start(n); err != nil {
+		n.Stop()
+		return nil, fmt.Errorf("node: %w", err)
 	}
 	return n, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gobeam/gobeam/node/dist"
 	"github.com/gobeam/gobeam/node/handshake"
+	"github.com/gobeam/gobeam/node/kernel"
 )
 
 // Options configure a node. The zero value behaves like `erl -name`: the cookie from
@@ -47,6 +48,11 @@ type Options struct {
 
 	// HandshakeTimeout bounds each distribution handshake. 0: 5 s.
 	HandshakeTimeout time.Duration
+
+	// Registry holds the Go functions and processes BEAM nodes may call (rpc:call, erpc:call)
+	// and spawn (Node.spawn/4, spawn_link, spawn_monitor, erlang:spawn_request). Nil: none, and
+	// such calls find the function undefined, as on a BEAM node without the module.
+	Registry *kernel.Registry
 
 	// Ergo holds every other setting of the Ergo node: applications to start, environment,
 	// logging, security. Its Network field is filled in by Start and must be left zero.

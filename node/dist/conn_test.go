@@ -341,3 +341,21 @@ func TestSecondSocketIsRefused(t *testing.T) {
 	x, _ := net.Pipe()
 	require.ErrorIs(t, a.conn.Join(x, "", nil, nil), errAlreadyJoined)
 }
+
+func TestUnencodableExitReasonStillFiresTheMonitor(t *testing.T) {
+	a, b := pair(t, allFlags, Options{})
+	target := gen.PID{Node: "b@host", ID: 2000, Creation: 1}
+	require.NoError(t, a.conn.MonitorPID(a.core.PID(), target))
+	require.Eventually(t, func() bool {
+		b.conn.sig.mu.Lock()
+		defer b.conn.sig.mu.Unlock()
+		return len(b.conn.sig.monitors[target]) == 1
+	}, 5*time.Second, time.Millisecond)
+	// A channel has no Erlang form.
+	require.NoError(t, b.conn.SendTerminatePID(target, &ExitReason{Term: make(chan int)}))
+	r := a.core.next(t)
+	require.Equal(t, "terminated", r.kind)
+	var er *ExitReason
+	require.ErrorAs(t, r.reason, &er)
+	require.IsType(t, []byte(nil), er.Term)
+}

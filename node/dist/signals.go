@@ -2,6 +2,7 @@ package dist
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 
 	"ergo.services/ergo/gen"
@@ -384,18 +385,40 @@ func (c *Connection) terminated(pid gen.PID, name gen.Atom, reason error) {
 
 func (c *Connection) sendExit(from, to gen.PID, reason etf.Term) {
 	if c.peer.has(flagExitPayload) {
-		c.sendLogged(Control{Op: OpPayloadExit, From: from, To: to}, reason)
+		c.sendReason(Control{Op: OpPayloadExit, From: from, To: to}, reason)
 		return
 	}
-	c.sendLogged(Control{Op: OpExit, From: from, To: to, Reason: reason}, nil)
+	c.sendReason(Control{Op: OpExit, From: from, To: to}, reason)
 }
 
 func (c *Connection) sendDown(from gen.PID, fromName gen.Atom, to gen.PID, ref gen.Ref, reason etf.Term) {
 	if c.peer.has(flagExitPayload) {
-		c.sendLogged(Control{Op: OpPayloadMonitorPExit, From: from, FromName: fromName, To: to, Ref: ref}, reason)
+		c.sendReason(Control{Op: OpPayloadMonitorPExit, From: from, FromName: fromName, To: to, Ref: ref}, reason)
 		return
 	}
-	c.sendLogged(Control{Op: OpMonitorPExit, From: from, FromName: fromName, To: to, Ref: ref, Reason: reason}, nil)
+	c.sendReason(Control{Op: OpMonitorPExit, From: from, FromName: fromName, To: to, Ref: ref}, reason)
+}
+
+// sendReason sends an exit or DOWN signal with its reason, in the payload or in the control
+// message as the operation wants. A reason that has no Erlang form goes as its text in a binary:
+// the link or monitor on the other side must fire whatever the reason was.
+func (c *Connection) sendReason(ctrl Control, reason etf.Term) {
+	err := c.sendWithReason(ctrl, reason)
+	if err == nil || errors.Is(err, errClosed) {
+		return
+	}
+	c.log.Warning("%s to %s: the exit reason %v cannot be encoded (%s); sent as text", ctrl.Op, c.peer.Name, reason, err)
+	if err := c.sendWithReason(ctrl, []byte(fmt.Sprint(reason))); err != nil {
+		c.log.Debug("%s to %s not sent: %s", ctrl.Op, c.peer.Name, err)
+	}
+}
+
+func (c *Connection) sendWithReason(ctrl Control, reason etf.Term) error {
+	if ctrl.Op.HasPayload() {
+		return c.send(ctrl, reason)
+	}
+	ctrl.Reason = reason
+	return c.send(ctrl, nil)
 }
 
 // sendLogged sends a signal the node originates itself; a failure can only mean the
