@@ -309,3 +309,38 @@ func TestLostNodeGivesNoconnection(t *testing.T) {
 		}
 	}
 }
+
+// Process aliases both ways: erl sends to an alias a Go process made, Go sends to an alias an
+// erl process made (ALIAS_SEND), and messages to a deactivated alias are dropped.
+func TestAliasesBothWays(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	p := c.erlNode("erl", erlpeer.Options{})
+
+	pid, events := spawnProbe(t, gn, "", false)
+	aliases := make(chan gen.Alias, 1)
+	run(t, gn, pid, func(pr *probe) error {
+		a, err := pr.CreateAlias()
+		aliases <- a
+		return err
+	})
+	alias := <-aliases
+	_, err := p.EvalWith(`erlang:send(A, {via_alias, self()}), ok.`, map[string]etf.Term{"A": gen.Ref(alias)})
+	require.NoError(t, err)
+	got := receive(t, events, 5*time.Second).(etf.Tuple)
+	require.Equal(t, etf.Atom("via_alias"), got[0])
+
+	// An erl process makes an alias, hands it to Go, and waits for a message through it.
+	_, err = p.Mailbox("alias_report")
+	require.NoError(t, err)
+	_, err = p.EvalWith(`Parent = self(),
+	    spawn(fun() -> A = alias(), Parent ! {alias, A},
+	                   receive M -> alias_report ! {got, M} after 5000 -> alias_report ! timeout end end),
+	    receive {alias, A} -> G ! {erl_alias, A} end, ok.`, map[string]etf.Term{"G": pid})
+	require.NoError(t, err)
+	erlAlias := receive(t, events, 5*time.Second).(etf.Tuple)[1].(gen.Ref)
+	require.NoError(t, gn.Send(gen.Alias(erlAlias), etf.Atom("through_alias")))
+	m, err := p.Recv(5 * time.Second)
+	require.NoError(t, err)
+	require.Equal(t, etf.Tuple{etf.Atom("alias_report"), etf.Tuple{etf.Atom("got"), etf.Atom("through_alias")}}, m)
+}
