@@ -329,3 +329,43 @@ func TestGlobalNameConflictWhenNodesJoin(t *testing.T) {
 		require.Equal(t, true, alive(p, beamPid))
 	})
 }
+
+// A BEAM node that dies takes its names with it, is forgotten by global on the Go node, and
+// syncs again when it comes back under the same name.
+func TestGlobalBEAMNodeRestarts(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	g := startGlobal(t, gn)
+	opts := erlpeer.Options{}
+	p := c.erlNode("a", opts)
+	require.Equal(t, true, p.MustCall("net_kernel", "connect_node", gn.Name()))
+	requireSync(t, p)
+	r := p.MustCall("gobeam_global", "start_named", etf.Atom("restarting")).(etf.Tuple)
+	require.Equal(t, etf.Atom("yes"), r[0])
+	got, ok := g.WhereisName(etf.Atom("restarting"))
+	require.True(t, ok)
+	require.Equal(t, r[1], got)
+
+	require.NoError(t, p.Kill())
+	waitFor(t, globalBound, "global to forget the dead node and its name", func() bool {
+		_, ok := g.WhereisName(etf.Atom("restarting"))
+		return !ok && len(g.Known()) == 0
+	})
+
+	opts.Name = string(p.Node())
+	opts.Cookie = c.cookie
+	opts.EPMDPort = int(c.epmdPort)
+	opts.NoStartEPMD = true
+	p2 := erlpeer.Start(t, opts)
+	p2.MustLoadFS(erlSources, "erl/*.erl")
+	require.Equal(t, true, p2.MustCall("net_kernel", "connect_node", gn.Name()))
+	requireSync(t, p2)
+	require.NoError(t, g.Sync(ctxFor(t, globalBound)))
+	require.Equal(t, []gen.Atom{p2.Node()}, g.Known())
+	pid, _ := spawnPinger(t, gn, etf.Atom("after_restart"))
+	ok, err := g.RegisterName(ctxFor(t, globalBound), etf.Atom("after_restart"), pid)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, pid, p2.MustCall("gobeam_global", "lookup", etf.Atom("after_restart")))
+}

@@ -53,7 +53,7 @@ type server struct {
 
 	lost      map[[2]gen.Atom]lostInfo
 	xcreation int64
-	// noPartitions is prevent_overlapping_partitions turned off, by option or at shutdown.
+	// noPartitions is prevent_overlapping_partitions turned off.
 	noPartitions bool
 
 	syncers []*syncWaiter
@@ -106,8 +106,7 @@ type (
 	whereisRetry struct {
 		m whereisMsg
 	}
-	pollTick  struct{}
-	stopSyncs struct{ done chan struct{} }
+	pollTick struct{}
 )
 
 type syncWaiter struct {
@@ -224,10 +223,6 @@ func (s *server) HandleMessage(from gen.PID, message any) error {
 		s.whereis(m.m)
 	case pollTick:
 		s.poll()
-	case stopSyncs:
-		// prepare_shutdown: a node going away must not make others disconnect from it.
-		s.noPartitions = true
-		close(m.done)
 	default:
 		s.Log().Warning("global_name_server: unexpected message %v from %s", message, from)
 	}
