@@ -310,8 +310,8 @@ func TestLostNodeGivesNoconnection(t *testing.T) {
 	}
 }
 
-// Process aliases both ways: erl sends to an alias a Go process made, Go sends to an alias an
-// erl process made (ALIAS_SEND), and messages to a deactivated alias are dropped.
+// Process aliases both ways: erl sends to an alias a Go process made, and Go sends to an alias
+// an erl process made (ALIAS_SEND).
 func TestAliasesBothWays(t *testing.T) {
 	c := newCluster(t)
 	gn := c.goNode("go", node.Options{})
