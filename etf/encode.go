@@ -216,6 +216,12 @@ func encodedSize(t Term, depth int) int {
 		return n
 	case PID:
 		return 1 + atomSize(v.Node) + 12
+	case []PID:
+		n := 6
+		for i := range v {
+			n += 1 + atomSize(v[i].Node) + 12
+		}
+		return n
 	case Ref:
 		return 3 + atomSize(v.Node) + 4 + 4*refLen(v)
 	case Alias:
@@ -431,6 +437,8 @@ func (s *encodeState) term(t Term) error {
 		return s.mapTerm(v)
 	case PID:
 		return s.pid(v)
+	case []PID:
+		return s.pids(v)
 	case Ref:
 		return s.ref(v)
 	case ByteList:
@@ -730,6 +738,24 @@ func (s *encodeState) listHeader(n int) error {
 	}
 	s.buf = append(s.buf, tagList)
 	s.u32(uint32(n))
+	return nil
+}
+
+// pids writes a list of pids without boxing each one: the pid list of a fan-out cast.
+func (s *encodeState) pids(l []PID) error {
+	if len(l) == 0 {
+		s.buf = append(s.buf, tagNil)
+		return nil
+	}
+	if err := s.listHeader(len(l)); err != nil {
+		return err
+	}
+	for _, p := range l {
+		if err := s.pid(p); err != nil {
+			return err
+		}
+	}
+	s.buf = append(s.buf, tagNil)
 	return nil
 }
 

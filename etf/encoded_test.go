@@ -25,3 +25,15 @@ func TestEncodedIsWrittenVerbatim(t *testing.T) {
 	_, err = Encode(Encoded{})
 	require.Error(t, err)
 }
+
+func TestPIDSliceEncodesAsAList(t *testing.T) {
+	pids := []PID{{Node: "a@h", ID: 1, Creation: 2}, {Node: "b@h", ID: 5<<32 | 3, Creation: 4}}
+	want, err := Encode(List{pids[0], pids[1]})
+	require.NoError(t, err)
+	got, err := Encode(pids)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	empty, err := Encode([]PID{})
+	require.NoError(t, err)
+	require.Equal(t, []byte{131, 106}, empty)
+}

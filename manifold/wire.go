@@ -74,12 +74,10 @@ func parseCast(message any) (cast, bool, error) {
 	return c, true, nil
 }
 
-// term builds the cast tuple, ready to send to a partitioner.
+// term builds the cast tuple, ready to send to a partitioner. The pids stay a []gen.PID, which
+// etf encodes as a list without boxing each pid.
 func (c cast) term(msg any) etf.Tuple {
-	pids := make(etf.List, len(c.pids))
-	for i, p := range c.pids {
-		pids[i] = p
-	}
+	pids := c.pids
 	if c.shape == Shape4 {
 		opts := c.opts
 		if opts == nil {
