@@ -234,3 +234,62 @@ func TestServerIsRestarted(t *testing.T) {
 	default:
 	}
 }
+
+// connectedSet returns the nodes n is connected to, with n itself.
+func connectedSet(n gen.Node) map[gen.Atom]bool {
+	set := map[gen.Atom]bool{n.Name(): true}
+	for _, p := range n.Network().Nodes() {
+		set[p] = true
+	}
+	return set
+}
+
+func sameSet(a, b map[gen.Atom]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// When one link of a fully connected cluster breaks, global (prevent_overlapping_partitions)
+// disconnects nodes until the cluster is partitions that do not overlap: every node is
+// connected to exactly the other nodes of its partition.
+func TestGoNodesPreventOverlappingPartitions(t *testing.T) {
+	c := &goCluster{t: t, port: freePort(t)}
+	n1, g1 := c.start("p1")
+	n2, g2 := c.start("p2")
+	n3, g3 := c.start("p3")
+	nodes := []gen.Node{n1, n2, n3}
+	connect(t, n1, n2)
+	connect(t, n2, n3)
+	eventually(t, "a synced full mesh", func() bool {
+		return len(g1.Known()) == 2 && len(g2.Known()) == 2 && len(g3.Known()) == 2 &&
+			len(n1.Network().Nodes()) == 2 && len(n3.Network().Nodes()) == 2
+	})
+
+	link, err := n1.Network().Node(n3.Name())
+	require.NoError(t, err)
+	link.Disconnect()
+	eventually(t, "partitions that do not overlap", func() bool {
+		if len(n1.Network().Nodes()) == 2 || len(n3.Network().Nodes()) == 2 {
+			return false // p1 and p3 must no longer share p2
+		}
+		for _, n := range nodes {
+			mine := connectedSet(n)
+			for p := range mine {
+				for _, m := range nodes {
+					if m.Name() == p && !sameSet(connectedSet(m), mine) {
+						return false
+					}
+				}
+			}
+		}
+		return true
+	})
+	t.Logf("partitions: %v %v %v", n1.Network().Nodes(), n2.Network().Nodes(), n3.Network().Nodes())
+}

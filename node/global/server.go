@@ -206,7 +206,8 @@ func (s *server) HandleMessage(from gen.PID, message any) error {
 		if m.PID == s.registrar {
 			return fmt.Errorf("global: registrar died: %w", m.Reason)
 		}
-		// A resolver's end; resolvers are linked so that they end with the server.
+		// Other processes linked to the server: their exits are ignored, as by global,
+		// which traps exits.
 	case connectResult:
 		s.connected(m)
 	case connectRecheck:
