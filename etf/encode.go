@@ -217,6 +217,9 @@ func encodedSize(t Term, depth int) int {
 	case PID:
 		return 1 + atomSize(v.Node) + 12
 	case []PID:
+		if len(v) == 0 {
+			return 1
+		}
 		n := 6
 		for i := range v {
 			n += 1 + atomSize(v[i].Node) + 12
