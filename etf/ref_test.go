@@ -31,3 +31,16 @@ func TestErgoRefIsThreeWords(t *testing.T) {
 	r := Ref{Node: "go@h", Creation: 5, ID: [3]uint64{12, 0, 1900000000}}
 	require.Equal(t, []uint32{12, 0, 1900000000}, RefWords(r))
 }
+
+func TestProperList(t *testing.T) {
+	l, ok := ProperList(ByteList("hi"))
+	require.True(t, ok)
+	require.Equal(t, List{int64('h'), int64('i')}, l)
+	l, ok = ProperList(List{Atom("a")})
+	require.True(t, ok)
+	require.Equal(t, List{Atom("a")}, l)
+	_, ok = ProperList(ImproperList{Elems: []Term{1}, Tail: 2})
+	require.False(t, ok)
+	_, ok = ProperList(Tuple{})
+	require.False(t, ok)
+}

@@ -90,3 +90,20 @@ type LocalFun struct {
 	FreeVars []Term
 	Raw      []byte
 }
+
+// ProperList returns the elements of a proper list in whichever form decoding gave it: a List
+// as it is, a ByteList (what erl sends as STRING_EXT) as its integers. Anything else is not a
+// proper list.
+func ProperList(t Term) (List, bool) {
+	switch v := t.(type) {
+	case List:
+		return v, true
+	case ByteList:
+		out := make(List, len(v))
+		for i, b := range v {
+			out[i] = int64(b)
+		}
+		return out, true
+	}
+	return nil, false
+}

@@ -313,7 +313,7 @@ func ParseControl(t etf.Term) (Control, error) {
 			c.Module, c.Function, c.Arity = m, f, int(a)
 		}
 		if err == nil {
-			opts, ok := asList(tup[5])
+			opts, ok := etf.ProperList(tup[5])
 			if !ok {
 				err = badControl(c.Op, "spawn options are not a proper list: %v", tup[5])
 				break
@@ -440,18 +440,4 @@ func asAtom(t etf.Term) (etf.Atom, bool) {
 		return "false", true
 	}
 	return "", false
-}
-
-func asList(t etf.Term) (etf.List, bool) {
-	switch v := t.(type) {
-	case etf.List:
-		return v, true
-	case etf.ByteList:
-		out := make(etf.List, len(v))
-		for i, b := range v {
-			out[i] = int64(b)
-		}
-		return out, true
-	}
-	return nil, false
 }

@@ -307,7 +307,7 @@ func (e *SpawnError) Error() string { return "spawn request refused: " + string(
 // spawnIn answers a spawn request: the new pid, or the atom saying why not.
 func (c *Connection) spawnIn(ctrl Control, args etf.Term) {
 	reply := Control{Op: OpSpawnReply, Ref: ctrl.Ref, To: ctrl.From}
-	argList, ok := asList(args)
+	argList, ok := etf.ProperList(args)
 	if !ok {
 		reply.Result = etf.Atom("badarg")
 		c.sendLogged(reply, nil)

@@ -39,7 +39,7 @@ func FuzzRequests(f *testing.F) {
 		parseRexMessage(term)
 		groupLeader(term)
 		describe(term)
-		if l, ok := properList(term); ok {
+		if l, ok := etf.ProperList(term); ok {
 			parseSpawnOptions(l)
 		}
 		if tup, ok := term.(etf.Tuple); ok && len(tup) == 3 {

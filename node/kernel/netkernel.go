@@ -55,7 +55,7 @@ func (nk *netKernel) legacySpawn(from gen.PID, ref gen.Ref, req netKernelCall) {
 	}
 	m, okM := req.module.(etf.Atom)
 	f, okF := req.function.(etf.Atom)
-	args, okA := properList(req.args)
+	args, okA := etf.ProperList(req.args)
 	if !okM || !okF || !okA {
 		fail("badarg")
 		return

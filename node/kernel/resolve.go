@@ -42,7 +42,7 @@ func resolve(module, function etf.Term, args etf.Term) resolved {
 	for {
 		m, okM := module.(etf.Atom)
 		f, okF := function.(etf.Atom)
-		list, okA := properList(args)
+		list, okA := etf.ProperList(args)
 		if !okM || !okF || !okA {
 			o := badarg(etf.List{module, function, args})
 			r.failed = &o
@@ -56,7 +56,7 @@ func resolve(module, function etf.Term, args etf.Term) resolved {
 			continue
 		case mfaApply2:
 			r.via = append(r.via, apply2Frame)
-			funArgs, ok := properList(list[1])
+			funArgs, ok := etf.ProperList(list[1])
 			if !ok {
 				o := badarg(list)
 				r.failed = &o
@@ -89,19 +89,4 @@ func resolve(module, function etf.Term, args etf.Term) resolved {
 		r.mfa, r.args = mfa, list
 		return r
 	}
-}
-
-// properList accepts a proper list in either of its decoded forms.
-func properList(t etf.Term) (etf.List, bool) {
-	switch v := t.(type) {
-	case etf.List:
-		return v, true
-	case etf.ByteList:
-		out := make(etf.List, len(v))
-		for i, b := range v {
-			out[i] = int64(b)
-		}
-		return out, true
-	}
-	return nil, false
 }
