@@ -115,6 +115,7 @@ func TestDistIdleLinkSurvivesTicks(t *testing.T) {
 	events := p.MustCall("gobeam_dist", "node_events").(etf.List)
 	require.Len(t, events, 1, "erl saw the link go down and up: %v", events)
 	require.Equal(t, etf.Atom("nodeup"), events[0].(etf.Tuple)[0])
+	require.Equal(t, gn.Name(), events[0].(etf.Tuple)[1])
 }
 
 func TestDistKilledPeerIsDetectedAndComesBack(t *testing.T) {
@@ -149,7 +150,7 @@ func TestDistKilledPeerIsDetectedAndComesBack(t *testing.T) {
 
 func TestDistThreeNodesOnEmbeddedEPMD(t *testing.T) {
 	c := newCluster(t)
-	gn := c.goNode("go", node.Options{})
+	gn := c.goNode("go", node.Options{Visible: true})
 	a := c.erlNode("a", erlpeer.Options{})
 	b := c.erlNode("b", erlpeer.Options{})
 

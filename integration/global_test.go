@@ -28,10 +28,11 @@ const (
 	globalBound = 20 * time.Second
 )
 
+// startGlobal returns the global a visible node started with.
 func startGlobal(t *testing.T, n gen.Node) *global.Global {
 	t.Helper()
-	g, err := global.Start(n, global.Options{})
-	require.NoError(t, err)
+	g, ok := global.Of(n)
+	require.True(t, ok, "a visible node runs global")
 	return g
 }
 
@@ -101,7 +102,7 @@ func ctxFor(t *testing.T, d time.Duration) context.Context {
 func TestGlobalVisibleGoNodeStaysInTheCluster(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
-	gn := c.goNode("go", node.Options{})
+	gn := c.goNode("go", node.Options{Visible: true})
 	g := startGlobal(t, gn)
 	a := c.erlNode("a", erlpeer.Options{})
 	b := c.erlNode("b", erlpeer.Options{})
@@ -243,7 +244,7 @@ func TestGlobalVisibleGoNodeStaysInTheCluster(t *testing.T) {
 func TestGlobalHiddenGoNodeStaysConnected(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
-	gn := c.goNode("go", node.Options{Hidden: true})
+	gn := c.goNode("go", node.Options{})
 	a := c.erlNode("a", erlpeer.Options{})
 	b := c.erlNode("b", erlpeer.Options{})
 	a.MustCall("gobeam_global", "monitor_all_nodes")
@@ -283,7 +284,7 @@ func TestGlobalNameConflictWhenNodesJoin(t *testing.T) {
 	name := etf.Atom("contested")
 	setup := func(t *testing.T, erlPrefix string) (gen.Node, *global.Global, *erlpeer.Peer, gen.PID, etf.PID) {
 		c := newCluster(t)
-		gn := c.goNode("go", node.Options{})
+		gn := c.goNode("go", node.Options{Visible: true})
 		g := startGlobal(t, gn)
 		p := c.erlNode(erlPrefix, erlpeer.Options{})
 		goPid, _ := spawnPinger(t, gn, name)
@@ -335,7 +336,7 @@ func TestGlobalNameConflictWhenNodesJoin(t *testing.T) {
 func TestGlobalBEAMNodeRestarts(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
-	gn := c.goNode("go", node.Options{})
+	gn := c.goNode("go", node.Options{Visible: true})
 	g := startGlobal(t, gn)
 	opts := erlpeer.Options{}
 	p := c.erlNode("a", opts)

@@ -20,10 +20,11 @@ import (
 // The kernel services against real erl: ping, spawn of Go code in every form BEAM has, rpc and
 // erpc, each compared with what a BEAM node answers to the same request.
 
-// kernelNode starts a Go node whose kernel serves reg.
+// kernelNode starts a visible Go node whose kernel serves reg: visible, because BEAM asks
+// only visible nodes for their rpc features, and the tests check nodes().
 func (c *cluster) kernelNode(prefix string, reg *kernel.Registry) gen.Node {
 	c.t.Helper()
-	return c.goNode(prefix, node.Options{Registry: reg})
+	return c.goNode(prefix, node.Options{Registry: reg, Visible: true})
 }
 
 const goModule = "go_kernel"

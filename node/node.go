@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"sync"
 
 	"ergo.services/ergo"
 	"ergo.services/ergo/app/system"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/gobeam/gobeam/node/dist"
 	"github.com/gobeam/gobeam/node/epmd"
+	"github.com/gobeam/gobeam/node/global"
 	"github.com/gobeam/gobeam/node/handshake"
 	"github.com/gobeam/gobeam/node/kernel"
 )
@@ -43,17 +45,27 @@ func Start(name string, opts Options) (gen.Node, error) {
 		return nil, err
 	}
 
-	hs := handshake.New(handshake.Options{Hidden: opts.Hidden, Timeout: opts.HandshakeTimeout})
+	hs := handshake.New(handshake.Options{Hidden: !opts.Visible, Timeout: opts.HandshakeTimeout})
 	// The kernel answers what every OTP node answers: net_kernel (ping), rex, spawn requests
 	// and erpc calls of registered Go functions.
 	k := kernel.New(kernel.Options{Registry: opts.Registry, TickTime: opts.TickTime})
 	distOpts := opts.distOptions()
 	distOpts.Spawn = k.Spawn
+	// Which peers are visible: global syncs with those only (every BEAM node starts the sync
+	// itself; two Go nodes need to be told).
+	var visiblePeers sync.Map
+	peerOf := distOpts.PeerFromHandshake
+	distOpts.PeerFromHandshake = func(result gen.HandshakeResult) (dist.Peer, error) {
+		if d, ok := handshake.DetailsOf(result); ok {
+			visiblePeers.Store(d.Peer, !d.Hidden())
+		}
+		return peerOf(result)
+	}
 	proto := dist.New(distOpts)
 	registrar := epmd.New(epmd.Options{
 		Port:             epmdPort,
 		DisableServer:    opts.NoEmbeddedEPMD,
-		Hidden:           opts.Hidden,
+		Hidden:           !opts.Visible,
 		HandshakeVersion: hs.Version(),
 		ProtoVersion:     proto.Version(),
 		OnResolve:        hs.ExpectPeer,
@@ -97,6 +109,19 @@ func Start(name string, opts Options) (gen.Node, error) {
 	if err := k.Start(n); err != nil {
 		n.Stop()
 		return nil, fmt.Errorf("node: %w", err)
+	}
+	if opts.Visible {
+		g := opts.Global
+		if g.Visible == nil {
+			g.Visible = func(peer gen.Atom) bool {
+				v, ok := visiblePeers.Load(peer)
+				return ok && v.(bool)
+			}
+		}
+		if _, err := global.Start(n, g); err != nil {
+			n.Stop()
+			return nil, fmt.Errorf("node: starting global: %w", err)
+		}
 	}
 	return n, nil
 }

@@ -11,20 +11,27 @@ import (
 	"ergo.services/ergo/gen"
 
 	"github.com/gobeam/gobeam/node/dist"
+	"github.com/gobeam/gobeam/node/global"
 	"github.com/gobeam/gobeam/node/handshake"
 	"github.com/gobeam/gobeam/node/kernel"
 )
 
-// Options configure a node. The zero value behaves like `erl -name`: the cookie from
-// ~/.erlang.cookie, a visible node, EPMD on $ERL_EPMD_PORT or 4369 (started inside this process
+// Options configure a node. The zero value behaves like `erl -name ... -hidden`: the cookie from
+// ~/.erlang.cookie, a hidden node, EPMD on $ERL_EPMD_PORT or 4369 (started inside this process
 // when none is running), an ephemeral listen port, net_ticktime 60 s.
 type Options struct {
 	// Cookie is the magic cookie. Empty: the content of ~/.erlang.cookie, created if missing,
 	// as erl does.
 	Cookie string
-	// Hidden makes the node hidden, like `erl -hidden`: BEAM nodes list it in nodes(hidden)
-	// rather than nodes(), and global does not sync with it.
-	Hidden bool
+	// Visible makes the node a full member of the cluster: BEAM nodes list it in nodes() and
+	// global syncs with it, so the node runs global's name server (package node/global, see
+	// Global). The default is hidden, as for C nodes: BEAM nodes list it in nodes(hidden) and
+	// code that treats every node in nodes() as a BEAM node (rpc:multicall(nodes(), ...),
+	// global's partition prevention) leaves it alone. Manifold, gen_server calls, links and
+	// monitors work the same either way.
+	Visible bool
+	// Global configures global on a visible node.
+	Global global.Options
 
 	// EPMDPort is the port of the Erlang Port Mapper Daemon. 0: $ERL_EPMD_PORT, else 4369.
 	EPMDPort uint16

@@ -30,7 +30,7 @@ import (
 type config struct {
 	name, sname, cookie string
 	epmdPort            uint16
-	hidden              bool
+	hidden, visible     bool
 	listen              string
 	ticktime            time.Duration
 	partitioners        int
@@ -71,7 +71,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.sname, "sname", "", "short node name; the host is this machine's short hostname (as erl -sname)")
 	fs.StringVar(&c.cookie, "cookie", "", "magic cookie (default: ~/.erlang.cookie, created if missing, as erl does)")
 	port := fs.Uint16("epmd-port", 0, "EPMD port (default: $ERL_EPMD_PORT or 4369); an embedded EPMD starts if none runs")
-	fs.BoolVar(&c.hidden, "hidden", false, "join as a hidden node (as erl -hidden)")
+	fs.BoolVar(&c.visible, "visible", false, "join as a visible node: in nodes() of BEAM nodes, and running global")
+	fs.BoolVar(&c.hidden, "hidden", false, "join as a hidden node (as erl -hidden); the default")
 	fs.StringVar(&c.listen, "listen", "", "distribution listen port or range, e.g. 9100 or 9100-9199 (default: any free port)")
 	fs.DurationVar(&c.ticktime, "ticktime", 60*time.Second, "net_ticktime: a silent peer is down after this long")
 	fs.IntVar(&c.partitioners, "partitioners", 0, "Manifold partitioners a sender chooses from (default: GOMAXPROCS, at most 32)")
@@ -100,6 +101,9 @@ func parseFlags(args []string) (config, error) {
 		return c, err
 	}
 	c.epmdPort = *port
+	if c.hidden && c.visible {
+		return c, errors.New("--hidden and --visible exclude each other")
+	}
 	if c.name != "" && c.sname != "" {
 		return c, errors.New("--name and --sname exclude each other")
 	}
@@ -144,7 +148,7 @@ func (c config) nodeName(defaultAlive string) (string, error) {
 }
 
 func (c config) nodeOptions() (node.Options, error) {
-	o := node.Options{Cookie: c.cookie, EPMDPort: c.epmdPort, Hidden: c.hidden, TickTime: c.ticktime}
+	o := node.Options{Cookie: c.cookie, EPMDPort: c.epmdPort, Visible: c.visible, TickTime: c.ticktime}
 	o.Ergo.Log.DefaultLogger.Output = os.Stderr // stdout stays free for the program's own output
 	if c.listen != "" {
 		lo, hi, _ := strings.Cut(c.listen, "-")
@@ -193,7 +197,7 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	}
 	cfg := m.Config()
 	log.Info("node up", "name", n.Name(), "partitioners", cfg.Partitioners, "workers", cfg.Workers,
-		"senders", cfg.Senders, "wire_shape", cfg.Shape.String(), "hidden", c.hidden)
+		"senders", cfg.Senders, "wire_shape", cfg.Shape.String(), "visible", c.visible)
 
 	var tick <-chan time.Time
 	if c.statsEvery > 0 {

@@ -86,11 +86,12 @@ digest(Bin) -> crypto:hash(sha256, Bin).
 receive_one(Timeout) ->
     receive M -> M after Timeout -> timeout end.
 
-%% A registered process records nodeup/nodedown events for node_events/0.
+%% A registered process records nodeup/nodedown events of visible and hidden nodes for
+%% node_events/0.
 monitor_nodes() ->
     Parent = self(),
     Pid = spawn(fun() ->
-                        ok = net_kernel:monitor_nodes(true, [nodedown_reason]),
+                        ok = net_kernel:monitor_nodes(true, [nodedown_reason, {node_type, all}]),
                         Parent ! ready,
                         node_log([])
                 end),
