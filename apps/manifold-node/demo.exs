@@ -4,9 +4,10 @@
 go = String.to_atom(System.fetch_env!("GOBEAM_DEMO_GO"))
 receivers = String.to_integer(System.fetch_env!("GOBEAM_DEMO_PIDS"))
 interval = String.to_integer(System.fetch_env!("GOBEAM_DEMO_INTERVAL_MS"))
+partitioners = String.to_integer(System.fetch_env!("GOBEAM_DEMO_PARTITIONERS"))
 
 true = Node.connect(go)
-:ok = GobeamManifold.start(partitioners: 1, shape: 3)
+:ok = GobeamManifold.start(partitioners: partitioners, shape: 3)
 
 defmodule Demo do
   # A receiver counts deliveries and checks that each sender's sequence numbers only grow.

@@ -89,6 +89,9 @@ func runDemo(ctx context.Context, c config, log *slog.Logger) error {
 		"GOBEAM_DEMO_GO="+string(n.Name()),
 		"GOBEAM_DEMO_PIDS="+strconv.Itoa(c.demoPids),
 		"GOBEAM_DEMO_INTERVAL_MS="+strconv.Itoa(int(demoInterval/time.Millisecond)),
+		// The Elixir node runs as many partitioners as the Go side chooses from, as Manifold
+		// requires of every node in a cluster.
+		"GOBEAM_DEMO_PARTITIONERS="+strconv.Itoa(m.Config().Partitioners),
 	)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	log.Info("demo: starting", "go_node", n.Name(), "elixir_node", "exnode_demo@127.0.0.1",
@@ -135,6 +138,9 @@ func runDemo(ctx context.Context, c config, log *slog.Logger) error {
 	if st.goViolations.Load()+st.elixirViolations.Load() > 0 {
 		return errors.New("order checks failed")
 	}
+	if lost := st.lost(); lost != "" {
+		return errors.New(lost)
+	}
 	return nil
 }
 
@@ -153,6 +159,18 @@ type demoState struct {
 	elixirDeliveries, elixirViolations atomic.Int64 // at Elixir receivers: Go -> Elixir
 	goSent                             time.Duration
 	final                              atomic.Bool
+}
+
+// lost says which direction did not deliver every round to every receiver.
+func (s *demoState) lost() string {
+	want := func(rounds int64) int64 { return rounds * int64(s.pids) }
+	if got, w := s.goDeliveries.Load(), want(s.elixirRounds.Load()); got != w {
+		return fmt.Sprintf("Elixir->Go delivered %d of %d", got, w)
+	}
+	if got, w := s.elixirDeliveries.Load(), want(s.goRounds.Load()); got != w {
+		return fmt.Sprintf("Go->Elixir delivered %d of %d", got, w)
+	}
+	return ""
 }
 
 func (s *demoState) summary(w *os.File) {
