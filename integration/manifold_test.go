@@ -344,3 +344,31 @@ func TestManifoldThreeNodeMix(t *testing.T) {
 		})
 	}
 }
+
+// A Go node that chooses among more partitioners than an Elixir node runs would lose the casts
+// to the names that node lacks; the Go node finds out (which_children fails with noproc), logs
+// it, and sends to partitioner 0 from then on.
+func TestManifoldMissingPartitionerFallsBackToZero(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	m, err := manifold.Start(gn, manifold.Config{Partitioners: 32})
+	require.NoError(t, err)
+	ex := c.elixirNode("ex", 1, 3) // runs only 'Elixir.Manifold.Partitioner'
+	collector := ex.MustEval(`'Elixir.GobeamManifold.Receivers':start_collector(hello)`).(etf.PID)
+	pids := ex.MustCall("Elixir.GobeamManifold.Receivers", "spawn_reporters", 3, collector)
+	s := spawnSender(t, gn)
+	send := func() {
+		require.NoError(t, gn.Send(s, senderJob(func(p gen.Process) {
+			// "hello" pins partitioner 25 of 32, which the Elixir node does not run.
+			m.Send(p, pids, etf.Atom("hello"), manifold.PartitionerKey("hello"))
+		})))
+	}
+	send() // lost on the Elixir node, as between BEAM nodes; it starts the probe
+	var res etf.Term
+	waitFor(t, 10*time.Second, "casts to reach partitioner 0", func() bool {
+		send()
+		res = ex.MustCall("Elixir.GobeamManifold.Receivers", "await", collector, 3, 50)
+		return res.(etf.Tuple)[1].(int64) > 0
+	})
+	require.Zero(t, res.(etf.Tuple)[3], "every delivery is the message sent")
+}

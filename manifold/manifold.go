@@ -15,6 +15,8 @@ type Manifold struct {
 	cfg  Config
 	sup  gen.PID
 
+	probes probes
+
 	castsIn    atomic.Uint64
 	deliveries atomic.Uint64
 	relayed    atomic.Uint64
@@ -96,6 +98,11 @@ func (s *supervisor) Init(args ...any) (act.SupervisorSpec, error) {
 			Args:    []any{m},
 		})
 	}
+	spec.Children = append(spec.Children, act.SupervisorChildSpec{
+		Name:    ProberName,
+		Factory: func() gen.ProcessBehavior { return &prober{} },
+		Args:    []any{m},
+	})
 	for i := 0; i < MaxSenders; i++ {
 		spec.Children = append(spec.Children, act.SupervisorChildSpec{
 			Name:    SenderName(i),

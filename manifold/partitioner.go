@@ -167,7 +167,10 @@ func relay(p gen.Process, m *Manifold, nameFor func(gen.Atom) gen.Atom, groups [
 	for _, g := range groups {
 		c := cast{pids: g.pids, shape: m.cfg.shapeFor(g.node), opts: opts}
 		req := c.term(out)[1].(etf.Tuple)
-		name := nameFor(g.node)
+		name, probeIt := m.probes.usable(g.node, nameFor(g.node))
+		if probeIt {
+			p.Send(gen.ProcessID{Name: ProberName, Node: p.Node().Name()}, probe{key: probeKey{g.node, nameFor(g.node)}})
+		}
 		if err := m.cfg.Cast(p, gen.ProcessID{Name: name, Node: g.node}, req); err != nil {
 			m.dropped.Add(1)
 			p.Log().Error("manifold cast to %s on %s failed, %d pids not reached: %s", name, g.node, len(g.pids), err)
