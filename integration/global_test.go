@@ -247,8 +247,8 @@ func TestGlobalHiddenGoNodeStaysConnected(t *testing.T) {
 	gn := c.goNode("go", node.Options{})
 	a := c.erlNode("a", erlpeer.Options{})
 	b := c.erlNode("b", erlpeer.Options{})
-	a.MustCall("gobeam_global", "monitor_all_nodes")
-	b.MustCall("gobeam_global", "monitor_all_nodes")
+	a.MustCall("gobeam_dist", "monitor_nodes")
+	b.MustCall("gobeam_dist", "monitor_nodes")
 
 	require.Equal(t, true, a.MustCall("net_kernel", "connect_node", b.Node()))
 	require.Equal(t, true, a.MustCall("net_kernel", "connect_node", gn.Name()))
@@ -272,7 +272,7 @@ func TestGlobalHiddenGoNodeStaysConnected(t *testing.T) {
 	check()
 	require.True(t, connected(gn, a.Node()) && connected(gn, b.Node()), "the Go node's connections")
 	for _, p := range []*erlpeer.Peer{a, b} {
-		require.Empty(t, nodedowns(t, p.MustCall("gobeam_global", "all_node_events")), "nodedown events on %s", p.Node())
+		require.Empty(t, nodedowns(t, p.MustCall("gobeam_dist", "node_events")), "nodedown events on %s", p.Node())
 	}
 }
 

@@ -2,7 +2,7 @@
 %% names, and what global knows on this node.
 -module(gobeam_global).
 -export([sync/1, start_named/1, start_named/2, stop_named/1, lookup/1, names/0,
-         call_global/2, known/0, ask/2, monitor_all_nodes/0, all_node_events/0]).
+         call_global/2, known/0, ask/2]).
 
 %% Runs global:sync() and returns its result, or timeout if it does not return within
 %% Timeout ms (the syncing process is then killed).
@@ -71,26 +71,3 @@ ask(Name, Timeout) ->
             after Timeout -> timeout
             end
     end.
-
-%% Records nodeup and nodedown of visible and hidden nodes alike, for all_node_events/0.
-monitor_all_nodes() ->
-    Parent = self(),
-    Pid = spawn(fun() ->
-                        ok = net_kernel:monitor_nodes(true, [{node_type, all}, nodedown_reason]),
-                        Parent ! {self(), ready},
-                        node_log([])
-                end),
-    receive {Pid, ready} -> ok end,
-    true = register(gobeam_global_node_log, Pid),
-    ok.
-
-node_log(Events) ->
-    receive
-        {get, From, Ref} -> From ! {Ref, lists:reverse(Events)}, node_log(Events);
-        Event -> node_log([Event | Events])
-    end.
-
-all_node_events() ->
-    Ref = make_ref(),
-    gobeam_global_node_log ! {get, self(), Ref},
-    receive {Ref, Events} -> Events after 5000 -> timeout end.
