@@ -23,8 +23,10 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/gobeam/gobeam/apps/echo"
 	"github.com/gobeam/gobeam/manifold"
 	"github.com/gobeam/gobeam/node"
+	"github.com/gobeam/gobeam/node/kernel"
 )
 
 type config struct {
@@ -38,6 +40,8 @@ type config struct {
 	senders             int
 	wireShape           int
 	statsEvery          time.Duration
+
+	echo bool
 
 	demo         bool
 	demoDuration time.Duration
@@ -80,6 +84,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.senders, "senders", 0, "Manifold senders for offloaded sends (default: GOMAXPROCS, at most 128)")
 	fs.IntVar(&c.wireShape, "wire-shape", 3, "cast shape toward BEAM nodes: 3 = {send, Pids, Msg} (Manifold <= 1.7.0), 4 = {send, Pids, Msg, Opts}")
 	fs.DurationVar(&c.statsEvery, "stats-every", 10*time.Second, "how often to log Manifold's counters (0: never)")
+	fs.BoolVar(&c.echo, "echo", false, "let BEAM code spawn Go test receivers: Node.spawn(gonode, Echo, :reply | :reply_loop | :noop_loop, [])")
 	fs.BoolVar(&c.demo, "demo", false, "run the live demo: this node and an Elixir node fan out to each other")
 	fs.DurationVar(&c.demoDuration, "demo-duration", 5*time.Second, "how long the demo fans out")
 	fs.IntVar(&c.demoPids, "demo-pids", 1000, "receivers on each side in the demo")
@@ -150,6 +155,12 @@ func (c config) nodeName(defaultAlive string) (string, error) {
 func (c config) nodeOptions() (node.Options, error) {
 	o := node.Options{Cookie: c.cookie, EPMDPort: c.epmdPort, Visible: c.visible, TickTime: c.ticktime}
 	o.Ergo.Log.DefaultLogger.Output = os.Stderr // stdout stays free for the program's own output
+	if c.echo {
+		o.Registry = &kernel.Registry{}
+		if err := echo.Register(o.Registry); err != nil {
+			return o, err
+		}
+	}
 	if c.listen != "" {
 		lo, hi, _ := strings.Cut(c.listen, "-")
 		min, err := strconv.ParseUint(lo, 10, 16)

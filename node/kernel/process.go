@@ -1,8 +1,10 @@
 package kernel
 
 import (
+	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"ergo.services/ergo/gen"
 
@@ -35,19 +37,25 @@ type sender interface {
 	Send(to any, message any) error
 }
 
-// takeStartSignal removes the start signal from the head of the mailbox, leaving anything else.
-func takeStartSignal(p gen.Process) {
+// takeStartSignal removes the start signal from the head of the mailbox, leaving anything else,
+// and reports whether it did. The signal is queued before anything a peer can send the new
+// process (peers learn its pid from the spawn reply, which leaves first), so it is at the head
+// once it is there at all. It may not be there yet: Ergo's first ProcessRun can run while the
+// gate opens, see it open, and look before release has queued the signal.
+func takeStartSignal(p gen.Process) bool {
 	mb := p.Mailbox()
 	item := mb.Main.Item()
 	if item == nil {
-		return
+		return false
 	}
 	if m, ok := item.Value().(*gen.MailboxMessage); ok {
 		if _, isStart := m.Message.(startSignal); isStart {
 			mb.Main.Pop()
 			gen.ReleaseMailboxMessage(m)
+			return true
 		}
 	}
+	return false
 }
 
 // funcProcess is a process whose whole life is one function call: it runs body once and exits
@@ -101,6 +109,9 @@ type deferredProcess struct {
 	proc    gen.Process
 	args    []any
 	started bool
+	// signalTaken: the start signal has been removed; until then every run looks for it, so
+	// that the wrapped behavior never receives it as a message.
+	signalTaken bool
 }
 
 func (d *deferredProcess) ProcessInit(p gen.Process, args ...any) error {
@@ -112,9 +123,15 @@ func (d *deferredProcess) ProcessRun() error {
 	if !d.gate.open.Load() {
 		return nil
 	}
+	// release queues the signal right after opening the gate: wait for it, so the wrapped
+	// behavior never meets it among its messages.
+	for deadline := time.Now().Add(5 * time.Second); !d.signalTaken; time.Sleep(20 * time.Microsecond) {
+		if d.signalTaken = takeStartSignal(d.proc); !d.signalTaken && time.Now().After(deadline) {
+			return errors.New("kernel: the start signal never came")
+		}
+	}
 	if !d.started {
 		d.started = true
-		takeStartSignal(d.proc)
 		// The behavior sees itself as the process's behavior (act.Actor checks that it
 		// implements ActorBehavior), not the wrapper.
 		if err := d.inner.ProcessInit(innerProcess{Process: d.proc, behavior: d.inner}, d.args...); err != nil {
