@@ -24,6 +24,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gobeam/gobeam/apps/echo"
+	"github.com/gobeam/gobeam/apps/nodestats"
 	"github.com/gobeam/gobeam/manifold"
 	"github.com/gobeam/gobeam/node"
 	"github.com/gobeam/gobeam/node/kernel"
@@ -187,6 +188,13 @@ func (c config) manifoldConfig() manifold.Config {
 	}
 }
 
+func rate(n uint64, secs float64) int64 {
+	if secs <= 0 {
+		return 0
+	}
+	return int64(float64(n) / secs)
+}
+
 // run is the daemon: a node with Manifold until SIGINT or SIGTERM.
 func run(ctx context.Context, c config, log *slog.Logger) error {
 	name, err := c.nodeName("manifold")
@@ -206,6 +214,10 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 		n.Stop()
 		return err
 	}
+	if _, err := nodestats.Start(n, m); err != nil {
+		n.Stop()
+		return err
+	}
 	cfg := m.Config()
 	log.Info("node up", "name", n.Name(), "partitioners", cfg.Partitioners, "workers", cfg.Workers,
 		"senders", cfg.Senders, "wire_shape", cfg.Shape.String(), "visible", c.visible)
@@ -216,17 +228,23 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 		defer t.Stop()
 		tick = t.C
 	}
+	last, lastAt := m.Stats(), time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			log.Info("stopping", "name", n.Name())
-			m.Stop()
+			m.Stop() // partitioners and workers first, then the node and its connections
 			n.Stop()
 			return nil
-		case <-tick:
+		case now := <-tick:
 			s := m.Stats()
+			secs := now.Sub(lastAt).Seconds()
 			log.Info("manifold", "casts_in", s.CastsIn, "deliveries", s.Deliveries, "relayed", s.Relayed,
-				"sends", s.Sends, "dropped", s.Dropped, "peers", len(n.Network().Nodes()))
+				"sends", s.Sends, "dropped", s.Dropped, "peers", n.Network().Nodes(),
+				"casts_in_per_s", rate(s.CastsIn-last.CastsIn, secs),
+				"deliveries_per_s", rate(s.Deliveries-last.Deliveries, secs),
+				"relayed_per_s", rate(s.Relayed-last.Relayed, secs))
+			last, lastAt = s, now
 		}
 	}
 }

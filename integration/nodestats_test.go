@@ -1,0 +1,35 @@
+package integration
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gobeam/gobeam/apps/nodestats"
+	"github.com/gobeam/gobeam/etf"
+	"github.com/gobeam/gobeam/manifold"
+	"github.com/gobeam/gobeam/node"
+)
+
+// BEAM code reads the Go node's Manifold counters and link state with a gen_server call.
+func TestNodeStatsFromErl(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	m, err := manifold.Start(gn, manifold.Config{Partitioners: 1})
+	require.NoError(t, err)
+	_, err = nodestats.Start(gn, m)
+	require.NoError(t, err)
+	ex := c.elixirNode("ex", 1, 3)
+	pids, right, _ := spawnCounters(t, gn, 10, etf.Atom("hi"))
+	_, err = ex.EvalWith(`'Elixir.GobeamManifold':send(Pids, hi)`, map[string]etf.Term{"Pids": pids})
+	require.NoError(t, err)
+	waitFor(t, 10*time.Second, "deliveries", func() bool { return right.Load() == 10 })
+
+	got := ex.MustEval(`S = gen_server:call({manifold_node_stats, '` + string(gn.Name()) + `'}, stats),
+	    [P] = maps:get(peers, S),
+	    {maps:get(casts_in, S), maps:get(deliveries, S), maps:get(node, P), maps:get(messages_in, P) > 0,
+	     gen_server:call({manifold_node_stats, '` + string(gn.Name()) + `'}, other)}.`)
+	require.Equal(t, etf.Tuple{int64(1), int64(10), ex.Node(), true,
+		etf.Tuple{etf.Atom("error"), etf.Atom("unknown_request")}}, got)
+}
