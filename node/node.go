@@ -106,6 +106,10 @@ func Start(name string, opts Options) (gen.Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: starting %s: %w", name, err)
 	}
+	// Ergo stops the node on SIGINT/SIGTERM by itself and then resets every signal handler of
+	// the program. The program embedding the node owns its signals and its shutdown order
+	// (drain, flush, stop), so that handler is switched off.
+	n.SetCTRLC(false)
 	if err := k.Start(n); err != nil {
 		n.Stop()
 		return nil, fmt.Errorf("node: %w", err)

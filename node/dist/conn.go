@@ -3,6 +3,7 @@ package dist
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -116,6 +117,22 @@ func (c *Connection) Join(conn net.Conn, id string, dial gen.NetworkDial, tail [
 // Terminate closes the connection; Ergo calls it after Serve returned.
 func (c *Connection) Terminate(reason error) {
 	c.shutdown(reason)
+}
+
+// Flush waits until every message queued on the connection so far has been written to the
+// socket (or the connection ended), or ctx is done. A node that is about to stop flushes its
+// connections first, so that what it accepted to send is not lost with the socket.
+func (c *Connection) Flush(ctx context.Context) error {
+	wait := 100 * time.Microsecond
+	for !c.out.settled() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("dist: flushing the connection to %s: %w", c.peer.Name, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 10*time.Millisecond)
+	}
+	return nil
 }
 
 // shutdown records the first reason the connection ended and closes the socket and the queue.
@@ -297,6 +314,7 @@ func (c *Connection) writeLoop() {
 			putBuffer(batch[i].owner)
 			batch[i] = outItem{}
 		}
+		c.out.written()
 		if err != nil {
 			c.shutdown(fmt.Errorf("dist: writing to %s: %w", c.peer.Name, err))
 			return
@@ -325,6 +343,8 @@ type outQueue struct {
 	bytes    int
 	limit    int
 	closed   bool
+	// writing is set while the writer holds a batch taken from items and not yet written.
+	writing bool
 }
 
 func (q *outQueue) init(limit int) {
@@ -369,9 +389,24 @@ func (q *outQueue) take(batch []outItem) ([]outItem, bool) {
 	clear(q.items)
 	q.items = q.items[:0]
 	q.bytes = 0
+	q.writing = true
 	q.mu.Unlock()
 	q.hasRoom.Broadcast()
 	return batch, true
+}
+
+// written tells the queue the batch last taken is on the socket.
+func (q *outQueue) written() {
+	q.mu.Lock()
+	q.writing = false
+	q.mu.Unlock()
+}
+
+// settled reports whether everything pushed so far has been written, or the queue is closed.
+func (q *outQueue) settled() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.closed || (len(q.items) == 0 && !q.writing)
 }
 
 func (q *outQueue) close() {

@@ -1,6 +1,7 @@
 package dist
 
 import (
+	"context"
 	"encoding/binary"
 	"net"
 	"sync"
@@ -358,4 +359,33 @@ func TestUnencodableExitReasonStillFiresTheMonitor(t *testing.T) {
 	var er *ExitReason
 	require.ErrorAs(t, r.reason, &er)
 	require.IsType(t, []byte(nil), er.Term)
+}
+
+func TestFlushWaitsUntilEverythingQueuedIsWritten(t *testing.T) {
+	a, b := pair(t, allFlags, Options{})
+	from := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
+	to := gen.PID{Node: "b@host", ID: 1002, Creation: 1}
+	const n = 5000
+	for i := 0; i < n; i++ {
+		require.NoError(t, a.conn.SendPID(from, to, gen.MessageOptions{}, etf.Tuple{etf.Atom("seq"), i}))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, a.conn.Flush(ctx))
+	a.conn.Terminate(nil) // what was flushed is on the wire: closing now loses nothing
+	for i := 0; i < n; i++ {
+		require.Equal(t, etf.Tuple{etf.Atom("seq"), int64(i)}, b.core.next(t).message)
+	}
+}
+
+func TestFlushGivesUpWhenThePeerDoesNotRead(t *testing.T) {
+	sock, _ := net.Pipe() // nobody reads the other end
+	a := serveOn(t, sock, "a@host", "b@host", allFlags, Options{})
+	require.NoError(t, a.conn.SendPID(gen.PID{Node: "a@host", ID: 1001, Creation: 1},
+		gen.PID{Node: "b@host", ID: 1002, Creation: 1}, gen.MessageOptions{}, "stuck"))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := a.conn.Flush(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Contains(t, err.Error(), "b@host")
 }
