@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -371,4 +372,47 @@ func TestManifoldMissingPartitionerFallsBackToZero(t *testing.T) {
 		return res.(etf.Tuple)[1].(int64) > 0
 	})
 	require.Zero(t, res.(etf.Tuple)[3], "every delivery is the message sent")
+}
+
+// A Go node standing in for a relay must not lose what it accepted when it stops: Drain lets
+// the partitioners relay every cast already queued and the senders carry out every offloaded
+// send, and flushes the connections, before Stop closes them.
+func TestManifoldDrainDeliversWhatWasAcceptedBeforeStop(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	m, err := manifold.Start(gn, manifold.Config{Partitioners: 1, Senders: 1})
+	require.NoError(t, err)
+	a := c.elixirNode("a", 1, 3)
+	b := c.elixirNode("b", 1, 3)
+	msg := etf.Tuple{etf.Atom("drained"), []byte("payload")}
+	col, err := b.EvalWith(`'Elixir.GobeamManifold.Receivers':start_collector(M)`, map[string]etf.Term{"M": msg})
+	require.NoError(t, err)
+	const receivers, relayedCasts, offloaded = 100, 3000, 500
+	pidsB := b.MustCall("Elixir.GobeamManifold.Receivers", "spawn_reporters", receivers, col).(etf.List)
+
+	// A casts to the Go partitioner with B's pids (the Go node relays them), then pings the Go
+	// node: the ping is read after every cast, so when it returns they are all in the Go
+	// partitioner's mailbox.
+	_, err = a.EvalWith(`[gen_server:cast({'Elixir.Manifold.Partitioner', G}, {send, P, M}) || _ <- lists:seq(1, N)],
+		pong = net_adm:ping(G)`, map[string]etf.Term{"G": etf.Atom(gn.Name()), "P": pidsB, "M": msg, "N": relayedCasts})
+	require.NoError(t, err)
+	// Go code offloads sends to the Go sender.
+	done := make(chan struct{})
+	require.NoError(t, gn.Send(spawnSender(t, gn), senderJob(func(p gen.Process) {
+		defer close(done)
+		for i := 0; i < offloaded; i++ {
+			require.NoError(t, m.Send(p, pidsB, msg, manifold.Offload()))
+		}
+	})))
+	<-done
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, m.Drain(ctx))
+	require.NoError(t, m.Stop())
+	gn.Stop()
+
+	want := (relayedCasts + offloaded) * receivers
+	require.Equal(t, etf.Tuple{etf.Atom("result"), int64(want), int64(receivers), int64(0)},
+		b.MustCall("Elixir.GobeamManifold.Receivers", "await", col, want, 30000))
 }

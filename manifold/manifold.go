@@ -3,6 +3,7 @@ package manifold
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"ergo.services/ergo/act"
@@ -16,6 +17,7 @@ type Manifold struct {
 	sup  gen.PID
 
 	probes probes
+	procs  sync.Map // gen.PID of every partitioner, worker and sender: what Drain waits for
 
 	castsIn    atomic.Uint64
 	deliveries atomic.Uint64

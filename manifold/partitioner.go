@@ -26,6 +26,7 @@ type localCast struct {
 
 func (p *partitioner) Init(args ...any) error {
 	p.m = args[0].(*Manifold)
+	p.m.track(p.PID())
 	// Workers are linked; a crashed worker is replaced, as Manifold's partitioner does.
 	p.SetTrapExit(true)
 	p.workers = make([]gen.PID, p.m.cfg.Workers+1)
@@ -179,3 +180,5 @@ func relay(p gen.Process, m *Manifold, nameFor func(gen.Atom) gen.Atom, groups [
 		m.relayed.Add(1)
 	}
 }
+
+func (p *partitioner) Terminate(reason error) { p.m.untrack(p.PID()) }

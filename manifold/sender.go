@@ -19,6 +19,7 @@ type offload struct {
 
 func (s *sender) Init(args ...any) error {
 	s.m = args[0].(*Manifold)
+	s.m.track(s.PID())
 	return nil
 }
 
@@ -39,3 +40,5 @@ func (s *sender) HandleMessage(from gen.PID, message any) error {
 	}
 	return nil
 }
+
+func (s *sender) Terminate(reason error) { s.m.untrack(s.PID()) }

@@ -23,6 +23,7 @@ type batch struct {
 
 func (w *worker) Init(args ...any) error {
 	w.m = args[0].(*Manifold)
+	w.m.track(w.PID())
 	return nil
 }
 
@@ -50,3 +51,5 @@ func (w *worker) HandleMessage(from gen.PID, message any) error {
 	w.m.deliveries.Add(uint64(delivered))
 	return nil
 }
+
+func (w *worker) Terminate(reason error) { w.m.untrack(w.PID()) }
