@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"ergo.services/ergo/gen"
 	"github.com/spf13/pflag"
 
 	"github.com/gobeam/gobeam/apps/echo"
@@ -41,6 +42,7 @@ type config struct {
 	senders             int
 	wireShape           int
 	statsEvery          time.Duration
+	drainTimeout        time.Duration
 
 	echo bool
 
@@ -85,6 +87,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.senders, "senders", 0, "Manifold senders for offloaded sends (default: GOMAXPROCS, at most 128)")
 	fs.IntVar(&c.wireShape, "wire-shape", 3, "cast shape toward BEAM nodes: 3 = {send, Pids, Msg} (Manifold <= 1.7.0), 4 = {send, Pids, Msg, Opts}")
 	fs.DurationVar(&c.statsEvery, "stats-every", 10*time.Second, "how often to log Manifold's counters (0: never)")
+	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long to let queued casts be delivered and relayed before stopping")
 	fs.BoolVar(&c.echo, "echo", false, "let BEAM code spawn Go test receivers: Node.spawn(gonode, Echo, :reply | :reply_loop | :noop_loop, [])")
 	fs.BoolVar(&c.demo, "demo", false, "run the live demo: this node and an Elixir node fan out to each other")
 	fs.DurationVar(&c.demoDuration, "demo-duration", 5*time.Second, "how long the demo fans out")
@@ -124,6 +127,9 @@ func parseFlags(args []string) (config, error) {
 	}
 	if c.workers < 0 {
 		return c, errors.New("--workers cannot be negative")
+	}
+	if c.drainTimeout < 0 {
+		return c, errors.New("--drain-timeout cannot be negative")
 	}
 	if c.ticktime < time.Second {
 		return c, errors.New("--ticktime is at least 1s")
@@ -228,23 +234,69 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 		defer t.Stop()
 		tick = t.C
 	}
+	var links nodestats.Links
 	last, lastAt := m.Stats(), time.Now()
+	lastLinks := map[gen.Atom]nodestats.Link{}
 	for {
 		select {
 		case <-ctx.Done():
-			log.Info("stopping", "name", n.Name())
-			m.Stop() // partitioners and workers first, then the node and its connections
-			n.Stop()
+			shutdown(n, m, c.drainTimeout, log)
 			return nil
 		case now := <-tick:
 			s := m.Stats()
 			secs := now.Sub(lastAt).Seconds()
 			log.Info("manifold", "casts_in", s.CastsIn, "deliveries", s.Deliveries, "relayed", s.Relayed,
-				"sends", s.Sends, "dropped", s.Dropped, "peers", n.Network().Nodes(),
+				"sends", s.Sends, "dropped", s.Dropped,
 				"casts_in_per_s", rate(s.CastsIn-last.CastsIn, secs),
 				"deliveries_per_s", rate(s.Deliveries-last.Deliveries, secs),
-				"relayed_per_s", rate(s.Relayed-last.Relayed, secs))
+				"relayed_per_s", rate(s.Relayed-last.Relayed, secs),
+				"sends_per_s", rate(s.Sends-last.Sends, secs))
+			for _, l := range links.Observe(n) {
+				prev, seen := lastLinks[l.Node]
+				if !l.Up && seen && !prev.Up {
+					continue // a lost link is logged once, when it goes down
+				}
+				logLink(log, l, prev, secs)
+				lastLinks[l.Node] = l
+			}
 			last, lastAt = s, now
 		}
 	}
+}
+
+// logLink logs the state of one link and its traffic since the previous observation, prev.
+func logLink(log *slog.Logger, l, prev nodestats.Link, secs float64) {
+	state := "up"
+	if !l.Up {
+		state = "down"
+	}
+	attrs := []any{"node", l.Node, "state", state, "for", time.Since(l.Since).Round(time.Second)}
+	if l.Up {
+		if prev.Since != l.Since { // a new connection: its counters started from zero
+			prev = nodestats.Link{}
+		}
+		attrs = append(attrs,
+			"msgs_in_per_s", rate(l.MessagesIn-prev.MessagesIn, secs),
+			"msgs_out_per_s", rate(l.MessagesOut-prev.MessagesOut, secs),
+			"bytes_in_per_s", rate(l.BytesIn-prev.BytesIn, secs),
+			"bytes_out_per_s", rate(l.BytesOut-prev.BytesOut, secs))
+	}
+	log.Info("link", attrs...)
+}
+
+// shutdown stops cleanly: the casts already accepted are delivered and relayed, and what that
+// queued toward other nodes is written, before Manifold and then the node stop.
+func shutdown(n gen.Node, m *manifold.Manifold, timeout time.Duration, log *slog.Logger) {
+	log.Info("draining", "name", n.Name(), "timeout", timeout)
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := m.Drain(ctx); err != nil {
+		log.Warn("stopping before everything queued went out", "error", err)
+	}
+	s := m.Stats()
+	log.Info("stopping", "name", n.Name(), "drained_in", time.Since(start).Round(time.Millisecond),
+		"casts_in", s.CastsIn, "deliveries", s.Deliveries, "relayed", s.Relayed, "sends", s.Sends, "dropped", s.Dropped)
+	m.Stop()
+	n.Stop()
 }

@@ -21,45 +21,49 @@ const Name gen.Atom = "manifold_node_stats"
 
 // Start registers the process on n, reporting m's counters.
 func Start(n gen.Node, m *manifold.Manifold) (gen.PID, error) {
-	return n.SpawnRegister(Name, func() gen.ProcessBehavior { return &server{m: m, started: time.Now()} }, gen.ProcessOptions{})
+	return n.SpawnRegister(Name, func() gen.ProcessBehavior { return &server{m: m, started: time.Now(), links: &Links{}} }, gen.ProcessOptions{})
 }
 
 type server struct {
 	act.Actor
 	m       *manifold.Manifold
 	started time.Time
+	links   *Links
 }
 
 // HandleCall answers stats with
 //
 //	#{casts_in, deliveries, relayed, sends, dropped, uptime_s,
-//	  peers => [#{node, connected_s, messages_in, messages_out, bytes_in, bytes_out}]}
+//	  peers => [#{node, state => up | down, state_s, messages_in, messages_out, bytes_in, bytes_out}]}
+//
+// where peers lists every node the Go node has been connected to since it started, and state_s
+// is how many seconds the link has been in its state.
 //
 // and anything else with {error, unknown_request}.
 func (s *server) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error) {
 	if request != etf.Atom("stats") {
 		return etf.Tuple{etf.Atom("error"), etf.Atom("unknown_request")}, nil
 	}
-	return Snapshot(s.Node(), s.m, s.started), nil
+	return Snapshot(s.Node(), s.m, s.links, s.started), nil
 }
 
 // Snapshot is the stats map.
-func Snapshot(n gen.Node, m *manifold.Manifold, since time.Time) etf.Map {
+func Snapshot(n gen.Node, m *manifold.Manifold, links *Links, since time.Time) etf.Map {
 	st := m.Stats()
 	peers := etf.List{}
-	for _, name := range n.Network().Nodes() {
-		remote, err := n.Network().Node(name)
-		if err != nil {
-			continue
+	for _, l := range links.Observe(n) {
+		state := etf.Atom("up")
+		if !l.Up {
+			state = "down"
 		}
-		info := remote.Info()
 		peers = append(peers, etf.Map{
-			{Key: etf.Atom("node"), Value: name},
-			{Key: etf.Atom("connected_s"), Value: info.ConnectionUptime},
-			{Key: etf.Atom("messages_in"), Value: info.MessagesIn},
-			{Key: etf.Atom("messages_out"), Value: info.MessagesOut},
-			{Key: etf.Atom("bytes_in"), Value: info.BytesIn},
-			{Key: etf.Atom("bytes_out"), Value: info.BytesOut},
+			{Key: etf.Atom("node"), Value: l.Node},
+			{Key: etf.Atom("state"), Value: state},
+			{Key: etf.Atom("state_s"), Value: int64(time.Since(l.Since).Seconds())},
+			{Key: etf.Atom("messages_in"), Value: l.MessagesIn},
+			{Key: etf.Atom("messages_out"), Value: l.MessagesOut},
+			{Key: etf.Atom("bytes_in"), Value: l.BytesIn},
+			{Key: etf.Atom("bytes_out"), Value: l.BytesOut},
 		})
 	}
 	return etf.Map{
