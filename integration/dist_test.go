@@ -50,6 +50,44 @@ func TestDistGoConnectsAndSendsInOrder(t *testing.T) {
 	require.Equal(t, etf.Atom("ok"), p.MustCall("gobeam_dist", "await_collector", collector, 60_000))
 }
 
+// Many Go processes sending at once to a node the Go node is not connected to yet: one
+// connection comes up, every send goes through it, nothing is lost, each sender's messages
+// arrive in order.
+func TestDistConcurrentFirstSendsShareOneConnection(t *testing.T) {
+	for round := 0; round < 3; round++ {
+		c := newCluster(t)
+		gn := c.goNode("go", node.Options{})
+		p := c.erlNode("erl", erlpeer.Options{})
+		const senders, each = 16, 2000
+		collectors := make([]etf.PID, senders)
+		for i := range collectors {
+			collectors[i] = p.MustCall("gobeam_dist", "start_collector", each).(etf.PID)
+		}
+		start := make(chan struct{})
+		errs := make(chan error, senders)
+		for i := range collectors {
+			go func(to etf.PID) {
+				<-start
+				for k := 1; k <= each; k++ {
+					if err := gn.Send(to, etf.Tuple{etf.Atom("seq"), etf.Atom("go"), k}); err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}(collectors[i])
+		}
+		close(start)
+		for range collectors {
+			require.NoError(t, <-errs)
+		}
+		for _, col := range collectors {
+			require.Equal(t, etf.Atom("ok"), p.MustCall("gobeam_dist", "await_collector", col, 30_000))
+		}
+		require.Equal(t, etf.List{gn.Name()}, p.MustEval(`nodes(hidden).`))
+	}
+}
+
 func TestDistPidsRoundTrip(t *testing.T) {
 	c := newCluster(t)
 	gn := c.goNode("go", node.Options{})

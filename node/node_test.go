@@ -64,3 +64,51 @@ func TestTwoGoNodes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, etf.Tuple{etf.Atom("pong"), etf.Atom("ping")}, reply)
 }
+
+// Many processes' first sends to a node race to connect; one connection carries them all and
+// nothing is lost.
+func TestConcurrentFirstSendsBetweenGoNodes(t *testing.T) {
+	port := freePort(t)
+	a, err := Start("ca@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
+	require.NoError(t, err)
+	defer a.Stop()
+	b, err := Start("cb@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
+	require.NoError(t, err)
+	defer b.Stop()
+	const senders, each = 16, 200
+	got := make(chan any, senders*each)
+	_, err = b.SpawnRegister("inbox", func() gen.ProcessBehavior { return &recorder{out: got} }, gen.ProcessOptions{})
+	require.NoError(t, err)
+
+	start := make(chan struct{})
+	errs := make(chan error, senders)
+	for s := 0; s < senders; s++ {
+		go func() {
+			<-start
+			for i := 0; i < each; i++ {
+				if err := a.Send(gen.ProcessID{Name: "inbox", Node: "cb@127.0.0.1"}, etf.Tuple{s, i}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	close(start)
+	for s := 0; s < senders; s++ {
+		require.NoError(t, <-errs)
+	}
+	next := make([]int64, senders)
+	for k := 0; k < senders*each; k++ {
+		select {
+		case m := <-got:
+			tu := m.(etf.Tuple)
+			s, i := tu[0].(int64), tu[1].(int64)
+			require.Equal(t, next[s], i, "sender %d out of order", s)
+			next[s]++
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d messages arrived", k, senders*each)
+		}
+	}
+	require.Equal(t, []gen.Atom{"cb@127.0.0.1"}, a.Network().Nodes())
+}

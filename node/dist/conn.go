@@ -48,6 +48,7 @@ type Connection struct {
 	messagesIn, messagesOut, bytesIn, bytesOut atomic.Uint64
 
 	closeOnce sync.Once
+	serving   atomic.Bool
 	closed    chan struct{}
 	reason    error
 }
@@ -151,6 +152,11 @@ func (c *Connection) shutdown(reason error) {
 
 // serve runs the connection until it ends and returns why.
 func (c *Connection) serve() error {
+	// Ergo serves a connection it registers; the one a duplicate dial hands back (handshake's
+	// Existing) is registered again only after its first registration ended with it.
+	if !c.serving.CompareAndSwap(false, true) {
+		return errClosed
+	}
 	select {
 	case <-c.joined:
 	case <-c.closed:

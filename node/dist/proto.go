@@ -71,6 +71,14 @@ func (p *Proto) Version() gen.Version { return Version }
 
 // NewConnection implements gen.NetworkProto: Ergo calls it after a successful handshake.
 func (p *Proto) NewConnection(core gen.Core, result gen.HandshakeResult, log gen.Log) (gen.Connection, error) {
+	// A dial that found the connection another dial had just made (see handshake.Existing):
+	// hand that one back, and Ergo keeps using it.
+	if e, ok := result.Custom.(interface{ ExistingConnection() gen.RemoteNode }); ok {
+		if c, ok := ConnectionOf(e.ExistingConnection()); ok {
+			return c, nil
+		}
+		return nil, fmt.Errorf("dist: the existing connection to %s is not of this protocol", result.Peer)
+	}
 	if p.opts.PeerFromHandshake == nil {
 		return nil, fmt.Errorf("dist: no PeerFromHandshake in the options")
 	}

@@ -78,6 +78,8 @@ type fakeRemote struct {
 	disconnected bool
 }
 
+func (r *fakeRemote) Creation() int64 { return 7 }
+
 func (r *fakeRemote) Disconnect() {
 	r.network.mu.Lock()
 	defer r.network.mu.Unlock()

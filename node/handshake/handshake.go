@@ -110,14 +110,25 @@ func (h *Handshake) Join(gen.NodeHandshake, net.Conn, string, gen.HandshakeOptio
 
 // ExpectPeer tells the handshake which node the given routes lead to, so that Start knows whom
 // it is dialling when Ergo connects to one of them. The node's resolver calls it with the
-// routes it returns (epmd.Options.OnResolve); without it simultaneous connects between two
-// nodes of this package are not detected (connects with Erlang nodes still settle, as Erlang
-// detects them on its side).
+// routes it returns (epmd.Options.OnResolve), just before Ergo dials.
+//
+// It also makes dials to one node take turns: it returns when no other dial to node is under
+// way (or after the handshake timeout), so processes sending to a new node at once make one
+// connection, and the dials after the first find it and use it. Without ExpectPeer,
+// simultaneous connects between two nodes of this package are not detected (connects with
+// Erlang nodes still settle, as Erlang detects them on its side), and concurrent first sends
+// may start competing handshakes.
 func (h *Handshake) ExpectPeer(node gen.Atom, routes []gen.Route) {
+	// The turn waits for the dial under way: its TCP connect (Ergo gives it 3 s) and its
+	// handshake (h.timeout).
+	h.dials.acquire(node, time.Now().Add(h.timeout+dialTimeout), dialTimeout+time.Second)
 	for _, r := range routes {
 		h.dials.expect(addrKey(r.Host, r.Port), node)
 	}
 }
+
+// dialTimeout is how long Ergo's dialer waits for a TCP connection.
+const dialTimeout = 3 * time.Second
 
 func (h *Handshake) result(d Details, options gen.HandshakeOptions) gen.HandshakeResult {
 	negotiated := d.Negotiated()

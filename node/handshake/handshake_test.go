@@ -408,12 +408,14 @@ func TestAliveStaleConnectionReplaced(t *testing.T) {
 	assert.True(t, old.disconnected)
 }
 
-// The initiator has a live connection to the node it dials: it answers "false".
-func TestAliveAnsweredFalse(t *testing.T) {
+// A dial to a node this node is already connected to (another process dialled a moment
+// before) hands back that connection and says nothing on its socket: the peer must not see a
+// second connection, which would make it drop the first.
+func TestDialToConnectedNodeReusesTheConnection(t *testing.T) {
 	a := newTCPSide(t, "a@127.0.0.1")
 	b := newTCPSide(t, "b@127.0.0.1")
 	a.h.ExpectPeer(b.n.name, b.route())
-	a.n.network.connect(b.n.name)
+	existing := a.n.network.connect(b.n.name)
 	oldB := b.n.network.connect(a.n.name)
 
 	go func() {
@@ -428,11 +430,74 @@ func TestAliveAnsweredFalse(t *testing.T) {
 	c, err := net.Dial("tcp", b.l.Addr().String())
 	require.NoError(t, err)
 	defer c.Close()
-	_, err = a.h.Start(a.n, c, gen.HandshakeOptions{Cookie: "C"})
-	assert.ErrorIs(t, err, ErrAlreadyConnected)
+	r, err := a.h.Start(a.n, c, gen.HandshakeOptions{Cookie: "C"})
+	require.NoError(t, err)
+	require.Equal(t, b.n.name, r.Peer)
+	require.Equal(t, Existing{Remote: existing}, r.Custom)
 	got := <-b.got
-	assert.ErrorIs(t, got.err, ErrAlreadyConnected)
+	assert.Error(t, got.err) // the socket closed before a name arrived
 	assert.False(t, oldB.disconnected)
+	assert.False(t, existing.disconnected)
+}
+
+// Dials racing towards one node: the first handshakes, the others wait for their turn when
+// their route is resolved, and then hand back the connection the first made.
+func TestConcurrentDialsMakeOneConnection(t *testing.T) {
+	a := newTCPSide(t, "a@127.0.0.1")
+	b := newTCPSide(t, "b@127.0.0.1")
+	const dials = 5
+	accepted := make(chan error, dials)
+	go func() {
+		for {
+			c, err := b.l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				_, err := b.h.Accept(b.n, c, gen.HandshakeOptions{Cookie: "C"})
+				accepted <- err
+			}()
+		}
+	}()
+	type startResult struct {
+		r   gen.HandshakeResult
+		err error
+	}
+	results := make(chan startResult, dials)
+	for i := 0; i < dials; i++ {
+		go func() {
+			a.h.ExpectPeer(b.n.name, b.route()) // as Ergo's connect: resolve, dial, Start
+			c, err := net.Dial("tcp", b.l.Addr().String())
+			if err != nil {
+				results <- startResult{err: err}
+				return
+			}
+			r, err := a.h.Start(a.n, c, gen.HandshakeOptions{Cookie: "C"})
+			if err == nil {
+				if _, dup := r.Custom.(Existing); !dup {
+					a.n.network.connect(b.n.name) // what Ergo does with a new connection
+				}
+			}
+			results <- startResult{r, err}
+		}()
+	}
+	fresh := 0
+	for i := 0; i < dials; i++ {
+		res := <-results
+		require.NoError(t, res.err)
+		require.Equal(t, b.n.name, res.r.Peer)
+		if _, dup := res.r.Custom.(Existing); !dup {
+			fresh++
+		}
+	}
+	require.Equal(t, 1, fresh, "exactly one dial makes a connection")
+	okAccepts := 0
+	for i := 0; i < dials; i++ {
+		if err := <-accepted; err == nil {
+			okAccepts++
+		}
+	}
+	require.Equal(t, 1, okAccepts, "the peer completes exactly one handshake")
 }
 
 func TestExpectedPeerMismatch(t *testing.T) {

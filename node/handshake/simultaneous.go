@@ -23,6 +23,7 @@ const expectationTTL = 30 * time.Second
 type expectation struct {
 	node  gen.Atom
 	until time.Time
+	dials int // resolutions not yet taken by a dial: several processes may connect at once
 }
 
 // attempt is one outgoing handshake in progress towards a known node.
@@ -35,6 +36,36 @@ type dials struct {
 	mu       sync.Mutex
 	expected map[string]expectation
 	pending  map[gen.Atom]map[*attempt]struct{}
+	slots    map[gen.Atom]*slot
+}
+
+// slot lets one connection attempt towards a node run at a time. Ergo resolves and dials once
+// per process that finds no connection, so the first sends of many processes to a new node
+// would start as many handshakes; a second handshake makes the peer (seeing us "alive") drop the
+// first connection, and waiting dials hold sockets that a peer's serial accept loop would wait
+// on. So the turn is taken when the route is resolved, before Ergo dials, and given back when
+// that dial's handshake ends; the dials after it find the connection made and use it.
+type slot struct {
+	turn      chan struct{} // holds a token while a resolved dial is under way
+	waiting   int           // resolutions waiting for the turn
+	held      *turn         // the turn given to the dial under way, until its Start claims it
+	succeeded time.Time     // when a handshake through this slot last succeeded
+}
+
+// turn is one resolution's right to dial; release is idempotent.
+type turn struct {
+	once  sync.Once
+	timer *time.Timer
+	free  func()
+}
+
+func (t *turn) release() {
+	t.once.Do(func() {
+		if t.timer != nil {
+			t.timer.Stop()
+		}
+		t.free()
+	})
 }
 
 func (d *dials) expect(addr string, node gen.Atom) {
@@ -49,7 +80,13 @@ func (d *dials) expect(addr string, node gen.Atom) {
 			delete(d.expected, k)
 		}
 	}
-	d.expected[addr] = expectation{node: node, until: now.Add(expectationTTL)}
+	e := d.expected[addr]
+	if e.node != node {
+		e = expectation{node: node}
+	}
+	e.until = now.Add(expectationTTL)
+	e.dials++
+	d.expected[addr] = e
 }
 
 // take returns the node expected at addr, if a resolver announced one.
@@ -60,11 +97,105 @@ func (d *dials) take(addr string) gen.Atom {
 	if !ok {
 		return ""
 	}
-	delete(d.expected, addr)
+	if e.dials--; e.dials <= 0 {
+		delete(d.expected, addr)
+	} else {
+		d.expected[addr] = e
+	}
 	if time.Now().After(e.until) {
 		return ""
 	}
 	return e.node
+}
+
+// acquire waits, until deadline, for the turn to dial peer, and holds it for the dial that
+// follows: the Start that handshakes on that dial claims it. A dial that never reaches Start
+// (the TCP connect failed) gives the turn back after unclaimed.
+func (d *dials) acquire(peer gen.Atom, deadline time.Time, unclaimed time.Duration) bool {
+	d.mu.Lock()
+	if d.slots == nil {
+		d.slots = make(map[gen.Atom]*slot)
+	}
+	s := d.slots[peer]
+	if s == nil {
+		s = &slot{turn: make(chan struct{}, 1)}
+		d.slots[peer] = s
+	}
+	s.waiting++
+	d.mu.Unlock()
+
+	wait := time.NewTimer(time.Until(deadline))
+	defer wait.Stop()
+	got := false
+	select {
+	case s.turn <- struct{}{}:
+		got = true
+	case <-wait.C:
+	}
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s.waiting--
+	if !got {
+		return false
+	}
+	t := &turn{}
+	t.free = func() {
+		d.mu.Lock()
+		if s.held == t {
+			s.held = nil
+		}
+		if s.waiting == 0 && s.held == nil && time.Since(s.succeeded) > recentSuccess && d.slots[peer] == s {
+			delete(d.slots, peer)
+		}
+		d.mu.Unlock()
+		<-s.turn
+	}
+	t.timer = time.AfterFunc(unclaimed, t.release)
+	if s.held != nil {
+		go s.held.release() // cannot happen while the token is ours; never leave one stranded
+	}
+	s.held = t
+	return true
+}
+
+// claim hands the Start dialling peer the turn its resolution holds; nil when it holds none
+// (the turn timed out, or the route did not come from the resolver).
+func (d *dials) claim(peer gen.Atom) *turn {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := d.slots[peer]
+	if s == nil || s.held == nil {
+		return nil
+	}
+	t := s.held
+	s.held = nil
+	if t.timer != nil {
+		t.timer.Stop()
+	}
+	return t
+}
+
+// recentSuccess is how long after a successful handshake a dial to the same node waits for that
+// connection to be registered instead of starting its own: Ergo registers it right after
+// Start returns.
+const recentSuccess = 2 * time.Second
+
+// succeeded records that a handshake with peer has just succeeded.
+func (d *dials) succeeded(peer gen.Atom) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if s := d.slots[peer]; s != nil {
+		s.succeeded = time.Now()
+	}
+}
+
+// succeededRecently reports whether a handshake with peer succeeded within recentSuccess.
+func (d *dials) succeededRecently(peer gen.Atom) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := d.slots[peer]
+	return s != nil && time.Since(s.succeeded) < recentSuccess
 }
 
 func (d *dials) begin(peer gen.Atom, conn net.Conn) *attempt {

@@ -25,6 +25,20 @@ func (h *Handshake) Start(node gen.NodeHandshake, conn net.Conn, options gen.Han
 	target := h.dials.take(remoteKey(conn))
 	var att *attempt
 	if target != "" {
+		if t := h.dials.claim(target); t != nil {
+			defer t.release()
+		}
+		// Another dial got there first: use its connection, and say nothing on this socket,
+		// so the peer never sees a second connection from this node.
+		if existing := h.awaitConnection(node, target, deadline); existing != nil {
+			conn.Close()
+			return gen.HandshakeResult{
+				HandshakeVersion: Version,
+				Peer:             target,
+				PeerCreation:     existing.Creation(),
+				Custom:           Existing{Remote: existing},
+			}, nil
+		}
 		att = h.dials.begin(target, conn)
 		defer h.dials.end(target, att)
 	}
@@ -42,6 +56,9 @@ func (h *Handshake) Start(node gen.NodeHandshake, conn net.Conn, options gen.Han
 		return gen.HandshakeResult{}, err
 	}
 	conn.SetDeadline(time.Time{})
+	if target != "" {
+		h.dials.succeeded(target)
+	}
 	return h.result(d, gen.HandshakeOptions{Flags: options.Flags, MaxMessageSize: options.MaxMessageSize}), nil
 }
 
@@ -149,4 +166,30 @@ func (h *Handshake) start(node gen.NodeHandshake, conn net.Conn, cookie string, 
 func isClosed(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET)
+}
+
+// Existing is the Custom field of a handshake result that did not make a new connection: the
+// node already has one to the peer (another process's dial made it a moment ago), and the
+// distribution protocol hands that one back instead of starting another.
+type Existing struct {
+	Remote gen.RemoteNode
+}
+
+// ExistingConnection returns the connection the dial found.
+func (e Existing) ExistingConnection() gen.RemoteNode { return e.Remote }
+
+// awaitConnection returns the node's connection to peer if it has one, or will have one in a
+// moment because a handshake with peer has just succeeded and Ergo is registering it.
+func (h *Handshake) awaitConnection(node gen.NodeHandshake, peer gen.Atom, deadline time.Time) gen.RemoteNode {
+	wait := 100 * time.Microsecond
+	for {
+		if r := connection(node, peer); r != nil {
+			return r
+		}
+		if !h.dials.succeededRecently(peer) || time.Now().After(deadline) {
+			return nil
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 10*time.Millisecond)
+	}
 }
