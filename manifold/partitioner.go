@@ -17,6 +17,8 @@ type partitioner struct {
 	m       *Manifold
 	workers []gen.PID
 	buckets [][]gen.PID
+	index   []uint32 // scratch: the worker of each pid of the cast being routed
+	counts  []int    // scratch: pids per worker
 }
 
 // localCast is a cast from Go code on this node: the same request, without encoding.
@@ -94,30 +96,51 @@ func (p *partitioner) workerExited(exit gen.MessageExitPID) error {
 
 // route hands the pids of this node to their workers and relays the others.
 func (p *partitioner) route(c cast) {
-	local := p.Node().Name()
-	var remote []nodePids
+	mine, remote := splitByNode(c.pids, p.Node().Name())
+	if len(mine) > 0 {
+		p.toWorkers(mine, c)
+	}
+	if len(remote) > 0 {
+		name := p.Name()
+		relay(p, p.m, func(gen.Atom) gen.Atom { return name }, remote, c.msg, c.opts)
+	}
+}
+
+// toWorkers hands each worker its share of pids, those with phash2(Pid, Workers+1) equal to
+// its index, in order. Each worker keeps its slice, so every cast allocates new ones, each at
+// its final size.
+func (p *partitioner) toWorkers(pids []gen.PID, c cast) {
 	n := uint32(len(p.workers))
-	for _, pid := range c.pids {
-		if pid.Node != local {
-			remote = appendByNode(remote, pid)
-			continue
+	if cap(p.index) < len(pids) {
+		p.index = make([]uint32, len(pids))
+	}
+	index := p.index[:len(pids)]
+	if cap(p.counts) < int(n) {
+		p.counts = make([]int, n)
+	}
+	counts := p.counts[:n]
+	clear(counts)
+	for i, pid := range pids {
+		w := etf.Phash2PID(pid, n)
+		index[i] = w
+		counts[w]++
+	}
+	for w, k := range counts {
+		if k > 0 {
+			p.buckets[w] = make([]gen.PID, 0, k)
 		}
-		i := etf.Phash2PID(pid, n)
-		p.buckets[i] = append(p.buckets[i], pid)
+	}
+	for i, pid := range pids {
+		p.buckets[index[i]] = append(p.buckets[index[i]], pid)
 	}
 	for i, b := range p.buckets {
 		if len(b) == 0 {
 			continue
 		}
-		// The worker keeps the slice; the next cast starts a new one.
-		p.buckets[i] = nil
+		p.buckets[i] = nil // the worker keeps the slice
 		if err := p.Send(p.workers[i], batch{pids: b, msg: c.msg, opts: c.opts}); err != nil {
 			p.Log().Error("manifold worker %s unreachable, %d deliveries lost: %s", p.workers[i], len(b), err)
 		}
-	}
-	if len(remote) > 0 {
-		name := p.Name()
-		relay(p, p.m, func(gen.Atom) gen.Atom { return name }, remote, c.msg, c.opts)
 	}
 }
 
@@ -146,14 +169,76 @@ type nodePids struct {
 	pids []gen.PID
 }
 
-func appendByNode(groups []nodePids, pid gen.PID) []nodePids {
-	for i := range groups {
-		if groups[i].node == pid.Node {
-			groups[i].pids = append(groups[i].pids, pid)
-			return groups
+// splitByNode splits pids, keeping their order, into this node's and one group per other
+// node. It counts first so that every slice is allocated once at its final size: fan-outs are
+// thousands of pids, and slices grown by append were most of a sender's time. When all pids
+// are on one node, that node's slice is pids itself, so pids must be the caller's own.
+func splitByNode(pids []gen.PID, local gen.Atom) (mine []gen.PID, groups []nodePids) {
+	type tally struct {
+		node gen.Atom
+		n    int
+	}
+	var counts []tally // a handful of nodes: a linear search beats a map
+	last := -1
+	for _, pid := range pids {
+		if last >= 0 && counts[last].node == pid.Node {
+			counts[last].n++
+			continue
+		}
+		last = -1
+		for i := range counts {
+			if counts[i].node == pid.Node {
+				last = i
+				break
+			}
+		}
+		if last < 0 {
+			counts = append(counts, tally{node: pid.Node})
+			last = len(counts) - 1
+		}
+		counts[last].n++
+	}
+	switch {
+	case len(counts) == 0:
+		return nil, nil
+	case len(counts) == 1 && counts[0].node == local:
+		return pids, nil
+	case len(counts) == 1:
+		return nil, []nodePids{{node: counts[0].node, pids: pids}}
+	}
+	slots := make([]*[]gen.PID, len(counts))
+	groups = make([]nodePids, 0, len(counts))
+	for _, c := range counts {
+		if c.node == local {
+			mine = make([]gen.PID, 0, c.n)
+			continue
+		}
+		groups = append(groups, nodePids{node: c.node, pids: make([]gen.PID, 0, c.n)})
+	}
+	for i, c := range counts {
+		if c.node == local {
+			slots[i] = &mine
+			continue
+		}
+		for g := range groups {
+			if groups[g].node == c.node {
+				slots[i] = &groups[g].pids
+			}
 		}
 	}
-	return append(groups, nodePids{node: pid.Node, pids: []gen.PID{pid}})
+	last = 0
+	for _, pid := range pids {
+		if counts[last].node != pid.Node {
+			for i := range counts {
+				if counts[i].node == pid.Node {
+					last = i
+					break
+				}
+			}
+		}
+		*slots[last] = append(*slots[last], pid)
+	}
+	return mine, groups
 }
 
 // relay casts msg to the partitioner nameFor(node) on each node, in the shape that node takes;

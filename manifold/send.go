@@ -160,15 +160,7 @@ func (m *Manifold) fanout(from gen.Process, req senderRequest) {
 		msg = packed
 	}
 	local := from.Node().Name()
-	var groups []nodePids
-	var mine []gen.PID
-	for _, pid := range req.pids {
-		if pid.Node == local {
-			mine = append(mine, pid)
-			continue
-		}
-		groups = appendByNode(groups, pid)
-	}
+	mine, groups := splitByNode(req.pids, local)
 	if len(mine) > 0 {
 		name := req.partitioner
 		to := gen.ProcessID{Name: name, Node: local}
