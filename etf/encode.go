@@ -339,6 +339,12 @@ type encodeState struct {
 	maxDepth int
 
 	checkedAtom Atom // the last atom found to be valid UTF-8
+
+	// The atom cache reference of the node of the last pid written, so that a list of pids of
+	// one node asks the cache once.
+	pidNode    Atom
+	pidNodeRef byte
+	pidNodeOK  bool
 }
 
 func (s *encodeState) init(e *Encoder) {
@@ -753,6 +759,9 @@ func (s *encodeState) pids(l []PID) error {
 	if err := s.listHeader(len(l)); err != nil {
 		return err
 	}
+	// Room for all of them at once, as if their node were cached (15 bytes a pid): fan-out
+	// lists run to thousands of pids, and growing by doubling copies them over and over.
+	s.grow(15*len(l) + 1)
 	for _, p := range l {
 		if err := s.pid(p); err != nil {
 			return err
@@ -772,6 +781,9 @@ func (s *encodeState) list(l []Term) error {
 	}
 	if err := s.enter(); err != nil {
 		return err
+	}
+	if _, ok := l[0].(PID); ok && len(l) > 64 {
+		s.grow(15*len(l) + 1) // a fan-out list: room for all its pids at once, as in pids
 	}
 	for _, e := range l {
 		// Long lists are mostly of pids (fan-out) or binaries: skip the type switch of term.
@@ -978,6 +990,25 @@ func (s *encodeState) pid(p PID) error {
 		binary.BigEndian.PutUint32(b[4:], uint32(p.ID>>32)) // Serial
 		binary.BigEndian.PutUint32(b[8:], c)
 		return nil
+	}
+	if s.cache != nil {
+		if !s.pidNodeOK || p.Node != s.pidNode {
+			s.pidNode = p.Node
+			s.pidNodeRef, s.pidNodeOK = s.cache.CacheIndex(p.Node)
+		}
+		if s.pidNodeOK {
+			l := len(s.buf)
+			if cap(s.buf)-l < 15 {
+				s.grow(15)
+			}
+			s.buf = s.buf[:l+15]
+			b := s.buf[l:]
+			b[0], b[1], b[2] = tagNewPid, tagAtomCacheRef, s.pidNodeRef
+			binary.BigEndian.PutUint32(b[3:], uint32(p.ID))
+			binary.BigEndian.PutUint32(b[7:], uint32(p.ID>>32))
+			binary.BigEndian.PutUint32(b[11:], c)
+			return nil
+		}
 	}
 	s.buf = append(s.buf, tagNewPid)
 	if err := s.atom(p.Node); err != nil {

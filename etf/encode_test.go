@@ -237,6 +237,37 @@ func TestEncoderAtomCache(t *testing.T) {
 	require.Equal(t, []byte{1, 131, 82, 2}, b)
 }
 
+// Pid lists of a few nodes, some cached and some not, in both list forms: the node reference
+// asked once per run of one node must still follow every change of node.
+func TestEncoderAtomCachePidLists(t *testing.T) {
+	e := Encoder{AtomCache: cacheByIndex{"a@b": 0, "c@d": 1}}
+	d := Decoder{AtomCache: []Atom{"a@b", "c@d"}}
+	pids := []PID{
+		{Node: "a@b", ID: 1, Creation: 5}, {Node: "a@b", ID: 2, Creation: 5}, {Node: "x@y", ID: 3, Creation: 1},
+		{Node: "c@d", ID: 4, Creation: 9}, {Node: "a@b", ID: 1 << 33, Creation: 5}, {Node: "x@y", ID: 6, Creation: 1},
+	}
+	list := make(List, len(pids))
+	for i, p := range pids {
+		list[i] = p
+	}
+	for _, term := range []Term{pids, list, Tuple{Atom("send"), pids}} {
+		b, err := e.AppendTerm(nil, term)
+		require.NoError(t, err)
+		got, rest, err := d.DecodeTerm(b)
+		require.NoError(t, err)
+		require.Empty(t, rest)
+		switch term.(type) {
+		case Tuple:
+			require.Equal(t, Tuple{Atom("send"), list}, got)
+		default:
+			require.Equal(t, list, got)
+		}
+	}
+	b, err := e.AppendTerm(nil, pids[:2])
+	require.NoError(t, err)
+	require.Len(t, b, 1+4+2*15+1, "list header, two pids of 15 bytes, nil")
+}
+
 func TestEncodeGoMaps(t *testing.T) {
 	got := decoded(t, map[string]any{"b": 1, "a": []string{"x"}, "c": nil})
 	require.Equal(t, Map{{[]byte("a"), List{[]byte("x")}}, {[]byte("b"), int64(1)}, {[]byte("c"), Atom("nil")}}, got)
