@@ -36,11 +36,15 @@ type Connection struct {
 	tail   []byte
 	joined chan struct{}
 
-	out       outQueue
-	seq       atomic.Uint64 // fragment sequence ids
-	calls     pendingCalls  // Go callers waiting for a gen_server reply
-	peerCalls peerCalls     // BEAM callers waiting for a Go process's reply
-	sig       signalTables  // links and monitors across this connection
+	out outQueue
+	seq atomic.Uint64 // fragment sequence ids
+	// queueMu orders the queueing of messages that use the atom cache with atomsOut, the
+	// model of the peer's cache that their headers update.
+	queueMu   sync.Mutex
+	atomsOut  atomCacheWriter
+	calls     pendingCalls // Go callers waiting for a gen_server reply
+	peerCalls peerCalls    // BEAM callers waiting for a Go process's reply
+	sig       signalTables // links and monitors across this connection
 
 	lastRead  atomic.Int64 // unix nanoseconds of the last packet or tick read
 	lastWrite atomic.Int64 // unix nanoseconds of the last write

@@ -228,7 +228,8 @@ func appendHeader(b []byte) []byte {
 	return append(b, versionMagic, headerNormal, 0)
 }
 
-// appendFragmentHeader writes the header of fragment id of sequence seq.
+// appendFragmentHeader writes the header of fragment id of sequence seq, up to the atom cache
+// references the first fragment carries.
 func appendFragmentHeader(b []byte, first bool, seq, id uint64) []byte {
 	tag := byte(headerContinue)
 	if first {
@@ -237,8 +238,5 @@ func appendFragmentHeader(b []byte, first bool, seq, id uint64) []byte {
 	b = append(b, versionMagic, tag)
 	b = binary.BigEndian.AppendUint64(b, seq)
 	b = binary.BigEndian.AppendUint64(b, id)
-	if first {
-		b = append(b, 0) // no atom cache references
-	}
-	return b
+	return b // the first fragment's atom cache references follow
 }

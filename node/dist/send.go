@@ -22,64 +22,82 @@ func (c *Connection) send(ctrl Control, payload etf.Term) error {
 	if err != nil {
 		return err
 	}
-	var enc etf.Encoder
-	header := c.peer.has(flagDistHdrAtomCache)
-
+	if !c.peer.has(flagDistHdrAtomCache) {
+		return c.sendPassThrough(ctrl, tuple, payload)
+	}
+	// The control message and the payload are encoded in the sender's goroutine, their atoms
+	// as references; the header with the atom cache references is made when the message is
+	// queued, and written ahead of it from the same buffer.
+	atoms := getMessageAtoms()
+	defer putMessageAtoms(atoms)
+	enc := etf.Encoder{AtomCache: atoms}
 	b := getBuffer()
-	b = append(b, 0, 0, 0, 0) // length, filled in below
-	if header {
-		b = appendHeader(b)
-	} else {
-		b = append(b, passThrough)
-	}
-	start := len(b)
-	if header {
-		b, err = enc.AppendTerm(b, tuple)
-	} else {
-		b, err = enc.Append(b, tuple)
-	}
-	if err != nil {
+	if b, err = enc.AppendTerm(b, tuple); err != nil {
 		putBuffer(b)
 		return err
 	}
 	ctrlEnd := len(b)
 	if ctrl.Op.HasPayload() {
-		if header {
-			b, err = enc.AppendTerm(b, payload)
-		} else {
-			b, err = enc.Append(b, payload)
-		}
-		if err != nil {
+		if b, err = enc.AppendTerm(b, payload); err != nil {
 			putBuffer(b)
 			return err
 		}
 	}
-
 	c.messagesOut.Add(1)
-	if header && c.peer.has(flagFragments) && len(b)-ctrlEnd > c.opts.FragmentSize {
-		return c.out.push(c.fragment(b, start, ctrlEnd, c.opts.FragmentSize))
+
+	c.queueMu.Lock()
+	defer c.queueMu.Unlock()
+	if c.peer.has(flagFragments) && len(b)-ctrlEnd > c.opts.FragmentSize {
+		return c.out.push(c.fragment(b, ctrlEnd, c.opts.FragmentSize, atoms.list))
 	}
+	body := len(b)
+	b = append(b, 0, 0, 0, 0, versionMagic, headerNormal)
+	b = c.atomsOut.appendRefs(b, atoms.list)
+	head := b[body:]
+	binary.BigEndian.PutUint32(head, uint32(len(head)-4+body))
+	return c.out.push(outItem{segs: [][]byte{head, b[:body]}, owner: b})
+}
+
+// sendPassThrough queues a message for a peer without distribution headers: 'p', then the
+// control message and payload as versioned terms.
+func (c *Connection) sendPassThrough(ctrl Control, tuple etf.Tuple, payload etf.Term) error {
+	var enc etf.Encoder
+	b := getBuffer()
+	b = append(b, 0, 0, 0, 0, passThrough) // length, filled in below
+	b, err := enc.Append(b, tuple)
+	if err == nil && ctrl.Op.HasPayload() {
+		b, err = enc.Append(b, payload)
+	}
+	if err != nil {
+		putBuffer(b)
+		return err
+	}
+	c.messagesOut.Add(1)
 	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
 	return c.out.push(outItem{segs: [][]byte{b}, owner: b})
 }
 
-// fragment splits the encoded message in b (control message at b[start:ctrlEnd], payload after
-// it) into fragments without copying it: the first fragment carries the control message and the
-// first piece of the payload, the others fragSize bytes of payload each, and fragment ids count
-// down to 1, the last. Only the small headers are new memory.
-func (c *Connection) fragment(b []byte, start, ctrlEnd, fragSize int) outItem {
-	ctrl, payload := b[start:ctrlEnd], b[ctrlEnd:]
+// fragment splits the encoded message in b (control message at b[:ctrlEnd], payload after it)
+// into fragments without copying it: the first fragment carries the atom cache references, the
+// control message and the first piece of the payload, the others fragSize bytes of payload
+// each, and fragment ids count down to 1, the last. Only the headers are new memory. It runs
+// under queueMu, as it updates the model of the peer's atom cache.
+func (c *Connection) fragment(b []byte, ctrlEnd, fragSize int, atoms []etf.Atom) outItem {
+	ctrl, payload := b[:ctrlEnd], b[ctrlEnd:]
 	n := (len(payload) + fragSize - 1) / fragSize
 	seq := c.seq.Add(1)
-	const headerRoom = 4 + 2 + 16 + 1 // length, 131 and tag, sequence and fragment ids, no atoms
+	const headerRoom = 4 + 2 + 16 // length, 131 and tag, sequence and fragment ids
 	// Sized once, so the header slices taken below stay valid while it fills.
-	headers := make([]byte, 0, n*headerRoom)
+	headers := make([]byte, 0, n*headerRoom+refsSize(atoms))
 	segs := make([][]byte, 0, 2*n+1)
 	for i := 0; i < n; i++ {
 		piece := payload[i*fragSize : min((i+1)*fragSize, len(payload))]
 		h := len(headers)
 		headers = append(headers, 0, 0, 0, 0)
 		headers = appendFragmentHeader(headers, i == 0, seq, uint64(n-i))
+		if i == 0 {
+			headers = c.atomsOut.appendRefs(headers, atoms)
+		}
 		size := len(headers) - h - 4 + len(piece)
 		if i == 0 {
 			size += len(ctrl)

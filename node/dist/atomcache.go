@@ -1,0 +1,142 @@
+package dist
+
+import (
+	"sync"
+
+	"github.com/gobeam/gobeam/etf"
+)
+
+// The sending side of the atom cache. A message's atoms are written as one-byte references into
+// the distribution header, and the header says for each whether the peer already has it in its
+// cache (two bytes) or gets its text now and keeps it (NewCacheEntryFlag). A fan-out cast names
+// the same node atom in each of its 10,000 pids: inline that is 10,000 copies of the node name,
+// with the cache one copy at most, and none once the peer has it.
+//
+// Messages are encoded concurrently by their senders, each with its own list of atoms
+// (messageAtoms); which of them are new to the peer is decided when the message is queued, in
+// queue order, so the peer always sees an entry before a reference to it.
+
+// messageAtoms collects the distinct atoms of one message in the order they are first written;
+// the encoder writes ATOM_CACHE_REF with an atom's position.
+type messageAtoms struct {
+	list    []etf.Atom
+	index   map[etf.Atom]uint8 // used once the list is too long to search
+	last    etf.Atom
+	lastIdx uint8
+	hasLast bool
+}
+
+// searchLimit is how many atoms are looked up by a scan before a map takes over.
+const searchLimit = 16
+
+// CacheIndex implements etf.AtomCacheWriter.
+func (m *messageAtoms) CacheIndex(a etf.Atom) (uint8, bool) {
+	// Runs of the same atom (the node of every pid in a list) cost one comparison.
+	if m.hasLast && a == m.last {
+		return m.lastIdx, true
+	}
+	i, ok := m.find(a)
+	if !ok {
+		if len(m.list) == maxAtomCacheRefs || len(a) > maxCachedAtomBytes {
+			return 0, false // written inline
+		}
+		i = uint8(len(m.list))
+		m.list = append(m.list, a)
+		if m.index != nil {
+			m.index[a] = i
+		} else if len(m.list) > searchLimit {
+			m.index = make(map[etf.Atom]uint8, 2*searchLimit)
+			for k, x := range m.list {
+				m.index[x] = uint8(k)
+			}
+		}
+	}
+	m.last, m.lastIdx, m.hasLast = a, i, true
+	return i, true
+}
+
+// maxCachedAtomBytes keeps atoms whose text needs a two-byte length out of the cache, so that
+// every header uses one-byte lengths.
+const maxCachedAtomBytes = 255
+
+func (m *messageAtoms) find(a etf.Atom) (uint8, bool) {
+	if m.index != nil {
+		i, ok := m.index[a]
+		return i, ok
+	}
+	for i, x := range m.list {
+		if x == a {
+			return uint8(i), true
+		}
+	}
+	return 0, false
+}
+
+var messageAtomsPool = sync.Pool{New: func() any { return &messageAtoms{list: make([]etf.Atom, 0, 8)} }}
+
+func getMessageAtoms() *messageAtoms { return messageAtomsPool.Get().(*messageAtoms) }
+
+func putMessageAtoms(m *messageAtoms) {
+	clear(m.list)
+	m.list = m.list[:0]
+	m.index = nil
+	m.last, m.lastIdx, m.hasLast = "", 0, false
+	messageAtomsPool.Put(m)
+}
+
+// atomCacheWriter is this node's model of the peer's cache of the atoms it receives from us.
+// Used under Connection.queueMu only, in the order messages are queued.
+type atomCacheWriter struct {
+	entries [atomCacheSize]etf.Atom
+	set     [atomCacheSize]bool // an empty slot is not the empty atom ''
+}
+
+// appendRefs writes NumberOfAtomCacheRefs, Flags and AtomCacheRefs for atoms, the references of
+// one message, and records the new entries as the peer will.
+func (w *atomCacheWriter) appendRefs(b []byte, atoms []etf.Atom) []byte {
+	n := len(atoms)
+	b = append(b, byte(n))
+	if n == 0 {
+		return b
+	}
+	flags := len(b)
+	for i := 0; i < n/2+1; i++ {
+		b = append(b, 0)
+	}
+	for i, a := range atoms {
+		slot := cacheSlot(a)
+		nibble := byte(slot / atomCacheSegmentSize)
+		isNew := !w.set[slot] || w.entries[slot] != a
+		if isNew {
+			nibble |= 0x08 // NewCacheEntryFlag
+			w.entries[slot], w.set[slot] = a, true
+		}
+		b[flags+i/2] |= nibble << (4 * (i % 2))
+		b = append(b, byte(slot%atomCacheSegmentSize))
+		if isNew {
+			b = append(b, byte(len(a)))
+			b = append(b, a...)
+		}
+	}
+	// The nibble after the references holds LongAtoms, clear: no cached atom is over 255 bytes.
+	return b
+}
+
+// cacheSlot places an atom in the cache: FNV-1a of its text, folded to 11 bits.
+func cacheSlot(a etf.Atom) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(a); i++ {
+		h ^= uint32(a[i])
+		h *= 16777619
+	}
+	return int((h ^ h>>11 ^ h>>22) % atomCacheSize)
+}
+
+// refsSize is an upper bound of what appendRefs writes for atoms.
+func refsSize(atoms []etf.Atom) int {
+	size := 1 + len(atoms)/2 + 1
+	for _, a := range atoms {
+		size += 2 + len(a)
+	}
+	return size
+}
