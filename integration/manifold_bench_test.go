@@ -88,7 +88,12 @@ func BenchmarkManifold(b *testing.B) {
 		waitCount(b, countA.Load, base+int64(b.N*receivers))
 		report(b, time.Since(start), time.Duration(us)*time.Microsecond)
 	})
-	goSend := func(b *testing.B, pids etf.List, count func() int64) {
+	goSend := func(b *testing.B, list etf.List, count func() int64) {
+		// A Go program holds its receivers as []gen.PID, as the Elixir sender holds a list.
+		pids := make([]gen.PID, len(list))
+		for i, p := range list {
+			pids[i] = p.(gen.PID)
+		}
 		base := count()
 		sending := make(chan time.Duration, 1)
 		start := time.Now()
