@@ -1546,6 +1546,7 @@ const (
 	// Largest chunks, in values, and the encoded bytes per value assumed when sizing a chunk by
 	// the rest of the input.
 	chunkMin        = 4
+	chunkFirst      = 64 // values in a decode's first chunk of a kind
 	termsChunkMax   = 512
 	termsPerByte    = 32
 	headersChunkMax = 256
@@ -1559,7 +1560,8 @@ const (
 
 // chunk hands out slices of larger arrays.
 type chunk[T any] struct {
-	free []T
+	free  []T
+	grown int // refills so far
 }
 
 // take returns n zeroed elements. A new array holds want elements, but no more than most and
@@ -1575,7 +1577,12 @@ func (c *chunk[T]) take(n, want, most int) []T {
 }
 
 func (c *chunk[T]) refill(n, want, most int) {
-	c.free = make([]T, max(n+chunkMin, min(want, most)))
+	// The rest of the input may be one large binary rather than values: start small and grow
+	// eightfold, so a message that turns out to hold a few values pays for a few, and a long
+	// list reaches the largest chunks after three refills.
+	limit := chunkFirst << (3 * min(c.grown, 6))
+	c.grown++
+	c.free = make([]T, max(n+chunkMin, min(want, most, limit)))
 }
 
 // rest is the number of input bytes not yet read.

@@ -158,10 +158,16 @@ func (f *fragments) buffer(n int, count uint64, limit int) ([]byte, error) {
 	buf := f.spare
 	f.spare = nil
 	if cap(buf) < size {
-		buf = make([]byte, 0, size)
+		// The slack lets the body of this message, which starts behind its header, be
+		// recycled for the next message of the same size.
+		buf = make([]byte, 0, size+fragmentSlack)
 	}
 	return buf[:n], nil
 }
+
+// fragmentSlack is room beyond a sequence's estimated size for the first fragment's header:
+// the buffer comes back to recycle as the body behind that header.
+const fragmentSlack = 4 << 10
 
 // start begins a sequence with the body of its first fragment, which lives in a buffer from
 // buffer(): the rest of the message is appended behind it in place. It returns the complete body
