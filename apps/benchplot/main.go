@@ -175,6 +175,16 @@ func draw(w io.Writer, title string, rows []row) error {
 		if r.speedup < 1 {
 			anchor, tx = "end", left-4
 		}
+		// Keep the number clear of the target's mark when the mark sits just beyond the bar.
+		if r.target > 0 {
+			mark := xOf(r.target)
+			if anchor == "start" && mark+6 > tx && mark-6 < tx+44 {
+				tx = mark + 9
+			}
+			if anchor == "end" && mark-6 < tx && mark+6 > tx-44 {
+				tx = mark - 9
+			}
+		}
 		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="%s" dominant-baseline="middle">%s×</text>`+"\n", tx, mid, anchor, strconv.FormatFloat(r.speedup, 'f', 2, 64))
 		if r.target > 0 {
 			tx := xOf(r.target)
