@@ -120,15 +120,21 @@ func (h *Handshake) Join(gen.NodeHandshake, net.Conn, string, gen.HandshakeOptio
 // may start competing handshakes.
 func (h *Handshake) ExpectPeer(node gen.Atom, routes []gen.Route) {
 	// The turn waits for the dial under way: its TCP connect (Ergo gives it 3 s) and its
-	// handshake (h.timeout).
-	h.dials.acquire(node, time.Now().Add(h.timeout+dialTimeout), dialTimeout+time.Second)
+	// handshake (h.timeout). A dial whose connect fails never reaches Start to give the turn
+	// back; it is released after unclaimedTurn, so the others are not held up for long by a
+	// refused port.
+	h.dials.acquire(node, time.Now().Add(h.timeout+dialTimeout), unclaimedTurn)
 	for _, r := range routes {
 		h.dials.expect(addrKey(r.Host, r.Port), node)
 	}
 }
 
-// dialTimeout is how long Ergo's dialer waits for a TCP connection.
-const dialTimeout = 3 * time.Second
+// dialTimeout is how long Ergo's dialer waits for a TCP connection; unclaimedTurn how long a
+// resolved dial may take to connect before the next dial to the node may start.
+const (
+	dialTimeout   = 3 * time.Second
+	unclaimedTurn = time.Second
+)
 
 func (h *Handshake) result(d Details, options gen.HandshakeOptions) gen.HandshakeResult {
 	negotiated := d.Negotiated()

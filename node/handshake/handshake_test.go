@@ -567,3 +567,16 @@ func TestRandomCookie(t *testing.T) {
 	}
 	assert.Len(t, seen, 50)
 }
+
+// A resolved dial that never reaches Start (its TCP connect failed) gives its turn back on its
+// own, so the next dial to that node is held up briefly, not for the whole handshake timeout.
+func TestUnclaimedTurnIsReleased(t *testing.T) {
+	h := New(Options{})
+	route := []gen.Route{{Host: "127.0.0.1", Port: 1}}
+	h.ExpectPeer("gone@127.0.0.1", route) // its dial fails: no Start claims the turn
+	start := time.Now()
+	h.ExpectPeer("gone@127.0.0.1", route)
+	waited := time.Since(start)
+	require.GreaterOrEqual(t, waited, unclaimedTurn/2, "the second dial waits for the first")
+	require.Less(t, waited, DefaultTimeout, "but not for the whole handshake timeout")
+}
