@@ -55,18 +55,11 @@ type slot struct {
 // turn is one resolution's right to dial; release is idempotent.
 type turn struct {
 	once  sync.Once
-	timer *time.Timer
+	timer *time.Timer // read and written under dials.mu
 	free  func()
 }
 
-func (t *turn) release() {
-	t.once.Do(func() {
-		if t.timer != nil {
-			t.timer.Stop()
-		}
-		t.free()
-	})
-}
+func (t *turn) release() { t.once.Do(t.free) }
 
 func (d *dials) expect(addr string, node gen.Atom) {
 	now := time.Now()
@@ -142,6 +135,7 @@ func (d *dials) acquire(peer gen.Atom, deadline time.Time, unclaimed time.Durati
 	t := &turn{}
 	t.free = func() {
 		d.mu.Lock()
+		t.timer.Stop() // set below, under d.mu like this
 		if s.held == t {
 			s.held = nil
 		}
