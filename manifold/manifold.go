@@ -61,7 +61,10 @@ const SupervisorName gen.Atom = "Elixir.Manifold.Supervisor"
 // registered as 'Elixir.Manifold.Supervisor' (one_for_one, as in Manifold).
 func Start(n gen.Node, cfg Config) (*Manifold, error) {
 	m := &Manifold{node: n, cfg: cfg.withDefaults()}
-	pid, err := n.SpawnRegister(SupervisorName, func() gen.ProcessBehavior { return &supervisor{} }, gen.ProcessOptions{}, m)
+	// The supervisor logs a line per child it stops at info level: 160 lines every time the
+	// node stops. Its warnings and errors (restarts, crashes) are what matter.
+	opts := gen.ProcessOptions{LogLevel: gen.LogLevelWarning}
+	pid, err := n.SpawnRegister(SupervisorName, func() gen.ProcessBehavior { return &supervisor{} }, opts, m)
 	if err != nil {
 		return nil, fmt.Errorf("manifold: starting the supervisor: %w", err)
 	}

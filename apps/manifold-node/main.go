@@ -159,9 +159,12 @@ func (c config) nodeName(defaultAlive string) (string, error) {
 	return defaultAlive + "@127.0.0.1", nil
 }
 
-func (c config) nodeOptions() (node.Options, error) {
+func (c config) nodeOptions(log *slog.Logger) (node.Options, error) {
 	o := node.Options{Cookie: c.cookie, EPMDPort: c.epmdPort, Visible: c.visible, TickTime: c.ticktime}
-	o.Ergo.Log.DefaultLogger.Output = os.Stderr // stdout stays free for the program's own output
+	// The node's own log lines (connections, EPMD, supervisors) go to the program's slog
+	// handler: one stream of structured records, on stderr.
+	o.Ergo.Log.DefaultLogger.Disable = true
+	o.Ergo.Log.Loggers = []gen.Logger{{Name: "slog", Logger: node.SlogLogger(log)}}
 	if c.echo {
 		o.Registry = &kernel.Registry{}
 		if err := echo.Register(o.Registry); err != nil {
@@ -207,7 +210,7 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	opts, err := c.nodeOptions()
+	opts, err := c.nodeOptions(log)
 	if err != nil {
 		return err
 	}
@@ -225,7 +228,7 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 		return err
 	}
 	cfg := m.Config()
-	log.Info("node up", "name", n.Name(), "partitioners", cfg.Partitioners, "workers", cfg.Workers,
+	log.Info("node up", "node", string(n.Name()), "partitioners", cfg.Partitioners, "workers", cfg.Workers,
 		"senders", cfg.Senders, "wire_shape", cfg.Shape.String(), "visible", c.visible)
 
 	var tick <-chan time.Time
@@ -270,7 +273,7 @@ func logLink(log *slog.Logger, l, prev nodestats.Link, secs float64) {
 	if !l.Up {
 		state = "down"
 	}
-	attrs := []any{"node", l.Node, "state", state, "for", time.Since(l.Since).Round(time.Second)}
+	attrs := []any{"peer", string(l.Node), "state", state, "for", time.Since(l.Since).Round(time.Second)}
 	if l.Up {
 		if prev.Since != l.Since { // a new connection: its counters started from zero
 			prev = nodestats.Link{}
@@ -287,7 +290,7 @@ func logLink(log *slog.Logger, l, prev nodestats.Link, secs float64) {
 // shutdown stops cleanly: the casts already accepted are delivered and relayed, and what that
 // queued toward other nodes is written, before Manifold and then the node stop.
 func shutdown(n gen.Node, m *manifold.Manifold, timeout time.Duration, log *slog.Logger) {
-	log.Info("draining", "name", n.Name(), "timeout", timeout)
+	log.Info("draining", "node", string(n.Name()), "timeout", timeout)
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -295,7 +298,7 @@ func shutdown(n gen.Node, m *manifold.Manifold, timeout time.Duration, log *slog
 		log.Warn("stopping before everything queued went out", "error", err)
 	}
 	s := m.Stats()
-	log.Info("stopping", "name", n.Name(), "drained_in", time.Since(start).Round(time.Millisecond),
+	log.Info("stopping", "node", string(n.Name()), "drained_in", time.Since(start).Round(time.Millisecond),
 		"casts_in", s.CastsIn, "deliveries", s.Deliveries, "relayed", s.Relayed, "sends", s.Sends, "dropped", s.Dropped)
 	m.Stop()
 	n.Stop()
