@@ -112,3 +112,56 @@ func TestConcurrentFirstSendsBetweenGoNodes(t *testing.T) {
 	}
 	require.Equal(t, []gen.Atom{"cb@127.0.0.1"}, a.Network().Nodes())
 }
+
+// Two Go nodes that start talking to each other at the same moment, from several processes
+// on each side: the simultaneous connects settle on one connection and nothing is lost.
+func TestSimultaneousFirstSendsBothWays(t *testing.T) {
+	port := freePort(t)
+	a, err := Start("sa@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
+	require.NoError(t, err)
+	defer a.Stop()
+	b, err := Start("sb@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
+	require.NoError(t, err)
+	defer b.Stop()
+	const senders, each = 8, 100
+	inboxes := map[gen.Node]chan any{a: make(chan any, senders*each), b: make(chan any, senders*each)}
+	for n, ch := range inboxes {
+		_, err := n.SpawnRegister("inbox", func() gen.ProcessBehavior { return &recorder{out: ch} }, gen.ProcessOptions{})
+		require.NoError(t, err)
+	}
+	start := make(chan struct{})
+	errs := make(chan error, 2*senders)
+	for _, pair := range [][2]gen.Node{{a, b}, {b, a}} {
+		from, to := pair[0], pair[1]
+		for s := 0; s < senders; s++ {
+			go func() {
+				<-start
+				for i := 0; i < each; i++ {
+					if err := from.Send(gen.ProcessID{Name: "inbox", Node: to.Name()}, etf.Tuple{s, i}); err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+	}
+	close(start)
+	for i := 0; i < 2*senders; i++ {
+		require.NoError(t, <-errs)
+	}
+	for n, ch := range inboxes {
+		next := make([]int64, senders)
+		for k := 0; k < senders*each; k++ {
+			select {
+			case m := <-ch:
+				tu := m.(etf.Tuple)
+				s, i := tu[0].(int64), tu[1].(int64)
+				require.Equal(t, next[s], i, "%s: sender %d out of order", n.Name(), s)
+				next[s]++
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s: %d of %d messages arrived", n.Name(), k, senders*each)
+			}
+		}
+	}
+}

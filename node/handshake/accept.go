@@ -92,15 +92,17 @@ func (h *Handshake) accept(node gen.NodeHandshake, conn net.Conn, cookie string,
 	}
 
 	status := StatusMessage{Status: StatusOK}
+	dialling, accepted := h.dials.incoming(d.Peer)
+	defer accepted()
 	switch {
 	case named:
 		status = StatusMessage{Status: StatusNamed, Name: string(d.Peer), Creation: d.PeerCreation}
-	case h.dials.dialling(d.Peer):
+	case dialling:
 		// Both nodes are dialling each other: the attempt of the node with the greater name
-		// survives, on both sides, so exactly one connection comes up.
-		if d.Peer > d.Name {
+		// survives, on both sides, so exactly one connection comes up. An attempt of ours that
+		// has already completed has won whatever the names.
+		if d.Peer > d.Name && h.dials.yield(d.Peer) {
 			status.Status = StatusOKSimultaneous
-			h.dials.yield(d.Peer)
 		} else {
 			writeMessage(conn, AppendStatus(nil, StatusMessage{Status: StatusNOK}))
 			return fail("%w", ErrSimultaneous)

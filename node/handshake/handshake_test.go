@@ -331,7 +331,7 @@ func (s *tcpSide) route() []gen.Route {
 }
 
 // Both nodes dial each other at the same moment: the attempt of the greater name survives on
-// both sides; the other ends with ErrSimultaneous on both sides.
+// both sides; the other dial hands back the connection that survived.
 func TestSimultaneousConnect(t *testing.T) {
 	a := newTCPSide(t, "a@127.0.0.1")
 	b := newTCPSide(t, "b@127.0.0.1")
@@ -357,6 +357,8 @@ func TestSimultaneousConnect(t *testing.T) {
 		r, err := me.h.Accept(me.n, c, gen.HandshakeOptions{Cookie: "C"})
 		if err != nil {
 			c.Close()
+		} else {
+			me.n.network.connect(r.Peer) // what Ergo does with an accepted connection
 		}
 		me.got <- outcome{r, err}
 	}
@@ -388,7 +390,9 @@ func TestSimultaneousConnect(t *testing.T) {
 	assert.Equal(t, gen.Atom("a@127.0.0.1"), startB.result.Peer)
 	require.NoError(t, acceptA.err)
 	assert.Equal(t, gen.Atom("b@127.0.0.1"), acceptA.result.Peer)
-	assert.ErrorIs(t, startA.err, ErrSimultaneous)
+	// a's dial gave way, and hands back the connection b made, which a accepted.
+	require.NoError(t, startA.err)
+	assert.IsType(t, Existing{}, startA.result.Custom)
 	// b answers a's attempt with "nok" if b's own attempt is still in progress then; if it has
 	// already completed, a's attempt is gone (a closed it when it let b's attempt win).
 	assert.Error(t, acceptB.err)

@@ -30,6 +30,7 @@ type expectation struct {
 type attempt struct {
 	conn    net.Conn
 	yielded atomic.Bool // the acceptor side let the peer's own attempt win
+	done    bool        // the handshake completed; under dials.mu
 }
 
 type dials struct {
@@ -37,6 +38,10 @@ type dials struct {
 	expected map[string]expectation
 	pending  map[gen.Atom]map[*attempt]struct{}
 	slots    map[gen.Atom]*slot
+	// accepting counts the incoming handshakes in progress per peer. A node must not dial a
+	// peer whose connection to it it is accepting (net_kernel keeps one pending connection
+	// per node, whichever side started it); the dial waits for that one instead.
+	accepting map[gen.Atom]int
 }
 
 // slot lets one connection attempt towards a node run at a time. Ergo resolves and dials once
@@ -192,10 +197,15 @@ func (d *dials) succeededRecently(peer gen.Atom) bool {
 	return s != nil && time.Since(s.succeeded) < recentSuccess
 }
 
+// begin records an outgoing attempt to peer, unless an incoming handshake from peer is in
+// progress: then it returns nil, and the dial should wait for that connection.
 func (d *dials) begin(peer gen.Atom, conn net.Conn) *attempt {
-	a := &attempt{conn: conn}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.accepting[peer] > 0 {
+		return nil
+	}
+	a := &attempt{conn: conn}
 	if d.pending == nil {
 		d.pending = make(map[gen.Atom]map[*attempt]struct{})
 	}
@@ -206,6 +216,42 @@ func (d *dials) begin(peer gen.Atom, conn net.Conn) *attempt {
 	}
 	set[a] = struct{}{}
 	return a
+}
+
+// finish marks a's handshake complete, unless the acceptor side has yielded it meanwhile.
+func (d *dials) finish(a *attempt) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if a.yielded.Load() {
+		return false
+	}
+	a.done = true
+	return true
+}
+
+// incoming records an incoming handshake from peer (until the returned func is called) and
+// reports whether this node is dialling peer at the same time, in one step with begin's check.
+func (d *dials) incoming(peer gen.Atom) (dialling bool, done func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.accepting == nil {
+		d.accepting = make(map[gen.Atom]int)
+	}
+	d.accepting[peer]++
+	return len(d.pending[peer]) > 0, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.accepting[peer]--; d.accepting[peer] <= 0 {
+			delete(d.accepting, peer)
+		}
+	}
+}
+
+// acceptingFrom reports whether an incoming handshake from peer is in progress.
+func (d *dials) acceptingFrom(peer gen.Atom) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.accepting[peer] > 0
 }
 
 func (d *dials) end(peer gen.Atom, a *attempt) {
@@ -226,14 +272,22 @@ func (d *dials) dialling(peer gen.Atom) bool {
 }
 
 // yield aborts the outgoing attempts to peer: the peer's attempt has won. Closing the socket
-// wakes the blocked Start at once instead of leaving it to wait for the peer's "nok".
-func (d *dials) yield(peer gen.Atom) {
+// wakes the blocked Start at once instead of leaving it to wait for the peer's "nok". If one
+// of them has already completed, that one has won instead: nothing is aborted and yield
+// reports false.
+func (d *dials) yield(peer gen.Atom) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	for a := range d.pending[peer] {
+		if a.done {
+			return false
+		}
+	}
 	for a := range d.pending[peer] {
 		a.yielded.Store(true)
 		a.conn.Close()
 	}
+	return true
 }
 
 // addrKey gives an address the one spelling both a route and a socket's RemoteAddr produce.

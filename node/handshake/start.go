@@ -32,14 +32,18 @@ func (h *Handshake) Start(node gen.NodeHandshake, conn net.Conn, options gen.Han
 		// so the peer never sees a second connection from this node.
 		if existing := h.awaitConnection(node, target, deadline); existing != nil {
 			conn.Close()
-			return gen.HandshakeResult{
-				HandshakeVersion: Version,
-				Peer:             target,
-				PeerCreation:     existing.Creation(),
-				Custom:           Existing{Remote: existing},
-			}, nil
+			return existingResult(target, existing), nil
 		}
-		att = h.dials.begin(target, conn)
+		for att = h.dials.begin(target, conn); att == nil; att = h.dials.begin(target, conn) {
+			// The peer is connecting to us right now: wait for that connection.
+			if existing := h.awaitAccept(node, target, deadline); existing != nil {
+				conn.Close()
+				return existingResult(target, existing), nil
+			}
+			if time.Now().After(deadline) {
+				return gen.HandshakeResult{}, fmt.Errorf("handshake with %s: timed out waiting for its connection to us", target)
+			}
+		}
 		defer h.dials.end(target, att)
 	}
 
@@ -48,12 +52,29 @@ func (h *Handshake) Start(node gen.NodeHandshake, conn net.Conn, options gen.Han
 		if att != nil && att.yielded.Load() {
 			err = fmt.Errorf("handshake with %s: %w", target, ErrSimultaneous)
 		}
+		if target != "" && (errors.Is(err, ErrSimultaneous) || errors.Is(err, ErrAlreadyConnected)) {
+			// The peer's connection to us won, or came up while we dialled; it is being
+			// accepted or is up. The process that dialled wants a connection, not an error:
+			// hand it that one, as net_kernel makes a sender wait for it.
+			conn.Close()
+			if existing := waitForConnection(node, target, deadline); existing != nil {
+				return existingResult(target, existing), nil
+			}
+		}
 		if errors.Is(err, ErrBadCookie) || errors.Is(err, ErrMissingFlags) || errors.Is(err, ErrNotAllowed) {
 			// Ergo only traces a failed dial; a refused cookie is a misconfiguration someone
 			// must see.
 			warn(node, "%s", err)
 		}
 		return gen.HandshakeResult{}, err
+	}
+	if att != nil && !h.dials.finish(att) {
+		// Yielded at the last moment: the peer's connection to us wins.
+		conn.Close()
+		if existing := waitForConnection(node, target, deadline); existing != nil {
+			return existingResult(target, existing), nil
+		}
+		return gen.HandshakeResult{}, fmt.Errorf("handshake with %s: %w", target, ErrSimultaneous)
 	}
 	conn.SetDeadline(time.Time{})
 	if target != "" {
@@ -192,4 +213,44 @@ func (h *Handshake) awaitConnection(node gen.NodeHandshake, peer gen.Atom, deadl
 		time.Sleep(wait)
 		wait = min(2*wait, 10*time.Millisecond)
 	}
+}
+
+func existingResult(peer gen.Atom, existing gen.RemoteNode) gen.HandshakeResult {
+	return gen.HandshakeResult{
+		HandshakeVersion: Version,
+		Peer:             peer,
+		PeerCreation:     existing.Creation(),
+		Custom:           Existing{Remote: existing},
+	}
+}
+
+// waitForConnection waits until the node has a connection to peer, or the deadline.
+func waitForConnection(node gen.NodeHandshake, peer gen.Atom, deadline time.Time) gen.RemoteNode {
+	wait := 100 * time.Microsecond
+	for {
+		if r := connection(node, peer); r != nil {
+			return r
+		}
+		if time.Now().After(deadline) {
+			return nil
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 10*time.Millisecond)
+	}
+}
+
+// awaitAccept waits while an incoming handshake from peer is in progress and returns the
+// connection it made, if any.
+func (h *Handshake) awaitAccept(node gen.NodeHandshake, peer gen.Atom, deadline time.Time) gen.RemoteNode {
+	wait := 100 * time.Microsecond
+	for h.dials.acceptingFrom(peer) && time.Now().Before(deadline) {
+		time.Sleep(wait)
+		wait = min(2*wait, 10*time.Millisecond)
+	}
+	// Ergo registers an accepted connection just after the handshake returns.
+	limit := time.Now().Add(100 * time.Millisecond)
+	if deadline.Before(limit) {
+		limit = deadline
+	}
+	return waitForConnection(node, peer, limit)
 }
