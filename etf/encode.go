@@ -109,11 +109,24 @@ type AtomCacheWriter interface {
 	CacheIndex(a Atom) (index uint8, ok bool)
 }
 
+// BinaryInserter takes large binaries out of an encoding: the encoder writes a binary's header
+// and, instead of copying its bytes behind it, calls InsertBinary with the offset in the output
+// where they belong. The output then reads as the term only with each b inserted at its
+// offset, as the distribution layer does when it writes the pieces with one vectored write.
+type BinaryInserter interface {
+	InsertBinary(at int, b []byte)
+}
+
 // An Encoder writes terms. The zero Encoder writes atoms inline and allows DefaultMaxDepth
 // levels of nesting. An Encoder is not changed by encoding.
 type Encoder struct {
 	// AtomCache, when not nil, is asked about every atom written.
 	AtomCache AtomCacheWriter
+	// Inserter, when not nil, is given every []byte binary of InsertMin bytes or more instead
+	// of the encoder copying it (see BinaryInserter). Binaries in the keys of Go maps (sorted
+	// by their encoding) and in funs' free variables (sized by it) are always copied.
+	Inserter  BinaryInserter
+	InsertMin int
 	// MaxDepth limits how deep lists, tuples, maps, structs and MarshalTerm results may nest, so
 	// that a Go value that contains itself is an error (ErrTooDeep) rather than a crash.
 	// 0 means DefaultMaxDepth.
@@ -337,6 +350,8 @@ type encodeState struct {
 	cache    AtomCacheWriter
 	depth    int
 	maxDepth int
+	ins      BinaryInserter
+	insMin   int
 
 	checkedAtom Atom // the last atom found to be valid UTF-8
 
@@ -349,6 +364,9 @@ type encodeState struct {
 
 func (s *encodeState) init(e *Encoder) {
 	s.cache = e.AtomCache
+	if e.Inserter != nil {
+		s.ins, s.insMin = e.Inserter, max(e.InsertMin, 1)
+	}
 	s.maxDepth = e.MaxDepth
 	if s.maxDepth <= 0 {
 		s.maxDepth = DefaultMaxDepth
@@ -698,6 +716,12 @@ func (s *encodeState) binaryHeader(n int) error {
 func (s *encodeState) binary(b []byte) error {
 	if uint64(len(b)) > math.MaxUint32 {
 		return tooLongBinary(len(b))
+	}
+	if s.ins != nil && len(b) >= s.insMin {
+		s.buf = append(s.buf, tagBinary, 0, 0, 0, 0)
+		binary.BigEndian.PutUint32(s.buf[len(s.buf)-4:], uint32(len(b)))
+		s.ins.InsertBinary(len(s.buf), b)
+		return nil
 	}
 	l, size := len(s.buf), 5+len(b)
 	if cap(s.buf)-l < size {
@@ -1099,6 +1123,10 @@ func (s *encodeState) localFunFields(f LocalFun) error {
 	if uint64(len(f.FreeVars)) > math.MaxUint32 {
 		return &UnsupportedValueError{Value: f, Reason: "too many free variables"}
 	}
+	// NEW_FUN_EXT starts with its own size, measured on the output: its binaries stay in it.
+	ins := s.ins
+	s.ins = nil
+	defer func() { s.ins = ins }()
 	start := len(s.buf)
 	s.buf = append(s.buf, tagNewFun, 0, 0, 0, 0, f.Arity)
 	s.buf = append(s.buf, f.Uniq[:]...)

@@ -506,3 +506,41 @@ func TestEncodeSizeHintIsExact(t *testing.T) {
 		require.Equal(t, len(b), sizeHint(term)-termSlack, c.name)
 	}
 }
+
+type inserts []struct {
+	at int
+	b  []byte
+}
+
+func (i *inserts) InsertBinary(at int, b []byte) {
+	*i = append(*i, struct {
+		at int
+		b  []byte
+	}{at, b})
+}
+
+// Large binaries are left out of the output and handed to the Inserter; with each put back at
+// its offset, the output is the usual encoding.
+func TestEncoderInsertsLargeBinaries(t *testing.T) {
+	big1, big2 := bytes.Repeat([]byte{1}, 100), bytes.Repeat([]byte{2}, 300)
+	term := Tuple{Atom("seq"), big1, List{[]byte("small"), big2}, Map{{big1, int64(1)}},
+		LocalFun{Module: "m", Arity: 1, Pid: PID{Node: "a@b", ID: 1, Creation: 1}, FreeVars: []Term{big2}}, map[string][]byte{"k": big1}}
+	want, err := Encode(term)
+	require.NoError(t, err)
+	var ins inserts
+	e := Encoder{Inserter: &ins, InsertMin: 64}
+	got, err := e.Encode(term)
+	require.NoError(t, err)
+	// big1 as an element, as an etf.Map key and as a Go map's value, big2 in the list; the
+	// fun's free variable stays.
+	require.Len(t, ins, 4)
+	var joined []byte
+	last := 0
+	for _, in := range ins {
+		joined = append(joined, got[last:in.at]...)
+		joined = append(joined, in.b...)
+		last = in.at
+	}
+	joined = append(joined, got[last:]...)
+	require.Equal(t, want, joined)
+}

@@ -18,12 +18,17 @@ import (
 
 // messageAtoms collects the distinct atoms of one message in the order they are first written;
 // the encoder writes ATOM_CACHE_REF with an atom's position.
+//
+// It also takes the message's large binaries (etf.BinaryInserter), which are written from
+// their own memory between the pieces of the encoded bytes.
 type messageAtoms struct {
-	list    []etf.Atom
-	index   map[etf.Atom]uint8 // used once the list is too long to search
-	last    etf.Atom
-	lastIdx uint8
-	hasLast bool
+	inserts  []insert
+	inserted int // bytes of the inserted binaries
+	list     []etf.Atom
+	index    map[etf.Atom]uint8 // used once the list is too long to search
+	last     etf.Atom
+	lastIdx  uint8
+	hasLast  bool
 }
 
 // searchLimit is how many atoms are looked up by a scan before a map takes over.
@@ -72,11 +77,42 @@ func (m *messageAtoms) find(a etf.Atom) (uint8, bool) {
 	return 0, false
 }
 
+// insert is a binary left out of the encoded message at offset at.
+type insert struct {
+	at int
+	b  []byte
+}
+
+// InsertBinary implements etf.BinaryInserter.
+func (m *messageAtoms) InsertBinary(at int, b []byte) {
+	m.inserts = append(m.inserts, insert{at, b})
+	m.inserted += len(b)
+}
+
+// pieces appends to dst the pieces of the encoded bytes enc (which start at offset base of the
+// encoding) with the inserted binaries between them, in order; empty pieces are left out.
+func (m *messageAtoms) pieces(dst [][]byte, enc []byte, base int) [][]byte {
+	last := 0
+	for _, in := range m.inserts {
+		if at := in.at - base; at > last {
+			dst = append(dst, enc[last:at])
+			last = at
+		}
+		dst = append(dst, in.b)
+	}
+	if last < len(enc) {
+		dst = append(dst, enc[last:])
+	}
+	return dst
+}
+
 var messageAtomsPool = sync.Pool{New: func() any { return &messageAtoms{list: make([]etf.Atom, 0, 8)} }}
 
 func getMessageAtoms() *messageAtoms { return messageAtomsPool.Get().(*messageAtoms) }
 
 func putMessageAtoms(m *messageAtoms) {
+	clear(m.inserts)
+	m.inserts, m.inserted = m.inserts[:0], 0
 	clear(m.list)
 	m.list = m.list[:0]
 	m.index = nil

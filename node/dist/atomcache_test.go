@@ -78,3 +78,39 @@ func TestPidListUsesTheAtomCache(t *testing.T) {
 	// name written inline).
 	require.Less(t, a.conn.bytesOut.Load(), uint64(10_000*15+1000))
 }
+
+// Large binaries are written from their own memory, between the encoded pieces, whole or cut
+// across fragments, and arrive as they were sent.
+func TestLargeBinariesAreSentWithoutCopies(t *testing.T) {
+	big := func(n int, seed byte) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = seed + byte(i*31)
+		}
+		return b
+	}
+	msg := etf.Tuple{etf.Atom("seq"), big(insertMin, 1), etf.List{[]byte("small"), big(3*insertMin+5, 2)},
+		etf.Map{{Key: big(insertMin+1, 3), Value: int64(7)}}, big(100, 4)}
+	for _, tc := range []struct {
+		name  string
+		flags uint64
+		frag  int
+	}{
+		{"one packet", allFlags &^ flagFragments, 0},
+		{"fragments", allFlags, 1000},
+		{"fragment size of a binary", allFlags, insertMin},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := pair(t, tc.flags, Options{FragmentSize: tc.frag})
+			to := gen.PID{Node: "b@host", ID: 1002, Creation: 1}
+			for i := 0; i < 3; i++ {
+				require.NoError(t, a.conn.SendPID(gen.PID{Node: "a@host", ID: 5}, to, gen.MessageOptions{}, msg))
+			}
+			require.NoError(t, a.conn.SendPID(gen.PID{Node: "a@host", ID: 5}, to, gen.MessageOptions{}, "after"))
+			for i := 0; i < 3; i++ {
+				require.True(t, etf.Equal(msg, b.core.next(t).message))
+			}
+			require.Equal(t, []byte("after"), b.core.next(t).message)
+		})
+	}
+}

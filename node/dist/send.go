@@ -38,25 +38,41 @@ func (c *Connection) send(ctrl Control, payload etf.Term) error {
 	}
 	ctrlEnd := len(b)
 	if ctrl.Op.HasPayload() {
+		// Large binaries of the payload are not copied: they are written from where they
+		// are, as pieces of their own between the encoded bytes.
+		enc.Inserter, enc.InsertMin = atoms, insertMin
 		if b, err = enc.AppendTerm(b, payload); err != nil {
 			putBuffer(b)
 			return err
 		}
 	}
+	body := len(b)
+	pieces := atoms.pieces(nil, b[ctrlEnd:body], ctrlEnd)
+	payloadLen := body - ctrlEnd + atoms.inserted
 	c.messagesOut.Add(1)
 
 	c.queueMu.Lock()
 	defer c.queueMu.Unlock()
-	if c.peer.has(flagFragments) && len(b)-ctrlEnd > c.opts.FragmentSize {
-		return c.out.push(c.fragment(b, ctrlEnd, c.opts.FragmentSize, atoms.list))
+	if c.peer.has(flagFragments) && payloadLen > c.opts.FragmentSize {
+		return c.out.push(c.fragment(b, b[:ctrlEnd], pieces, payloadLen, c.opts.FragmentSize, atoms.list))
 	}
-	body := len(b)
 	b = append(b, 0, 0, 0, 0, versionMagic, headerNormal)
 	b = c.atomsOut.appendRefs(b, atoms.list)
 	head := b[body:]
-	binary.BigEndian.PutUint32(head, uint32(len(head)-4+body))
-	return c.out.push(outItem{segs: [][]byte{head, b[:body]}, owner: b})
+	binary.BigEndian.PutUint32(head, uint32(len(head)-4+ctrlEnd+payloadLen))
+	if len(atoms.inserts) == 0 {
+		return c.out.push(outItem{segs: [][]byte{head, b[:body]}, owner: b})
+	}
+	segs := make([][]byte, 0, 2+len(pieces))
+	segs = append(segs, head, b[:ctrlEnd])
+	segs = append(segs, pieces...)
+	return c.out.push(outItem{segs: segs, owner: b})
 }
+
+// insertMin is the size from which a binary of a message is written from its own memory
+// rather than copied into the encoded message. Sending a []byte to another node hands it over,
+// as a local send does: it must not change until written.
+const insertMin = 8 << 10
 
 // sendPassThrough queues a message for a peer without distribution headers: 'p', then the
 // control message and payload as versioned terms.
@@ -77,37 +93,45 @@ func (c *Connection) sendPassThrough(ctrl Control, tuple etf.Tuple, payload etf.
 	return c.out.push(outItem{segs: [][]byte{b}, owner: b})
 }
 
-// fragment splits the encoded message in b (control message at b[:ctrlEnd], payload after it)
-// into fragments without copying it: the first fragment carries the atom cache references, the
-// control message and the first piece of the payload, the others fragSize bytes of payload
-// each, and fragment ids count down to 1, the last. Only the headers are new memory. It runs
-// under queueMu, as it updates the model of the peer's atom cache.
-func (c *Connection) fragment(b []byte, ctrlEnd, fragSize int, atoms []etf.Atom) outItem {
-	ctrl, payload := b[:ctrlEnd], b[ctrlEnd:]
-	n := (len(payload) + fragSize - 1) / fragSize
+// fragment splits a message into fragments without copying it: the first fragment carries
+// the atom cache references, the control message ctrl and the first fragSize bytes of the
+// payload (the pieces of payload, payloadLen bytes in all), the others fragSize bytes of
+// payload each, and fragment ids count down to 1, the last. Only the headers are new memory.
+// It runs under queueMu, as it updates the model of the peer's atom cache. owner is the
+// buffer the encoded bytes live in.
+func (c *Connection) fragment(owner, ctrl []byte, payload [][]byte, payloadLen, fragSize int, atoms []etf.Atom) outItem {
+	n := (payloadLen + fragSize - 1) / fragSize
 	seq := c.seq.Add(1)
 	const headerRoom = 4 + 2 + 16 // length, 131 and tag, sequence and fragment ids
 	// Sized once, so the header slices taken below stay valid while it fills.
 	headers := make([]byte, 0, n*headerRoom+refsSize(atoms))
-	segs := make([][]byte, 0, 2*n+1)
+	segs := make([][]byte, 0, 2*n+len(payload)+1)
 	for i := 0; i < n; i++ {
-		piece := payload[i*fragSize : min((i+1)*fragSize, len(payload))]
+		size := min(fragSize, payloadLen-i*fragSize)
 		h := len(headers)
 		headers = append(headers, 0, 0, 0, 0)
 		headers = appendFragmentHeader(headers, i == 0, seq, uint64(n-i))
 		if i == 0 {
 			headers = c.atomsOut.appendRefs(headers, atoms)
 		}
-		size := len(headers) - h - 4 + len(piece)
+		packet := len(headers) - h - 4 + size
 		if i == 0 {
-			size += len(ctrl)
+			packet += len(ctrl)
 		}
-		binary.BigEndian.PutUint32(headers[h:], uint32(size))
+		binary.BigEndian.PutUint32(headers[h:], uint32(packet))
 		segs = append(segs, headers[h:len(headers):len(headers)])
 		if i == 0 {
 			segs = append(segs, ctrl)
 		}
-		segs = append(segs, piece)
+		// This fragment's size bytes of the payload, from as many pieces as they span.
+		for size > 0 {
+			take := min(size, len(payload[0]))
+			segs = append(segs, payload[0][:take])
+			if payload[0] = payload[0][take:]; len(payload[0]) == 0 {
+				payload = payload[1:]
+			}
+			size -= take
+		}
 	}
-	return outItem{segs: segs, owner: b}
+	return outItem{segs: segs, owner: owner}
 }
