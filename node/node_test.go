@@ -65,73 +65,30 @@ func TestTwoGoNodes(t *testing.T) {
 	require.Equal(t, etf.Tuple{etf.Atom("pong"), etf.Atom("ping")}, reply)
 }
 
-// Many processes' first sends to a node race to connect; one connection carries them all and
-// nothing is lost.
-func TestConcurrentFirstSendsBetweenGoNodes(t *testing.T) {
+// goNodes starts Go nodes of the given names on one embedded EPMD, each with a registered
+// process "inbox" that hands what it receives to the node's channel.
+func goNodes(t *testing.T, inboxSize int, names ...string) ([]gen.Node, map[gen.Node]chan any) {
 	port := freePort(t)
-	a, err := Start("ca@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
-	require.NoError(t, err)
-	defer a.Stop()
-	b, err := Start("cb@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
-	require.NoError(t, err)
-	defer b.Stop()
-	const senders, each = 16, 200
-	got := make(chan any, senders*each)
-	_, err = b.SpawnRegister("inbox", func() gen.ProcessBehavior { return &recorder{out: got} }, gen.ProcessOptions{})
-	require.NoError(t, err)
-
-	start := make(chan struct{})
-	errs := make(chan error, senders)
-	for s := 0; s < senders; s++ {
-		go func() {
-			<-start
-			for i := 0; i < each; i++ {
-				if err := a.Send(gen.ProcessID{Name: "inbox", Node: "cb@127.0.0.1"}, etf.Tuple{s, i}); err != nil {
-					errs <- err
-					return
-				}
-			}
-			errs <- nil
-		}()
+	var nodes []gen.Node
+	inboxes := map[gen.Node]chan any{}
+	for _, name := range names {
+		n, err := Start(name, Options{Cookie: "c", EPMDPort: port})
+		require.NoError(t, err)
+		t.Cleanup(n.Stop)
+		ch := make(chan any, inboxSize)
+		_, err = n.SpawnRegister("inbox", func() gen.ProcessBehavior { return &recorder{out: ch} }, gen.ProcessOptions{})
+		require.NoError(t, err)
+		nodes, inboxes[n] = append(nodes, n), ch
 	}
-	close(start)
-	for s := 0; s < senders; s++ {
-		require.NoError(t, <-errs)
-	}
-	next := make([]int64, senders)
-	for k := 0; k < senders*each; k++ {
-		select {
-		case m := <-got:
-			tu := m.(etf.Tuple)
-			s, i := tu[0].(int64), tu[1].(int64)
-			require.Equal(t, next[s], i, "sender %d out of order", s)
-			next[s]++
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%d of %d messages arrived", k, senders*each)
-		}
-	}
-	require.Equal(t, []gen.Atom{"cb@127.0.0.1"}, a.Network().Nodes())
+	return nodes, inboxes
 }
 
-// Two Go nodes that start talking to each other at the same moment, from several processes
-// on each side: the simultaneous connects settle on one connection and nothing is lost.
-func TestSimultaneousFirstSendsBothWays(t *testing.T) {
-	port := freePort(t)
-	a, err := Start("sa@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
-	require.NoError(t, err)
-	defer a.Stop()
-	b, err := Start("sb@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
-	require.NoError(t, err)
-	defer b.Stop()
-	const senders, each = 8, 100
-	inboxes := map[gen.Node]chan any{a: make(chan any, senders*each), b: make(chan any, senders*each)}
-	for n, ch := range inboxes {
-		_, err := n.SpawnRegister("inbox", func() gen.ProcessBehavior { return &recorder{out: ch} }, gen.ProcessOptions{})
-		require.NoError(t, err)
-	}
+// sendAtOnce starts senders goroutines per pair of nodes that each send {S, 0..each-1} from
+// the first node to the second's inbox, all released together, and waits for them.
+func sendAtOnce(t *testing.T, pairs [][2]gen.Node, senders, each int) {
 	start := make(chan struct{})
-	errs := make(chan error, 2*senders)
-	for _, pair := range [][2]gen.Node{{a, b}, {b, a}} {
+	errs := make(chan error, len(pairs)*senders)
+	for _, pair := range pairs {
 		from, to := pair[0], pair[1]
 		for s := 0; s < senders; s++ {
 			go func() {
@@ -147,21 +104,45 @@ func TestSimultaneousFirstSendsBothWays(t *testing.T) {
 		}
 	}
 	close(start)
-	for i := 0; i < 2*senders; i++ {
+	for range len(pairs) * senders {
 		require.NoError(t, <-errs)
 	}
-	for n, ch := range inboxes {
-		next := make([]int64, senders)
-		for k := 0; k < senders*each; k++ {
-			select {
-			case m := <-ch:
-				tu := m.(etf.Tuple)
-				s, i := tu[0].(int64), tu[1].(int64)
-				require.Equal(t, next[s], i, "%s: sender %d out of order", n.Name(), s)
-				next[s]++
-			case <-time.After(10 * time.Second):
-				t.Fatalf("%s: %d of %d messages arrived", n.Name(), k, senders*each)
-			}
+}
+
+// expectInOrder reads senders*each messages {S, I} from ch: all of them, each sender's in order.
+func expectInOrder(t *testing.T, ch chan any, senders, each int) {
+	next := make([]int64, senders)
+	for k := 0; k < senders*each; k++ {
+		select {
+		case m := <-ch:
+			tu := m.(etf.Tuple)
+			s, i := tu[0].(int64), tu[1].(int64)
+			require.Equal(t, next[s], i, "sender %d out of order", s)
+			next[s]++
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d messages arrived", k, senders*each)
 		}
 	}
+}
+
+// Many processes' first sends to a node race to connect; one connection carries them all and
+// nothing is lost.
+func TestConcurrentFirstSendsBetweenGoNodes(t *testing.T) {
+	const senders, each = 16, 200
+	nodes, inboxes := goNodes(t, senders*each, "ca@127.0.0.1", "cb@127.0.0.1")
+	a, b := nodes[0], nodes[1]
+	sendAtOnce(t, [][2]gen.Node{{a, b}}, senders, each)
+	expectInOrder(t, inboxes[b], senders, each)
+	require.Equal(t, []gen.Atom{"cb@127.0.0.1"}, a.Network().Nodes())
+}
+
+// Two Go nodes that start talking to each other at the same moment, from several processes
+// on each side: the simultaneous connects settle on one connection and nothing is lost.
+func TestSimultaneousFirstSendsBothWays(t *testing.T) {
+	const senders, each = 8, 100
+	nodes, inboxes := goNodes(t, senders*each, "sa@127.0.0.1", "sb@127.0.0.1")
+	a, b := nodes[0], nodes[1]
+	sendAtOnce(t, [][2]gen.Node{{a, b}, {b, a}}, senders, each)
+	expectInOrder(t, inboxes[a], senders, each)
+	expectInOrder(t, inboxes[b], senders, each)
 }
