@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -50,6 +51,12 @@ func (h *Handshake) accept(node gen.NodeHandshake, conn net.Conn, cookie string,
 	}
 
 	body, err := readMessage(conn)
+	if err == io.EOF {
+		// Closed before a word: a dial of ours-or-theirs that found the connection already
+		// made (see Start), or a port probe. Not a failed handshake; Ergo logs nothing for a
+		// bare io.EOF.
+		return Details{}, io.EOF
+	}
 	if err != nil {
 		return fail("reading name: %w", err)
 	}
