@@ -461,19 +461,13 @@ func smallInt(t etf.Term) (int, bool) {
 	return int(i), true
 }
 
-// listElems returns the elements of a proper list (a decoded List or ByteList).
+// listElems returns the elements of a proper list (a decoded List or ByteList; nil is []).
 func listElems(what string, t etf.Term) ([]etf.Term, error) {
-	switch l := t.(type) {
-	case etf.List:
-		return l, nil
-	case etf.ByteList:
-		out := make([]etf.Term, len(l))
-		for i, b := range l {
-			out[i] = int64(b)
-		}
-		return out, nil
-	case nil:
+	if t == nil {
 		return nil, nil
+	}
+	if l, ok := etf.ProperList(t); ok {
+		return l, nil
 	}
 	return nil, malformed(what, t, "not a list")
 }
