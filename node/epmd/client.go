@@ -149,7 +149,7 @@ func register(conn net.Conn, node NodeInfo) (Alive2Response, error) {
 	if _, err := io.ReadFull(conn, b[:1]); err != nil {
 		if errors.Is(err, io.EOF) {
 			// epmd hangs up on a request it rejects outright (e.g. from a non-local address).
-			return Alive2Response{}, fmt.Errorf("epmd: %s closed the connection on ALIVE2_REQ", conn.RemoteAddr())
+			return Alive2Response{}, fmt.Errorf("epmd: %s closed the connection on ALIVE2_REQ (%w)", conn.RemoteAddr(), err)
 		}
 		return Alive2Response{}, fmt.Errorf("epmd: reading ALIVE2 response: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"sync"
@@ -184,21 +185,39 @@ func (r *Registrar) Register(node gen.NodeRegistrar, routes gen.RegisterRoutes) 
 
 var errTerminated = errors.New("epmd: registrar terminated")
 
+// maxDropped is how many times registering is tried again after EPMD dropped the connection.
+const maxDropped = 4
+
+// droppedByEPMD reports an error of a connection that EPMD accepted and then closed or reset.
+func droppedByEPMD(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
 // register publishes r.info, starting an embedded server when no EPMD answers. It holds no lock
 // while talking to EPMD, so resolving is never held up by a registration in progress.
 func (r *Registrar) register() (*Registration, error) {
-	for attempt := 0; ; attempt++ {
+	triedServer, dropped := false, 0
+	for {
 		reg, err := r.client.Register(context.Background(), r.opts.Host, r.info)
 		if err == nil {
 			r.creation.Store(reg.Creation)
 			return reg, nil
 		}
+		if droppedByEPMD(err) && dropped < maxDropped {
+			// An EPMD going away (another node's embedded one stopping) can accept and then
+			// drop the connection; a moment later the port is either free or served again.
+			dropped++
+			time.Sleep(time.Duration(dropped) * 50 * time.Millisecond)
+			continue
+		}
 		r.mu.Lock()
 		serving := r.server != nil
 		r.mu.Unlock()
-		if r.opts.DisableServer || !errors.Is(err, syscall.ECONNREFUSED) || serving || attempt > 0 {
+		if r.opts.DisableServer || !errors.Is(err, syscall.ECONNREFUSED) || serving || triedServer {
 			return nil, err
 		}
+		triedServer = true
 		// Nothing listens: become the host's EPMD. Losing the race to bind to another node
 		// doing the same is fine, the next attempt registers with the winner.
 		server, lerr := Listen(ServerOptions{Addr: r.opts.ServerAddr, Log: r.log, RequestTimeout: r.opts.Timeout})

@@ -225,3 +225,23 @@ func TestRegistrarUnsupported(t *testing.T) {
 	assert.ErrorIs(t, err, gen.ErrUnsupported)
 	r.Terminate() // before Register: nothing to do
 }
+
+// An EPMD on its way out accepts and then drops the connection: the registrar tries again,
+// finds the port free, and serves EPMD itself.
+func TestRegistrarRetriesWhenEPMDDropsTheConnection(t *testing.T) {
+	port := freePort(t)
+	l, err := net.Listen("tcp4", "127.0.0.1:"+strconv.Itoa(int(port)))
+	require.NoError(t, err)
+	go func() {
+		c, err := l.Accept()
+		if err == nil {
+			c.Close() // dropped without an answer
+		}
+		l.Close() // and gone
+	}()
+	r := testRegistrar(port, Options{})
+	_, err = r.Register(newNode("retry@127.0.0.1"), routes(15009))
+	require.NoError(t, err)
+	defer r.Terminate()
+	require.NotNil(t, r.Server())
+}
