@@ -224,11 +224,5 @@ func connection(node gen.NodeHandshake, peer gen.Atom) gen.RemoteNode {
 
 // awaitDisconnect waits until the node no longer lists a connection to peer, or the deadline.
 func awaitDisconnect(node gen.NodeHandshake, peer gen.Atom, deadline time.Time) bool {
-	for connection(node, peer) != nil {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return true
+	return waitUntil(deadline, func() bool { return connection(node, peer) == nil })
 }

@@ -151,10 +151,7 @@ func (d *dials) acquire(peer gen.Atom, deadline time.Time, unclaimed time.Durati
 		<-s.turn
 	}
 	t.timer = time.AfterFunc(unclaimed, t.release)
-	if s.held != nil {
-		go s.held.release() // cannot happen while the token is ours; never leave one stranded
-	}
-	s.held = t
+	s.held = t // the previous turn was claimed or freed before the token came back
 	return true
 }
 

@@ -202,17 +202,12 @@ func (e Existing) ExistingConnection() gen.RemoteNode { return e.Remote }
 // awaitConnection returns the node's connection to peer if it has one, or will have one in a
 // moment because a handshake with peer has just succeeded and Ergo is registering it.
 func (h *Handshake) awaitConnection(node gen.NodeHandshake, peer gen.Atom, deadline time.Time) gen.RemoteNode {
-	wait := 100 * time.Microsecond
-	for {
-		if r := connection(node, peer); r != nil {
-			return r
-		}
-		if !h.dials.succeededRecently(peer) || time.Now().After(deadline) {
-			return nil
-		}
-		time.Sleep(wait)
-		wait = min(2*wait, 10*time.Millisecond)
-	}
+	var r gen.RemoteNode
+	waitUntil(deadline, func() bool {
+		r = connection(node, peer)
+		return r != nil || !h.dials.succeededRecently(peer)
+	})
+	return r
 }
 
 func existingResult(peer gen.Atom, existing gen.RemoteNode) gen.HandshakeResult {
@@ -226,31 +221,37 @@ func existingResult(peer gen.Atom, existing gen.RemoteNode) gen.HandshakeResult 
 
 // waitForConnection waits until the node has a connection to peer, or the deadline.
 func waitForConnection(node gen.NodeHandshake, peer gen.Atom, deadline time.Time) gen.RemoteNode {
-	wait := 100 * time.Microsecond
-	for {
-		if r := connection(node, peer); r != nil {
-			return r
-		}
-		if time.Now().After(deadline) {
-			return nil
-		}
-		time.Sleep(wait)
-		wait = min(2*wait, 10*time.Millisecond)
-	}
+	var r gen.RemoteNode
+	waitUntil(deadline, func() bool {
+		r = connection(node, peer)
+		return r != nil
+	})
+	return r
 }
 
 // awaitAccept waits while an incoming handshake from peer is in progress and returns the
 // connection it made, if any.
 func (h *Handshake) awaitAccept(node gen.NodeHandshake, peer gen.Atom, deadline time.Time) gen.RemoteNode {
-	wait := 100 * time.Microsecond
-	for h.dials.acceptingFrom(peer) && time.Now().Before(deadline) {
-		time.Sleep(wait)
-		wait = min(2*wait, 10*time.Millisecond)
-	}
+	waitUntil(deadline, func() bool { return !h.dials.acceptingFrom(peer) })
 	// Ergo registers an accepted connection just after the handshake returns.
 	limit := time.Now().Add(100 * time.Millisecond)
 	if deadline.Before(limit) {
 		limit = deadline
 	}
 	return waitForConnection(node, peer, limit)
+}
+
+// waitUntil polls done, from every 100 µs backing off to every 10 ms, until it reports true or
+// the deadline passes, and returns its last answer. Connections come and go in microseconds on
+// a LAN; the backoff keeps a long wait cheap.
+func waitUntil(deadline time.Time, done func() bool) bool {
+	wait := 100 * time.Microsecond
+	for !done() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 10*time.Millisecond)
+	}
+	return true
 }
