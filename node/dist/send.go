@@ -47,13 +47,13 @@ func (c *Connection) send(ctrl Control, payload etf.Term) error {
 		}
 	}
 	body := len(b)
-	pieces := atoms.pieces(nil, b[ctrlEnd:body], ctrlEnd)
 	payloadLen := body - ctrlEnd + atoms.inserted
 	c.messagesOut.Add(1)
 
 	c.queueMu.Lock()
 	defer c.queueMu.Unlock()
 	if c.peer.has(flagFragments) && payloadLen > c.opts.FragmentSize {
+		pieces := atoms.pieces(nil, b[ctrlEnd:body], ctrlEnd)
 		return c.out.push(c.fragment(b, b[:ctrlEnd], pieces, payloadLen, c.opts.FragmentSize, atoms.list))
 	}
 	b = append(b, 0, 0, 0, 0, versionMagic, headerNormal)
@@ -63,9 +63,9 @@ func (c *Connection) send(ctrl Control, payload etf.Term) error {
 	if len(atoms.inserts) == 0 {
 		return c.out.push(outItem{segs: [][]byte{head, b[:body]}, owner: b})
 	}
-	segs := make([][]byte, 0, 2+len(pieces))
+	segs := make([][]byte, 0, 3+2*len(atoms.inserts))
 	segs = append(segs, head, b[:ctrlEnd])
-	segs = append(segs, pieces...)
+	segs = atoms.pieces(segs, b[ctrlEnd:body], ctrlEnd)
 	return c.out.push(outItem{segs: segs, owner: b})
 }
 
