@@ -1,7 +1,13 @@
 package integration
 
 import (
+	"context"
 	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -12,6 +18,8 @@ import (
 	"github.com/gobeam/gobeam/etf"
 	"github.com/gobeam/gobeam/integration/erlpeer"
 	"github.com/gobeam/gobeam/node"
+	"github.com/gobeam/gobeam/node/epmd"
+	"github.com/gobeam/gobeam/node/handshake"
 )
 
 // The distribution transport against real erl: connections both ways, order, size, ticks,
@@ -225,4 +233,66 @@ func TestDistFrozenPeerIsDeclaredDownAfterTickTime(t *testing.T) {
 	t.Logf("frozen peer declared down after %s (net_ticktime %ds)", took, tick)
 	require.GreaterOrEqual(t, took, tick*time.Second*3/4, "down before the tick time could have passed")
 	require.LessOrEqual(t, took, tick*time.Second+tick*time.Second/2)
+}
+
+// badPeer is the node a raw test socket claims to be in its handshake.
+type badPeer struct{}
+
+func (badPeer) Name() gen.Atom       { return "bad_peer@127.0.0.1" }
+func (badPeer) Creation() int64      { return 4242 }
+func (badPeer) Version() gen.Version { return gen.Version{Name: "bad-peer"} }
+
+// A peer that sends garbage, in place of a handshake or as a DIST packet after a good one,
+// loses its own connection and nothing else: the Go node stays up, and a real erl node's link
+// to it keeps carrying messages.
+func TestDistBadPeerLosesOnlyItsOwnConnection(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	_, out := spawnInbox(t, gn, "inbox", 16)
+	p := c.erlNode("erl", erlpeer.Options{})
+	dest := etf.Tuple{etf.Atom("inbox"), gn.Name()}
+	deliver := func(tag string) {
+		require.Equal(t, etf.Atom("ok"), p.MustCall("gobeam_dist", "send_seq", dest, etf.Atom(tag), 1))
+		require.Equal(t, etf.Tuple{etf.Atom("seq"), etf.Atom(tag), int64(1)}, receive(t, out, 10*time.Second))
+	}
+	deliver("before")
+
+	name, host, _ := strings.Cut(string(gn.Name()), "@")
+	info, _, err := (&epmd.Client{Port: c.epmdPort}).Lookup(context.Background(), host, name)
+	require.NoError(t, err)
+	addr := net.JoinHostPort(host, strconv.Itoa(int(info.Port)))
+	closedByGo := func(conn net.Conn) {
+		t.Helper()
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		buf := make([]byte, 4096)
+		for {
+			if _, err := conn.Read(buf); err != nil {
+				var ne net.Error
+				require.False(t, errors.As(err, &ne) && ne.Timeout(), "the Go node kept the bad connection open")
+				return
+			}
+		}
+	}
+
+	// Garbage where the handshake's name should be.
+	junk, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer junk.Close()
+	_, err = junk.Write([]byte{0, 5, 'x', 0xff, 0xfe, 0, 1, 2, 3})
+	require.NoError(t, err)
+	closedByGo(junk)
+
+	// A good handshake, then a distribution packet whose term is cut short.
+	bad, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer bad.Close()
+	_, err = handshake.New(handshake.Options{Hidden: true}).Start(badPeer{}, bad, gen.HandshakeOptions{Cookie: c.cookie})
+	require.NoError(t, err)
+	packet := []byte{131, 68, 0, 104, 2, 97} // a 2-tuple holding half a small integer
+	_, err = bad.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(packet))), packet...))
+	require.NoError(t, err)
+	closedByGo(bad)
+
+	deliver("after")
+	require.True(t, connected(gn, p.Node()))
 }
