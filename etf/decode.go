@@ -1634,14 +1634,15 @@ func (s *decodeState) plainWord() unsafe.Pointer {
 	return unsafe.Pointer(&p[pad])
 }
 
-// refillPlain starts a chunk of plain memory with room for at least n bytes, sized for the
-// binaries the rest of the input can hold and a few numbers. It is allocated as words so that
-// numbers can sit in it aligned.
+// refillPlain starts a chunk of plain memory with room for at least n bytes. Chunks start small
+// and double: the rest of the input may be one large binary, which is allocated alone, beside
+// a few numbers (a 64 KB message would otherwise cost a 16 KB chunk for one integer). Nor is a
+// chunk larger than the binaries the rest of the input can hold. It is allocated as words so
+// that numbers can sit in it aligned.
 func (s *decodeState) refillPlain(n int) {
-	size := min(s.rest()+64, plainChunkMax)
-	if s.private {
-		// Binaries are not copied: the chunk is for numbers. Start small, and double.
-		size = min(max(2*s.mem.plainLast, 256), plainChunkMax)
+	size := min(max(2*s.mem.plainLast, 256), plainChunkMax)
+	if !s.private {
+		size = min(size, s.rest()+64)
 	}
 	size = max(size, n)
 	s.mem.plainLast = size
