@@ -44,7 +44,8 @@ func (w *worker) HandleMessage(from gen.PID, message any) error {
 	delivered := 0
 	for _, pid := range b.pids {
 		// A receiver that is gone is no error: Manifold's send to a dead pid is dropped too.
-		if err := w.Send(pid, msg); err == nil {
+		// (SendPID, not Send: a gen.PID passed as any would be copied to the heap each time.)
+		if err := w.SendPID(pid, msg); err == nil {
 			delivered++
 		}
 	}
