@@ -128,6 +128,29 @@ func (d *Decoder) DecodeTerm(b []byte) (t Term, rest []byte, err error) {
 	return t, b[s.pos:], nil
 }
 
+// DecodeTerms reads consecutive terms from b, each starting with its tag (no version byte), into
+// ts until ts is full or b is used up, and returns how many it read and the bytes after them.
+// It reads at least one term (an empty b is an error, as for DecodeTerm) unless ts is empty.
+// The terms share their memory as the parts of one term do, so the control message and payload
+// of a small distribution message cost one allocation and one copy of the input, not two. On an
+// error, the terms read before the one that failed are in ts[:n].
+func (d *Decoder) DecodeTerms(b []byte, ts []Term) (n int, rest []byte, err error) {
+	var s decodeState
+	s.init(d, b)
+	if len(b) > s.maxSize {
+		return 0, nil, s.fail(0, 0, ErrTooLarge, "input of "+strconv.Itoa(len(b))+" bytes is larger than MaxSize "+strconv.Itoa(s.maxSize))
+	}
+	for n < len(ts) && (n == 0 || s.pos < len(s.buf)) {
+		t, err := s.top()
+		if err != nil {
+			return n, nil, err
+		}
+		ts[n] = t
+		n++
+	}
+	return n, b[s.pos:], nil
+}
+
 // decodeState is one decoding pass over one input. It lives on the stack of Decode.
 type decodeState struct {
 	buf        []byte // the bytes being read: the input, or the expansion of a compressed term
@@ -227,6 +250,7 @@ func (s *decodeState) top() (Term, error) {
 		return s.decompressed()
 	}
 	switch {
+	case s.private: // a term after the first of DecodeTerms
 	case s.alias:
 		s.private = true // the caller lends the input to the term
 	case len(s.buf) <= privateMax:
@@ -267,11 +291,12 @@ const (
 )
 
 // Arenas: a small term's memory in one allocation instead of three or four. The first chunks
-// are sized for what distribution traffic holds: a control message is a short tuple with a pid
-// or two; a message from Elixir is mostly maps with binary keys, about one term (a map pair is
-// two) per 11 bytes of input and one binary per 16. What an input needs beyond them comes from
-// ordinary chunks. Byte arrays follow the pointers, so numbers in them are 8-byte aligned, and
-// the collector does not scan them.
+// are sized for what distribution traffic holds (headers box binaries, atoms, tuples and maps):
+// a control message and a short payload read together (DecodeTerms) are two small tuples, a
+// pid or two and a few atoms; a message from Elixir is mostly maps with binary keys, about one
+// term (a map pair is two) per 16 bytes of input and one header per 21. What an input needs
+// beyond them comes from ordinary chunks. Byte arrays follow the pointers, so numbers in them
+// are 8-byte aligned, and the collector does not scan them.
 const (
 	tinyArenaInput  = 128
 	smallArenaInput = 512
@@ -279,7 +304,7 @@ const (
 
 type tinyArena struct {
 	terms   [8]Term
-	headers [4][]byte
+	headers [8][]byte
 	pids    [2]PID
 	plain   [tinyArenaInput + privateSlack]byte
 }

@@ -729,6 +729,81 @@ func TestDecodeLargeInputDoesNotAliasInput(t *testing.T) {
 	require.True(t, sameTerm(l, got))
 }
 
+func TestDecodeTerms(t *testing.T) {
+	ctrl := Tuple{int64(6), PID{Node: "a@h", ID: 7, Creation: 1}, Atom(""), Atom("sink")}
+	payload := Map{{Key: []byte("k"), Value: []byte("v")}, {Key: Atom("n"), Value: int64(1 << 40)}}
+	body := func(terms ...Term) []byte {
+		var b []byte
+		for _, term := range terms {
+			enc, err := Encode(term)
+			require.NoError(t, err)
+			b = append(b, enc[1:]...) // without the version byte, as after a distribution header
+		}
+		return b
+	}
+
+	in := body(ctrl, payload)
+	orig := append([]byte(nil), in...)
+	var ts [2]Term
+	n, rest, err := (&Decoder{}).DecodeTerms(in, ts[:])
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.Empty(t, rest)
+	require.True(t, sameTerm(ctrl, ts[0]))
+	require.True(t, sameTerm(payload, ts[1]))
+	for i := range in {
+		in[i] = 0
+	}
+	require.True(t, sameTerm(payload, ts[1]), "the terms do not point into the input")
+	require.Equal(t, make([]byte, len(orig)), in)
+
+	// Each term decodes as DecodeTerm decodes it alone.
+	in = body(ctrl, payload, Atom("extra"))
+	n, rest, err = (&Decoder{}).DecodeTerms(in, ts[:])
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.Equal(t, body(Atom("extra")), rest, "the bytes after a full ts are left")
+	first, afterFirst, err := (&Decoder{}).DecodeTerm(in)
+	require.NoError(t, err)
+	require.True(t, sameTerm(first, ts[0]))
+	second, _, err := (&Decoder{}).DecodeTerm(afterFirst)
+	require.NoError(t, err)
+	require.True(t, sameTerm(second, ts[1]))
+
+	// Fewer terms than room.
+	n, rest, err = (&Decoder{}).DecodeTerms(body(ctrl), ts[:])
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Empty(t, rest)
+
+	// An error names the term that failed; the ones before it are kept.
+	in = body(ctrl, payload)
+	n, _, err = (&Decoder{}).DecodeTerms(in[:len(in)-1], ts[:])
+	require.ErrorIs(t, err, ErrTruncated)
+	require.Equal(t, 1, n)
+	require.True(t, sameTerm(ctrl, ts[0]))
+	_, _, err = (&Decoder{}).DecodeTerms(nil, ts[:])
+	require.ErrorIs(t, err, ErrTruncated, "an empty input is no term")
+	n, _, err = (&Decoder{}).DecodeTerms(body(ctrl), nil)
+	require.NoError(t, err)
+	require.Equal(t, 0, n)
+
+	// A compressed term among them, and inputs beyond the arenas and the private copy.
+	big := bytes.Repeat([]byte("ab"), 3000)
+	c, err := EncodeCompressed(big, 6)
+	require.NoError(t, err)
+	for _, tail := range []Term{bytes.Repeat([]byte("x"), 200), bytes.Repeat([]byte("y"), 5000)} {
+		in = append(append(body(ctrl), c[1:]...), body(tail)...)
+		var three [3]Term
+		n, rest, err = (&Decoder{}).DecodeTerms(in, three[:])
+		require.NoError(t, err)
+		require.Equal(t, 3, n)
+		require.Empty(t, rest)
+		require.Equal(t, big, three[1])
+		require.Equal(t, tail, three[2])
+	}
+}
+
 func TestDecodeTermCompressed(t *testing.T) {
 	c, err := EncodeCompressed(bytes.Repeat([]byte("xy"), 500), 6)
 	require.NoError(t, err)

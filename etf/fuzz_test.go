@@ -1,6 +1,7 @@
 package etf
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"math/big"
@@ -43,6 +44,26 @@ func FuzzDecode(f *testing.F) {
 			t2, rest, err2 := d.DecodeTerm(data[1:])
 			if err == nil && (err2 != nil || len(rest) != 0 || !sameTerm(term, t2)) {
 				t.Fatalf("Decode gives %#v, DecodeTerm gives %#v, %x, %v", term, t2, rest, err2)
+			}
+			// Consecutive terms in one pass are the terms DecodeTerm reads one by one.
+			var ts [3]Term
+			n, restN, errN := d.DecodeTerms(data[1:], ts[:])
+			in := data[1:]
+			for i := 0; i < len(ts) && (i == 0 || len(in) > 0); i++ {
+				one, after, errOne := d.DecodeTerm(in)
+				if errOne != nil {
+					if errN == nil || n != i {
+						t.Fatalf("term %d: DecodeTerm fails (%v), DecodeTerms read %d (%v)", i, errOne, n, errN)
+					}
+					break
+				}
+				if i >= n || !sameTerm(one, ts[i]) {
+					t.Fatalf("term %d: DecodeTerm gives %#v, DecodeTerms %d terms %#v (%v)", i, one, n, ts, errN)
+				}
+				in = after
+			}
+			if errN == nil && !bytes.Equal(in, restN) {
+				t.Fatalf("DecodeTerms leaves %x, DecodeTerm %x", restN, in)
 			}
 		}
 		// Pointing into the input changes where the bytes of binaries live, and nothing else.
