@@ -107,11 +107,25 @@ func (r *reader) firstFragment(p []byte) error {
 // passThrough reads a packet without a distribution header: versioned control and payload.
 func (r *reader) passThrough(b []byte) error {
 	r.dec.AtomCache = nil
-	ctrl, rest, err := r.versioned(b)
+	ctrlTerm, rest, err := r.versioned(b)
 	if err != nil {
 		return err
 	}
-	return r.control(ctrl, rest, true)
+	ctrl, ok, err := r.parse(ctrlTerm)
+	if !ok {
+		return err
+	}
+	var payload etf.Term
+	if ctrl.Op.HasPayload() {
+		if payload, rest, err = r.versioned(rest); err != nil {
+			return fmt.Errorf("payload of %s: %w", ctrl.Op, err)
+		}
+	}
+	if len(rest) != 0 {
+		return fmt.Errorf("dist: %d bytes after the %s message", len(rest), ctrl.Op)
+	}
+	r.deliver(ctrl, payload)
+	return nil
 }
 
 func (r *reader) versioned(b []byte) (etf.Term, []byte, error) {
@@ -121,42 +135,53 @@ func (r *reader) versioned(b []byte) (etf.Term, []byte, error) {
 	return r.dec.DecodeTerm(b[1:])
 }
 
-// message reads the control message and payload that follow a distribution header.
+// message reads the control message and payload that follow a distribution header. Both are
+// decoded in one pass, so that a small message's terms share one allocation.
 func (r *reader) message(atoms []etf.Atom, b []byte) error {
 	r.dec.AtomCache = atoms
-	ctrl, rest, err := r.dec.DecodeTerm(b)
-	if err != nil {
+	var terms [2]etf.Term
+	n, rest, err := r.dec.DecodeTerms(b, terms[:])
+	if n == 0 {
 		return fmt.Errorf("control message: %w", err)
 	}
-	return r.control(ctrl, rest, false)
-}
-
-func (r *reader) control(ctrlTerm etf.Term, rest []byte, versioned bool) error {
-	ctrl, err := ParseControl(ctrlTerm)
-	if err != nil {
-		if ce, ok := err.(*ControlError); ok && ce.Reason == "unknown operation" {
-			// A newer release may add operations; one we do not know is skipped, not fatal.
-			r.c.log.Warning("%s sent control message %v, which this node does not know; ignored",
-				r.c.peer.Name, ctrlTerm)
-			return nil
-		}
-		return err
+	ctrl, ok, perr := r.parse(terms[0])
+	if !ok {
+		return perr
 	}
-	var payload etf.Term
-	if ctrl.Op.HasPayload() {
-		if versioned {
-			payload, rest, err = r.versioned(rest)
-		} else {
-			payload, rest, err = r.dec.DecodeTerm(rest)
+	switch {
+	case !ctrl.Op.HasPayload():
+		if n > 1 || err != nil {
+			return fmt.Errorf("dist: bytes after the %s message, which has no payload", ctrl.Op)
 		}
-		if err != nil {
-			return fmt.Errorf("payload of %s: %w", ctrl.Op, err)
-		}
-	}
-	if len(rest) != 0 {
+	case err != nil:
+		return fmt.Errorf("payload of %s: %w", ctrl.Op, err)
+	case n < 2:
+		return fmt.Errorf("dist: the %s message lacks its payload", ctrl.Op)
+	case len(rest) != 0:
 		return fmt.Errorf("dist: %d bytes after the %s message", len(rest), ctrl.Op)
 	}
+	r.deliver(ctrl, terms[1])
+	return nil
+}
+
+// parse reads a control message. ok is false when there is nothing to deliver: err says what
+// was wrong, or is nil for an operation this node does not know, which is logged and skipped (a
+// newer release may add operations).
+func (r *reader) parse(t etf.Term) (ctrl Control, ok bool, err error) {
+	ctrl, err = ParseControl(t)
+	if err != nil {
+		if ce, isCtrl := err.(*ControlError); isCtrl && ce.Reason == "unknown operation" {
+			r.c.log.Warning("%s sent control message %v, which this node does not know; ignored",
+				r.c.peer.Name, t)
+			return ctrl, false, nil
+		}
+		return ctrl, false, err
+	}
+	return ctrl, true, nil
+}
+
+// deliver hands a control message and its payload (nil for operations without one) on.
+func (r *reader) deliver(ctrl Control, payload etf.Term) {
 	r.c.messagesIn.Add(1)
 	r.c.dispatch(ctrl, payload)
-	return nil
 }

@@ -1,0 +1,67 @@
+package dist
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gobeam/gobeam/etf"
+)
+
+// message builds a packet with a normal distribution header and the given terms after it.
+func messagePacket(t *testing.T, terms ...etf.Term) []byte {
+	b := appendHeader(nil)
+	for _, term := range terms {
+		var err error
+		if b, err = (&etf.Encoder{}).AppendTerm(b, term); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b
+}
+
+func controlTerm(t *testing.T, c Control) etf.Term {
+	term, err := c.Term()
+	require.NoError(t, err)
+	return term
+}
+
+// TestReaderChecksWhatFollowsTheControlMessage: the control message and the payload are read
+// in one pass; a payload where none belongs, a missing one and trailing bytes are errors, and
+// an operation this node does not know is skipped with whatever follows it.
+func TestReaderChecksWhatFollowsTheControlMessage(t *testing.T) {
+	core := newFakeCore("b@host")
+	c := newConnection(core, Peer{Name: "a@host", Flags: allFlags}, Options{}.withDefaults(), quietLog{})
+	c.out.close()
+	r := reader{c: c}
+	send := controlTerm(t, Control{Op: OpRegSend, From: pidA, ToName: "sink"})
+	link := controlTerm(t, Control{Op: OpLink, From: pidA, To: pidB})
+	payload := etf.Map{{Key: []byte("content"), Value: []byte("hello")}, {Key: []byte("id"), Value: int64(1) << 50}}
+
+	err := r.packet(messagePacket(t, send, payload))
+	require.NoError(t, err)
+	got := <-core.routed
+	require.Equal(t, "regsend", got.kind)
+	require.True(t, etf.Equal(payload, got.message), "payload %#v", got.message)
+
+	err = r.packet(messagePacket(t, send))
+	require.ErrorContains(t, err, "lacks its payload")
+
+	err = r.packet(messagePacket(t, send, payload, etf.Atom("more")))
+	require.ErrorContains(t, err, "bytes after the REG_SEND message")
+
+	err = r.packet(append(messagePacket(t, send), 131)) // a payload that is no term
+	require.ErrorContains(t, err, "payload of REG_SEND")
+
+	err = r.packet(messagePacket(t, link, etf.Atom("x")))
+	require.ErrorContains(t, err, "which has no payload")
+
+	err = r.packet(messagePacket(t, etf.Tuple{int64(99), etf.Atom("future")}, etf.Atom("payload")))
+	require.NoError(t, err, "an unknown operation is skipped")
+	err = r.packet(messagePacket(t, etf.Tuple{int64(99)}, etf.Atom("x"), etf.Atom("y")))
+	require.NoError(t, err, "with all that follows it")
+
+	err = r.packet(messagePacket(t))
+	require.ErrorContains(t, err, "control message")
+	require.Empty(t, core.routed, "nothing else was delivered")
+}
