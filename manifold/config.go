@@ -32,6 +32,10 @@ type Config struct {
 	// Cast sends request ({send, ...}) to a partitioner or sender as a gen_server cast: it is
 	// Manifold's gen_module. Default: from.Send(to, {'$gen_cast', Request}).
 	Cast func(from gen.Process, to gen.ProcessID, request etf.Tuple) error
+
+	// ownCast: Cast is the default, which has the request encoded for the wire before it
+	// returns, so the request may hold the pids a caller of Send lent.
+	ownCast bool
 }
 
 func (c Config) withDefaults() Config {
@@ -51,6 +55,7 @@ func (c Config) withDefaults() Config {
 		c.Shape = Shape3
 	}
 	if c.Cast == nil {
+		c.ownCast = true
 		c.Cast = func(from gen.Process, to gen.ProcessID, request etf.Tuple) error {
 			return from.Send(to, etf.Tuple{atomGenCast, request})
 		}

@@ -2,6 +2,7 @@ package manifold_test
 
 import (
 	"net"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -114,6 +115,70 @@ func TestManyPidsAcrossNodes(t *testing.T) {
 			require.Equal(t, []any{msg}, got[pid])
 		}
 	}
+}
+
+// TestSendKeepsNoneOfTheCallersPids: Send reads a []gen.PID without copying it where it can,
+// so a caller that reuses its slice as soon as Send returns must still reach exactly the pids
+// it passed, on the local node, through an offloaded send and through a Cast of its own.
+func TestSendKeepsNoneOfTheCallersPids(t *testing.T) {
+	var castPids atomic.Int64
+	ownCast := func(from gen.Process, to gen.ProcessID, request etf.Tuple) error {
+		go func() { // reads the request later, as an asynchronous transport would
+			time.Sleep(50 * time.Millisecond)
+			if l, ok := request[1].([]gen.PID); ok {
+				for _, pid := range l {
+					if pid != (gen.PID{}) {
+						castPids.Add(1)
+					}
+				}
+			}
+			from.Node().Send(to, etf.Tuple{etf.Atom("$gen_cast"), request})
+		}()
+		return nil
+	}
+	for _, tc := range []struct {
+		name   string
+		remote bool
+		cfg    manifold.Config
+		opts   []manifold.Option
+	}{
+		{"local", false, manifold.Config{}, nil},
+		{"offloaded", false, manifold.Config{}, []manifold.Option{manifold.Offload()}},
+		{"remote", true, manifold.Config{}, nil},
+		{"remote through a Cast of its own", true, manifold.Config{Cast: ownCast}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nodes, ms := cluster(t, 2, tc.cfg)
+			out := make(chan etf.Tuple, 3000)
+			at := nodes[0]
+			if tc.remote {
+				at = nodes[1]
+			}
+			pids := receivers(t, at, 1000, out)
+			others := receivers(t, at, 1000, out)
+			sent := make(chan struct{})
+			asProcess(t, nodes[0], func(p gen.Process) error {
+				defer close(sent)
+				list := slices.Clone(pids)
+				if err := ms[0].Send(p, list, []byte("hello"), tc.opts...); err != nil {
+					return err
+				}
+				copy(list, others) // the caller reuses its slice at once
+				return nil
+			})
+			<-sent
+			got := collect(t, out, len(pids))
+			for _, pid := range pids {
+				require.Equal(t, []any{[]byte("hello")}, got[pid])
+			}
+			select {
+			case m := <-out:
+				t.Fatalf("%v got %v too", m[0], m[1])
+			case <-time.After(200 * time.Millisecond):
+			}
+		})
+	}
+	require.Equal(t, int64(1000), castPids.Load(), "the Cast saw the pids sent, not the reused slice")
 }
 
 func TestNilsSingleAndListOfOne(t *testing.T) {

@@ -2,6 +2,7 @@ package manifold
 
 import (
 	"fmt"
+	"slices"
 
 	"ergo.services/ergo/gen"
 
@@ -64,6 +65,7 @@ func SenderKey(key any) Option {
 // of pids in which nil entries are skipped) the Manifold way, on behalf of process from:
 // grouped by node, one cast per node to the partitioner chosen for from. Local Go receivers
 // and BEAM receivers alike get msg as an ordinary message, from one of their node's workers.
+// Send keeps nothing of pids: the caller may reuse the slice as soon as it returns.
 func (m *Manifold) Send(from gen.Process, pids any, msg any, options ...Option) error {
 	var o sendOptions
 	for _, opt := range options {
@@ -71,14 +73,14 @@ func (m *Manifold) Send(from gen.Process, pids any, msg any, options ...Option) 
 			return err
 		}
 	}
-	list, err := normalizePids(pids)
+	list, lent, err := normalizePids(pids)
 	if err != nil {
 		return err
 	}
 	if len(list) == 0 {
 		return nil // Manifold.send(nil, _) and send([nil], _) are ok and send nothing
 	}
-	req := senderRequest{pids: list, msg: msg, pack: o.pack && len(list) > 1, opts: o.wireOptions()}
+	req := senderRequest{pids: list, lent: lent, msg: msg, pack: o.pack && len(list) > 1, opts: o.wireOptions()}
 	req.partitioner, err = m.partitionerFor(from.PID(), o, m.cfg.Partitioners)
 	if err != nil {
 		return err
@@ -102,6 +104,9 @@ func (m *Manifold) Send(from gen.Process, pids any, msg any, options ...Option) 
 		name, err := m.senderFor(from.PID(), o)
 		if err != nil {
 			return err
+		}
+		if req.lent { // the sender reads the pids later
+			req.pids, req.lent = slices.Clone(req.pids), false
 		}
 		return from.Send(name, &offload{req: req})
 	}
@@ -161,6 +166,17 @@ func (m *Manifold) fanout(from gen.Process, req senderRequest) {
 	}
 	local := from.Node().Name()
 	mine, groups := splitByNode(req.pids, local)
+	if req.lent {
+		// A group of all the pids is the caller's slice itself. The local partitioner reads
+		// its pids after Send returned, and so may a Cast of the program's own; the default
+		// Cast has them encoded before it returns.
+		switch {
+		case len(mine) == len(req.pids):
+			mine = slices.Clone(mine)
+		case len(groups) == 1 && !m.cfg.ownCast:
+			groups[0].pids = slices.Clone(groups[0].pids)
+		}
+	}
 	if len(mine) > 0 {
 		name := req.partitioner
 		to := gen.ProcessID{Name: name, Node: local}
@@ -174,29 +190,38 @@ func (m *Manifold) fanout(from gen.Process, req senderRequest) {
 	}
 }
 
-// normalizePids reads Send's pids argument.
-func normalizePids(pids any) ([]gen.PID, error) {
+// normalizePids reads Send's pids argument. lent reports that the result is the caller's own
+// []gen.PID (it held no zero pid to drop), which Send must not keep or change: a fan-out to
+// other nodes then costs no copy of the list.
+func normalizePids(pids any) (list []gen.PID, lent bool, err error) {
 	switch p := pids.(type) {
 	case nil:
-		return nil, nil
+		return nil, false, nil
 	case gen.PID:
-		return []gen.PID{p}, nil
+		return []gen.PID{p}, false, nil
 	case []gen.PID:
-		out := make([]gen.PID, 0, len(p))
-		for _, pid := range p {
+		zero := slices.Index(p, gen.PID{})
+		if zero < 0 {
+			return p, true, nil
+		}
+		out := make([]gen.PID, zero, len(p)-1)
+		copy(out, p[:zero])
+		for _, pid := range p[zero+1:] {
 			if pid != (gen.PID{}) {
 				out = append(out, pid)
 			}
 		}
-		return out, nil
+		return out, false, nil
 	case etf.Atom:
 		if p == atomNil {
-			return nil, nil
+			return nil, false, nil
 		}
 	case []any:
-		return pidList(etf.List(p))
+		list, err := pidList(etf.List(p))
+		return list, false, err
 	case etf.List:
-		return pidList(p)
+		list, err := pidList(p)
+		return list, false, err
 	}
-	return nil, fmt.Errorf("manifold: cannot send to a %T: want a pid or a list of pids", pids)
+	return nil, false, fmt.Errorf("manifold: cannot send to a %T: want a pid or a list of pids", pids)
 }

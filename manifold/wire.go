@@ -116,6 +116,7 @@ func pidList(t any) ([]gen.PID, error) {
 type senderRequest struct {
 	partitioner gen.Atom
 	pids        []gen.PID
+	lent        bool // pids is the caller's slice: whatever keeps it past Send needs a copy
 	msg         any
 	pack        bool
 	shape       Shape    // the cast shape of the request's version
