@@ -173,7 +173,7 @@ func (m *Manifold) fanout(from gen.Process, req senderRequest) {
 		switch {
 		case len(mine) == len(req.pids):
 			mine = slices.Clone(mine)
-		case len(groups) == 1 && !m.cfg.ownCast:
+		case len(groups) == 1 && len(groups[0].pids) == len(req.pids) && !m.cfg.ownCast:
 			groups[0].pids = slices.Clone(groups[0].pids)
 		}
 	}
