@@ -116,16 +116,11 @@ func (d *Decoder) Decode(b []byte) (Term, error) {
 // DecodeTerm reads one term that starts at b[0] with its tag, without the version byte: the form
 // terms take after a distribution header. It returns the term and the bytes after it.
 func (d *Decoder) DecodeTerm(b []byte) (t Term, rest []byte, err error) {
-	var s decodeState
-	s.init(d, b)
-	if len(b) > s.maxSize {
-		return nil, nil, s.fail(0, 0, ErrTooLarge, "input of "+strconv.Itoa(len(b))+" bytes is larger than MaxSize "+strconv.Itoa(s.maxSize))
-	}
-	t, err = s.top()
-	if err != nil {
+	var one [1]Term
+	if _, rest, err = d.DecodeTerms(b, one[:]); err != nil {
 		return nil, nil, err
 	}
-	return t, b[s.pos:], nil
+	return one[0], rest, nil
 }
 
 // DecodeTerms reads consecutive terms from b, each starting with its tag (no version byte), into
