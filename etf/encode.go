@@ -1009,10 +1009,7 @@ func (s *encodeState) pid(p PID) error {
 		b := s.buf[l:]
 		b[0], b[1], b[2] = tagNewPid, tagSmallAtomUTF8, byte(n)
 		copy(b[3:], node)
-		b = b[3+n:]
-		binary.BigEndian.PutUint32(b, uint32(p.ID))         // ID
-		binary.BigEndian.PutUint32(b[4:], uint32(p.ID>>32)) // Serial
-		binary.BigEndian.PutUint32(b[8:], c)
+		putPidNumbers(b[3+n:], p, c)
 		return nil
 	}
 	if s.cache != nil {
@@ -1028,9 +1025,7 @@ func (s *encodeState) pid(p PID) error {
 			s.buf = s.buf[:l+15]
 			b := s.buf[l:]
 			b[0], b[1], b[2] = tagNewPid, tagAtomCacheRef, s.pidNodeRef
-			binary.BigEndian.PutUint32(b[3:], uint32(p.ID))
-			binary.BigEndian.PutUint32(b[7:], uint32(p.ID>>32))
-			binary.BigEndian.PutUint32(b[11:], c)
+			putPidNumbers(b[3:], p, c)
 			return nil
 		}
 	}
@@ -1038,12 +1033,18 @@ func (s *encodeState) pid(p PID) error {
 	if err := s.atom(p.Node); err != nil {
 		return err
 	}
-	id, serial := uint32(p.ID), uint32(p.ID>>32)
-	s.buf = append(s.buf,
-		byte(id>>24), byte(id>>16), byte(id>>8), byte(id),
-		byte(serial>>24), byte(serial>>16), byte(serial>>8), byte(serial),
-		byte(c>>24), byte(c>>16), byte(c>>8), byte(c))
+	l := len(s.buf)
+	s.buf = append(s.buf, make([]byte, 12)...)
+	putPidNumbers(s.buf[l:], p, c)
 	return nil
+}
+
+// putPidNumbers writes the 12 bytes after a NEW_PID_EXT's node: ID (the low 32 bits of p.ID),
+// Serial (the high 32) and Creation.
+func putPidNumbers(b []byte, p PID, creation uint32) {
+	binary.BigEndian.PutUint32(b, uint32(p.ID))
+	binary.BigEndian.PutUint32(b[4:], uint32(p.ID>>32))
+	binary.BigEndian.PutUint32(b[8:], creation)
 }
 
 func (s *encodeState) ref(r Ref) error {
