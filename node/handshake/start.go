@@ -56,9 +56,8 @@ func (h *Handshake) Start(node gen.NodeHandshake, conn net.Conn, options gen.Han
 			// The peer's connection to us won, or came up while we dialled; it is being
 			// accepted or is up. The process that dialled wants a connection, not an error:
 			// hand it that one, as net_kernel makes a sender wait for it.
-			conn.Close()
-			if existing := waitForConnection(node, target, deadline); existing != nil {
-				return existingResult(target, existing), nil
+			if res, ok := handOver(node, conn, target, deadline); ok {
+				return res, nil
 			}
 		}
 		if errors.Is(err, ErrBadCookie) || errors.Is(err, ErrMissingFlags) || errors.Is(err, ErrNotAllowed) {
@@ -70,9 +69,8 @@ func (h *Handshake) Start(node gen.NodeHandshake, conn net.Conn, options gen.Han
 	}
 	if att != nil && !h.dials.finish(att) {
 		// Yielded at the last moment: the peer's connection to us wins.
-		conn.Close()
-		if existing := waitForConnection(node, target, deadline); existing != nil {
-			return existingResult(target, existing), nil
+		if res, ok := handOver(node, conn, target, deadline); ok {
+			return res, nil
 		}
 		return gen.HandshakeResult{}, fmt.Errorf("handshake with %s: %w", target, ErrSimultaneous)
 	}
@@ -217,6 +215,16 @@ func existingResult(peer gen.Atom, existing gen.RemoteNode) gen.HandshakeResult 
 		PeerCreation:     existing.Creation(),
 		Custom:           Existing{Remote: existing},
 	}
+}
+
+// handOver gives up this dial for the peer's connection to us: it closes conn and returns that
+// connection once the node has it (ok false if it has not by the deadline).
+func handOver(node gen.NodeHandshake, conn net.Conn, peer gen.Atom, deadline time.Time) (gen.HandshakeResult, bool) {
+	conn.Close()
+	if existing := waitForConnection(node, peer, deadline); existing != nil {
+		return existingResult(peer, existing), true
+	}
+	return gen.HandshakeResult{}, false
 }
 
 // waitForConnection waits until the node has a connection to peer, or the deadline.
