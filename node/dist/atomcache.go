@@ -13,15 +13,16 @@ import (
 // with the cache one copy at most, and none once the peer has it.
 //
 // Messages are encoded concurrently by their senders, each with its own list of atoms
-// (messageAtoms); which of them are new to the peer is decided when the message is queued, in
+// (outOfLine.list); which of them are new to the peer is decided when the message is queued, in
 // queue order, so the peer always sees an entry before a reference to it.
 
-// messageAtoms collects the distinct atoms of one message in the order they are first written;
-// the encoder writes ATOM_CACHE_REF with an atom's position.
-//
-// It also takes the message's large binaries (etf.BinaryInserter), which are written from
-// their own memory between the pieces of the encoded bytes.
-type messageAtoms struct {
+// outOfLine is what the encoding of one message leaves out of its bytes, to be written beside
+// them:
+//   - its atoms (etf.AtomCacheWriter): the distinct atoms in the order they are first written,
+//     which the encoder writes as ATOM_CACHE_REF with an atom's position, and the header lists;
+//   - its large binaries (etf.BinaryInserter), written from their own memory between the pieces
+//     of the encoded bytes.
+type outOfLine struct {
 	inserts  []insert
 	inserted int // bytes of the inserted binaries
 	list     []etf.Atom
@@ -35,7 +36,7 @@ type messageAtoms struct {
 const searchLimit = 16
 
 // CacheIndex implements etf.AtomCacheWriter.
-func (m *messageAtoms) CacheIndex(a etf.Atom) (uint8, bool) {
+func (m *outOfLine) CacheIndex(a etf.Atom) (uint8, bool) {
 	// Runs of the same atom (the node of every pid in a list) cost one comparison.
 	if m.hasLast && a == m.last {
 		return m.lastIdx, true
@@ -64,7 +65,7 @@ func (m *messageAtoms) CacheIndex(a etf.Atom) (uint8, bool) {
 // every header uses one-byte lengths.
 const maxCachedAtomBytes = 255
 
-func (m *messageAtoms) find(a etf.Atom) (uint8, bool) {
+func (m *outOfLine) find(a etf.Atom) (uint8, bool) {
 	if m.index != nil {
 		i, ok := m.index[a]
 		return i, ok
@@ -84,14 +85,14 @@ type insert struct {
 }
 
 // InsertBinary implements etf.BinaryInserter.
-func (m *messageAtoms) InsertBinary(at int, b []byte) {
+func (m *outOfLine) InsertBinary(at int, b []byte) {
 	m.inserts = append(m.inserts, insert{at, b})
 	m.inserted += len(b)
 }
 
 // pieces appends to dst the pieces of the encoded bytes enc (which start at offset base of the
 // encoding) with the inserted binaries between them, in order; empty pieces are left out.
-func (m *messageAtoms) pieces(dst [][]byte, enc []byte, base int) [][]byte {
+func (m *outOfLine) pieces(dst [][]byte, enc []byte, base int) [][]byte {
 	last := 0
 	for _, in := range m.inserts {
 		if at := in.at - base; at > last {
@@ -106,18 +107,18 @@ func (m *messageAtoms) pieces(dst [][]byte, enc []byte, base int) [][]byte {
 	return dst
 }
 
-var messageAtomsPool = sync.Pool{New: func() any { return &messageAtoms{list: make([]etf.Atom, 0, 8)} }}
+var outOfLinePool = sync.Pool{New: func() any { return &outOfLine{list: make([]etf.Atom, 0, 8)} }}
 
-func getMessageAtoms() *messageAtoms { return messageAtomsPool.Get().(*messageAtoms) }
+func getOutOfLine() *outOfLine { return outOfLinePool.Get().(*outOfLine) }
 
-func putMessageAtoms(m *messageAtoms) {
+func putOutOfLine(m *outOfLine) {
 	clear(m.inserts)
 	m.inserts, m.inserted = m.inserts[:0], 0
 	clear(m.list)
 	m.list = m.list[:0]
 	m.index = nil
 	m.last, m.lastIdx, m.hasLast = "", 0, false
-	messageAtomsPool.Put(m)
+	outOfLinePool.Put(m)
 }
 
 // atomCacheWriter is this node's model of the peer's cache of the atoms it receives from us.

@@ -39,9 +39,9 @@ func TestAtomCacheWriterAndReaderAgree(t *testing.T) {
 	require.Len(t, b, 1+2+2)
 }
 
-func TestMessageAtomsIndexesDistinctAtoms(t *testing.T) {
-	m := getMessageAtoms()
-	defer putMessageAtoms(m)
+func TestOutOfLineIndexesDistinctAtoms(t *testing.T) {
+	m := getOutOfLine()
+	defer putOutOfLine(m)
 	for i := 0; i < 3; i++ {
 		for k := 0; k < 40; k++ {
 			idx, ok := m.CacheIndex(etf.Atom("k" + string(rune('a'+k))))

@@ -28,9 +28,9 @@ func (c *Connection) send(ctrl Control, payload etf.Term) error {
 	// The control message and the payload are encoded in the sender's goroutine, their atoms
 	// as references; the header with the atom cache references is made when the message is
 	// queued, and written ahead of it from the same buffer.
-	atoms := getMessageAtoms()
-	defer putMessageAtoms(atoms)
-	enc := etf.Encoder{AtomCache: atoms}
+	ool := getOutOfLine()
+	defer putOutOfLine(ool)
+	enc := etf.Encoder{AtomCache: ool}
 	b := getBuffer()
 	if b, err = enc.AppendTerm(b, tuple); err != nil {
 		putBuffer(b)
@@ -40,32 +40,32 @@ func (c *Connection) send(ctrl Control, payload etf.Term) error {
 	if ctrl.Op.HasPayload() {
 		// Large binaries of the payload are not copied: they are written from where they
 		// are, as pieces of their own between the encoded bytes.
-		enc.Inserter, enc.InsertMin = atoms, insertMin
+		enc.Inserter, enc.InsertMin = ool, insertMin
 		if b, err = enc.AppendTerm(b, payload); err != nil {
 			putBuffer(b)
 			return err
 		}
 	}
 	body := len(b)
-	payloadLen := body - ctrlEnd + atoms.inserted
+	payloadLen := body - ctrlEnd + ool.inserted
 	c.messagesOut.Add(1)
 
 	c.queueMu.Lock()
 	defer c.queueMu.Unlock()
 	if c.peer.has(flagFragments) && payloadLen > c.opts.FragmentSize {
-		pieces := atoms.pieces(nil, b[ctrlEnd:body], ctrlEnd)
-		return c.out.push(c.fragment(b, b[:ctrlEnd], pieces, payloadLen, c.opts.FragmentSize, atoms.list))
+		pieces := ool.pieces(nil, b[ctrlEnd:body], ctrlEnd)
+		return c.out.push(c.fragment(b, b[:ctrlEnd], pieces, payloadLen, c.opts.FragmentSize, ool.list))
 	}
 	b = append(b, 0, 0, 0, 0, versionMagic, headerNormal)
-	b = c.atomsOut.appendRefs(b, atoms.list)
+	b = c.atomsOut.appendRefs(b, ool.list)
 	head := b[body:]
 	binary.BigEndian.PutUint32(head, uint32(len(head)-4+ctrlEnd+payloadLen))
-	if len(atoms.inserts) == 0 {
+	if len(ool.inserts) == 0 {
 		return c.out.push(outItem{segs: [][]byte{head, b[:body]}, owner: b})
 	}
-	segs := make([][]byte, 0, 3+2*len(atoms.inserts))
+	segs := make([][]byte, 0, 3+2*len(ool.inserts))
 	segs = append(segs, head, b[:ctrlEnd])
-	segs = atoms.pieces(segs, b[ctrlEnd:body], ctrlEnd)
+	segs = ool.pieces(segs, b[ctrlEnd:body], ctrlEnd)
 	return c.out.push(outItem{segs: segs, owner: b})
 }
 
