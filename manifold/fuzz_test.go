@@ -62,6 +62,9 @@ func FuzzParseCasts(f *testing.F) {
 		}
 
 		if c, ok, err := parseCast(term); ok && err == nil {
+			if want := pidsIn(term, 1); !slices.Equal(c.pids, want) {
+				t.Fatalf("cast pids %v, the list holds %v", c.pids, want)
+			}
 			again := reparse(t, c.term(c.msg))
 			if !slices.Equal(again.pids, c.pids) || again.shape != c.shape ||
 				!etf.Equal(again.msg, c.msg) || !etf.Equal(listOrEmpty(again.opts), listOrEmpty(c.opts)) {
@@ -73,6 +76,9 @@ func FuzzParseCasts(f *testing.F) {
 		}
 
 		if r, ok, err := parseSenderRequest(term); ok && err == nil {
+			if want := pidsIn(term, 2); !slices.Equal(r.pids, want) {
+				t.Fatalf("sender request pids %v, the list holds %v", r.pids, want)
+			}
 			if !isPartitionerName(r.partitioner) {
 				t.Fatalf("sender request names %q, not a partitioner", r.partitioner)
 			}
@@ -98,6 +104,18 @@ func reparse(t *testing.T, term etf.Tuple) cast {
 		t.Fatalf("rebuilt cast %#v not read back: %v, %v", back, ok, err)
 	}
 	return c
+}
+
+// pidsIn returns the pids of the list at position i of a request {'$gen_cast', {send, ...}},
+// in order: what a reader must hand on, the nils left out.
+func pidsIn(term etf.Term, i int) []gen.PID {
+	var pids []gen.PID
+	for _, e := range term.(etf.Tuple)[1].(etf.Tuple)[i].(etf.List) {
+		if p, ok := e.(gen.PID); ok {
+			pids = append(pids, p)
+		}
+	}
+	return pids
 }
 
 func listOrEmpty(l etf.List) etf.List {
