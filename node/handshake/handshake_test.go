@@ -586,3 +586,47 @@ func TestUnclaimedTurnIsReleased(t *testing.T) {
 	require.GreaterOrEqual(t, waited, unclaimedTurn/2, "the second dial waits for the first")
 	require.Less(t, waited, DefaultTimeout, "but not for the whole handshake timeout")
 }
+
+// A dial right after a new connection went down again does not wait for that connection:
+// dials wait for a connection just made only until the node has registered it.
+func TestDialAfterANewConnectionWentDown(t *testing.T) {
+	a := newTCPSide(t, "a@127.0.0.1")
+	b := newTCPSide(t, "b@127.0.0.1")
+	go func() {
+		for {
+			c, err := b.l.Accept()
+			if err != nil {
+				return
+			}
+			r, err := b.h.Accept(b.n, c, gen.HandshakeOptions{Cookie: "C"})
+			b.got <- outcome{r, err}
+		}
+	}()
+	dial := func() gen.HandshakeResult {
+		a.h.ExpectPeer(b.n.name, b.route())
+		c, err := net.Dial("tcp", b.l.Addr().String())
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		r, err := a.h.Start(a.n, c, gen.HandshakeOptions{Cookie: "C"})
+		require.NoError(t, err)
+		require.NoError(t, (<-b.got).err)
+		_, reused := r.Custom.(Existing)
+		require.False(t, reused, "a new connection, not a handed-back one")
+		return r
+	}
+
+	dial()
+	// Ergo registers the connection; the wait for it ends there, well inside recentSuccess.
+	remote := a.n.network.connect(b.n.name)
+	require.Eventually(t, func() bool { return !a.h.dials.succeededRecently(b.n.name) },
+		recentSuccess/2, time.Millisecond, "dials still wait for a registered connection")
+	// It goes down, and the next dial makes a new one without waiting.
+	remote.Disconnect()
+	done := make(chan struct{})
+	go func() { defer close(done); dial() }()
+	select {
+	case <-done:
+	case <-time.After(recentSuccess / 2):
+		t.Fatal("the dial waited for the connection that went down")
+	}
+}

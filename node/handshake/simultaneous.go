@@ -172,9 +172,9 @@ func (d *dials) claim(peer gen.Atom) *turn {
 	return t
 }
 
-// recentSuccess is how long after a successful handshake a dial to the same node waits for that
-// connection to be registered instead of starting its own: Ergo registers it right after
-// Start returns.
+// recentSuccess is how long at most, after a successful handshake, a dial to the same node
+// waits for that connection to be registered instead of starting its own: Ergo registers it
+// right after Start returns, and the wait ends as soon as it has (registered).
 const recentSuccess = 2 * time.Second
 
 // succeeded records that a handshake with peer has just succeeded.
@@ -186,7 +186,18 @@ func (d *dials) succeeded(peer gen.Atom) {
 	}
 }
 
-// succeededRecently reports whether a handshake with peer succeeded within recentSuccess.
+// registered records that the node has a connection to peer again after a handshake with it
+// succeeded: no dial needs to wait for it any more.
+func (d *dials) registered(peer gen.Atom) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if s := d.slots[peer]; s != nil {
+		s.succeeded = time.Time{}
+	}
+}
+
+// succeededRecently reports whether a handshake with peer succeeded within recentSuccess and its
+// connection is not registered yet.
 func (d *dials) succeededRecently(peer gen.Atom) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()

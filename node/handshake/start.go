@@ -77,6 +77,7 @@ func (h *Handshake) Start(node gen.NodeHandshake, conn net.Conn, options gen.Han
 	conn.SetDeadline(time.Time{})
 	if target != "" {
 		h.dials.succeeded(target)
+		go h.watchRegistration(node, target)
 	}
 	return h.result(d, gen.HandshakeOptions{Flags: options.Flags, MaxMessageSize: options.MaxMessageSize}), nil
 }
@@ -206,6 +207,16 @@ func (h *Handshake) awaitConnection(node gen.NodeHandshake, peer gen.Atom, deadl
 		return r != nil || !h.dials.succeededRecently(peer)
 	})
 	return r
+}
+
+// watchRegistration waits until Ergo has registered the connection a dial to peer just made,
+// and then lets other dials to peer go ahead at once instead of waiting for it (see
+// recentSuccess). Should that connection go down soon after, the next dial must not wait out
+// what is left of the window for a connection that is gone.
+func (h *Handshake) watchRegistration(node gen.NodeHandshake, peer gen.Atom) {
+	if waitUntil(time.Now().Add(recentSuccess), func() bool { return connection(node, peer) != nil }) {
+		h.dials.registered(peer)
+	}
 }
 
 func existingResult(peer gen.Atom, existing gen.RemoteNode) gen.HandshakeResult {
