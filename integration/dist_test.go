@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -295,4 +296,72 @@ func TestDistBadPeerLosesOnlyItsOwnConnection(t *testing.T) {
 
 	deliver("after")
 	require.True(t, connected(gn, p.Node()))
+}
+
+// Links that come and go leave nothing behind on the Go node: after a hundred connections, half
+// dialled by erl and half by Go, dropped by either side in turn, its goroutines and live heap
+// are back where they were.
+func TestDistReconnectsLeaveNothingBehind(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	_, out := spawnInbox(t, gn, "inbox", 16)
+	p := c.erlNode("erl", erlpeer.Options{})
+	_, err := p.Mailbox("box")
+	require.NoError(t, err)
+
+	cycle := func(i int) {
+		if i%2 == 0 { // erl dials: a send to the Go node's name
+			require.NoError(t, p.Send(etf.Tuple{etf.Atom("inbox"), gn.Name()}, int64(i)))
+			require.Equal(t, int64(i), receive(t, out, 10*time.Second))
+		} else { // Go dials: a send to the erl mailbox
+			require.NoError(t, gn.Send(gen.ProcessID{Name: "box", Node: p.Node()}, int64(i)))
+			m, err := p.Recv(10 * time.Second)
+			require.NoError(t, err)
+			require.Equal(t, etf.Tuple{etf.Atom("box"), int64(i)}, m)
+		}
+		if i%4 < 2 {
+			require.Equal(t, true, p.MustCall("erlang", "disconnect_node", gn.Name()))
+		} else {
+			remote, err := gn.Network().Node(p.Node())
+			require.NoError(t, err)
+			remote.Disconnect()
+		}
+		waitFor(t, 10*time.Second, "the link to go down", func() bool { return !connected(gn, p.Node()) })
+	}
+
+	// A few rounds first, so that pools, caches and Ergo's lazily started parts are in place.
+	for i := 0; i < 8; i++ {
+		cycle(i)
+	}
+	goroutines, heap := settled(t)
+	const rounds = 100
+	for i := 8; i < 8+rounds; i++ {
+		cycle(i)
+	}
+	goroutinesAfter, heapAfter := settled(t)
+	t.Logf("goroutines %d -> %d, live heap %d -> %d KB over %d connections",
+		goroutines, goroutinesAfter, heap>>10, heapAfter>>10, rounds)
+	// A goroutine left per connection would be 100 more; a few can differ with Ergo's timers.
+	require.LessOrEqual(t, goroutinesAfter, goroutines+5, "goroutines left behind by %d connections", rounds)
+	// A connection's buffers alone are over 256 KB: one kept per connection would be 25 MB.
+	require.Less(t, heapAfter, heap+4<<20, "live heap grew by %d KB over %d connections", (int64(heapAfter)-int64(heap))>>10, rounds)
+}
+
+// settled returns the goroutine count once it has held still for a moment, and the live heap
+// after a collection.
+func settled(t *testing.T) (goroutines int, heap uint64) {
+	t.Helper()
+	last, still := runtime.NumGoroutine(), 0
+	for deadline := time.Now().Add(10 * time.Second); still < 10 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		if n := runtime.NumGoroutine(); n != last {
+			last, still = n, 0
+			continue
+		}
+		still++
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return last, ms.HeapAlloc
 }
