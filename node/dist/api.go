@@ -57,10 +57,18 @@ func (c *Connection) SendExit(from gen.PID, to gen.PID, reason error) error {
 
 // SendResponse answers a gen_server call the peer made: {Tag, Reply} to the caller, or to the
 // caller's alias when the call came with an alias tag.
+//
+// A call the connection no longer knows was given up by its caller (the caller demonitored
+// the callee, see demonitorIn). Since OTP 24 such a caller waited on an alias, which it has
+// deactivated: the reply goes to that alias, and the peer drops it, as it drops a late reply
+// between BEAM nodes, instead of leaving a stray {Ref, Reply} in the caller's mailbox.
 func (c *Connection) SendResponse(from gen.PID, to gen.PID, options gen.MessageOptions, response any) error {
 	tag, ok := c.peerCalls.take(options.Ref)
 	if !ok {
 		tag = options.Ref
+		if c.peer.has(flagAlias) {
+			tag = etf.ImproperList{Elems: []etf.Term{atomAlias}, Tail: options.Ref}
+		}
 	}
 	reply := etf.Tuple{tag, response}
 	if alias, ok := replyAlias(tag); ok && c.peer.has(flagAlias) {

@@ -63,7 +63,10 @@ func (p *pendingCalls) take(ref gen.Ref) (pendingCall, bool) {
 }
 
 // peerCalls are the gen_server calls the peer made to Go processes that wait for a reply, with
-// the tag in the form the caller sent it, so the reply goes back in that form.
+// the tag in the form the caller sent it, so the reply goes back in that form. A call leaves
+// the table when it is answered, when its caller demonitors the callee (gen:call does, after
+// the reply or its timeout), or when the callee ends: a Go process that never answers, or
+// answers late, costs nothing once its caller has given up.
 type peerCalls struct {
 	mu    sync.Mutex
 	calls map[gen.Ref]etf.Term

@@ -389,3 +389,57 @@ func TestFlushGivesUpWhenThePeerDoesNotRead(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Contains(t, err.Error(), "b@host")
 }
+
+// What OTP 24+ gen:call does towards a Go process: monitor it with a reference that doubles
+// as the reply alias, then send {'$gen_call', {Caller, [alias | Ref]}, Request}.
+func peerCall(t *testing.T, a *served, caller, server gen.PID, ref gen.Ref) {
+	t.Helper()
+	require.NoError(t, a.conn.send(Control{Op: OpMonitorP, From: caller, To: server, Ref: ref}, nil))
+	tag := etf.ImproperList{Elems: []etf.Term{etf.Atom("alias")}, Tail: ref}
+	msg := etf.Tuple{etf.Atom("$gen_call"), etf.Tuple{caller, tag}, etf.Atom("hello")}
+	require.NoError(t, a.conn.SendPID(caller, server, gen.MessageOptions{}, msg))
+}
+
+func pendingPeerCalls(c *Connection) int {
+	c.peerCalls.mu.Lock()
+	defer c.peerCalls.mu.Unlock()
+	return len(c.peerCalls.calls)
+}
+
+// A call its caller gave up on (gen:call demonitors the callee at its timeout) is forgotten:
+// a Go process that never answers costs nothing, and a late answer goes to the caller's
+// alias, which BEAM has deactivated and drops, not to the caller's mailbox.
+func TestAbandonedPeerCallIsForgotten(t *testing.T) {
+	a, b := pair(t, allFlags, Options{})
+	caller := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
+	server := gen.PID{Node: "b@host", ID: 1002, Creation: 1}
+	for i := uint64(1); i <= 100; i++ {
+		ref := gen.Ref{Node: "a@host", Creation: 1, ID: [3]uint64{i, 5, 6}}
+		peerCall(t, a, caller, server, ref)
+		require.Equal(t, "call", b.core.next(t).kind)
+		require.NoError(t, a.conn.send(Control{Op: OpDemonitorP, From: caller, To: server, Ref: ref}, nil))
+	}
+	require.Eventually(t, func() bool { return pendingPeerCalls(b.conn) == 0 }, 5*time.Second, time.Millisecond,
+		"%d abandoned calls still kept", pendingPeerCalls(b.conn))
+
+	late := gen.Ref{Node: "a@host", Creation: 1, ID: [3]uint64{100, 5, 6}}
+	require.NoError(t, b.conn.SendResponse(server, caller, gen.MessageOptions{Ref: late}, etf.Atom("late")))
+	r := a.core.next(t)
+	require.Equal(t, "aliassend", r.kind)
+	require.Equal(t, gen.Alias(late), r.to)
+}
+
+// A call whose callee ends unanswered is forgotten when the DOWN goes to the caller.
+func TestPeerCallToAnEndedProcessIsForgotten(t *testing.T) {
+	a, b := pair(t, allFlags, Options{})
+	caller := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
+	server := gen.PID{Node: "b@host", ID: 1002, Creation: 1}
+	ref := gen.Ref{Node: "a@host", Creation: 1, ID: [3]uint64{9, 5, 6}}
+	peerCall(t, a, caller, server, ref)
+	require.Equal(t, "call", b.core.next(t).kind)
+	require.Equal(t, 1, pendingPeerCalls(b.conn))
+
+	// The monitor came before the call, so b has recorded it: the end sends the DOWN.
+	require.NoError(t, b.conn.SendTerminatePID(server, gen.TerminateReasonNormal))
+	require.Equal(t, 0, pendingPeerCalls(b.conn))
+}

@@ -217,6 +217,9 @@ func (c *Connection) monitorIn(ctrl Control) {
 }
 
 func (c *Connection) demonitorIn(ctrl Control) {
+	// gen:call demonitors the callee when the reply has come or the caller stopped waiting,
+	// with the call's own reference: the call is over (see peerCalls).
+	c.peerCalls.take(ctrl.Ref)
 	c.sig.mu.Lock()
 	var still bool
 	if ctrl.ToName != "" {
@@ -379,6 +382,8 @@ func (c *Connection) terminated(pid gen.PID, name gen.Atom, reason error) {
 		c.sendExit(pid, peerPid, term)
 	}
 	for ref, peerPid := range mons {
+		// A call the process had not answered ends with this DOWN.
+		c.peerCalls.take(ref)
 		c.sendDown(pid, name, peerPid, ref, term)
 	}
 }
