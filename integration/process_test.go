@@ -43,6 +43,15 @@ func (p *probe) HandleCall(from gen.PID, ref gen.Ref, req any) (any, error) {
 	if t, ok := req.(etf.Tuple); ok && len(t) == 2 && t[0] == etf.Atom("echo") {
 		return t[1], nil
 	}
+	// {late, Ms, X}: X is the answer, Ms milliseconds from now.
+	if t, ok := req.(etf.Tuple); ok && len(t) == 3 && t[0] == etf.Atom("late") {
+		ms, _ := t[1].(int64)
+		answer := func(p *probe) error { return p.SendResponse(from, ref, t[2]) }
+		if _, err := p.SendAfter(p.PID(), probeCmd(answer), time.Duration(ms)*time.Millisecond); err != nil {
+			return nil, err
+		}
+		return nil, nil // answered later
+	}
 	return etf.Atom("unexpected"), nil
 }
 
@@ -125,6 +134,27 @@ func TestGenServerCallAndCastFromErl(t *testing.T) {
 	require.Equal(t, etf.Atom("error"), got.(etf.Tuple)[0])
 	require.Equal(t, etf.Atom("noproc"), got.(etf.Tuple)[1].(etf.Tuple)[1].(etf.Tuple)[0], "%v", got)
 	require.True(t, connected(gn, p.Node()))
+}
+
+// A Go process that answers after its caller gave up: the caller sees a timeout and nothing
+// else, as with a late gen_server reply between BEAM nodes (the reply goes to the caller's
+// alias, which it has deactivated, not as a stray message into its mailbox).
+func TestLateAnswerToAnErlCallIsDropped(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	spawnProbe(t, gn, "srv", false)
+	p := c.erlNode("erl", erlpeer.Options{})
+	dest := etf.Tuple{etf.Atom("srv"), gn.Name()}
+
+	got := p.MustCall("gobeam_proc", "call_then_mailbox", dest, etf.Tuple{etf.Atom("late"), int64(300), etf.Atom("x")}, 100, 700)
+	res := got.(etf.Tuple)
+	require.Equal(t, etf.Atom("error"), res[0].(etf.Tuple)[0], "%v", got)
+	require.Equal(t, etf.Atom("timeout"), res[0].(etf.Tuple)[1].(etf.Tuple)[1].(etf.Tuple)[0], "%v", got)
+	require.Empty(t, res[1], "the caller's mailbox after the late answer")
+
+	// A call that waits long enough gets the same answer.
+	got = p.MustCall("gobeam_proc", "call", dest, etf.Tuple{etf.Atom("late"), int64(50), etf.Atom("y")}, 5000)
+	require.Equal(t, etf.Tuple{etf.Atom("ok"), etf.Atom("y")}, got)
 }
 
 func TestGoCallsErlGenServer(t *testing.T) {

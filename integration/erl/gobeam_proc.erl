@@ -2,7 +2,7 @@
 %% link to or monitor a Go process and report what they receive.
 -module(gobeam_proc).
 -behaviour(gen_server).
--export([start_server/1, watch/3, linked_waiter/2, call/3, cast/2, exit_after/2]).
+-export([start_server/1, watch/3, linked_waiter/2, call/3, cast/2, call_then_mailbox/4, exit_after/2]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2]).
 
 %% A registered gen_server: call {echo, X} -> X; cast {store, X}; call stored -> X.
@@ -55,6 +55,21 @@ call(Dest, Req, Timeout) ->
     end.
 
 cast(Dest, Msg) -> gen_server:cast(Dest, Msg).
+
+%% call/3 from a fresh process, then whatever reached that process's mailbox within Wait ms
+%% after the call returned: {CallResult, Messages}.
+call_then_mailbox(Dest, Req, Timeout, Wait) ->
+    Parent = self(),
+    Ref = make_ref(),
+    spawn(fun() ->
+                  R = call(Dest, Req, Timeout),
+                  timer:sleep(Wait),
+                  Parent ! {Ref, R, flush()}
+          end),
+    receive {Ref, R, Ms} -> {R, Ms} end.
+
+flush() ->
+    receive M -> [M | flush()] after 0 -> [] end.
 
 %% A process that links to Target, waits Ms and exits with Reason.
 exit_after(Target, {Ms, Reason}) ->
