@@ -254,13 +254,21 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 				"deliveries_per_s", rate(s.Deliveries-last.Deliveries, secs),
 				"relayed_per_s", rate(s.Relayed-last.Relayed, secs),
 				"sends_per_s", rate(s.Sends-last.Sends, secs))
-			for _, l := range links.Observe(n) {
+			observed := links.Observe(n)
+			listed := make(map[gen.Atom]bool, len(observed))
+			for _, l := range observed {
+				listed[l.Node] = true
 				prev, seen := lastLinks[l.Node]
 				if !l.Up && seen && !prev.Up {
 					continue // a lost link is logged once, when it goes down
 				}
 				logLink(log, l, prev, secs)
 				lastLinks[l.Node] = l
+			}
+			for node := range lastLinks {
+				if !listed[node] { // lost longer than Links.KeepDown
+					delete(lastLinks, node)
+				}
 			}
 			last, lastAt = s, now
 		}

@@ -36,8 +36,8 @@ type server struct {
 //	#{casts_in, deliveries, relayed, sends, dropped, uptime_s,
 //	  peers => [#{node, state => up | down, state_s, messages_in, messages_out, bytes_in, bytes_out}]}
 //
-// where peers lists every node the Go node has been connected to since it started, and state_s
-// is how many seconds the link has been in its state.
+// where peers lists the nodes the Go node is connected to and those it lost within the last
+// hour (Links.KeepDown), and state_s is how many seconds the link has been in its state.
 //
 // and anything else with {error, unknown_request}.
 func (s *server) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error) {
