@@ -33,9 +33,15 @@ type probeResult struct {
 }
 
 type probes struct {
-	mu      sync.Mutex
-	results map[probeKey]probeResult
+	mu        sync.Mutex
+	results   map[probeKey]probeResult
+	lastSweep time.Time
 }
+
+// forgetProbe is how long a pair no cast has used is remembered. In a cluster whose nodes get
+// new names when they restart, results would otherwise pile up for nodes long gone; a pair
+// used again after that is probed again, as the first time.
+const forgetProbe = time.Hour
 
 // usable returns the partitioner to cast to on node in place of name, and whether a probe of
 // the pair should start.
@@ -52,10 +58,27 @@ func (ps *probes) usable(node, name gen.Atom) (gen.Atom, bool) {
 		if ps.results == nil {
 			ps.results = make(map[probeKey]probeResult)
 		}
+		if !ok {
+			ps.sweep()
+		}
 		ps.results[k] = probeResult{pending: true, missing: r.missing, at: r.at}
 		return pick(name, r.missing), true
 	default:
 		return pick(name, r.missing), false
+	}
+}
+
+// sweep forgets the results older than forgetProbe, at most once per probeAgain.
+func (ps *probes) sweep() {
+	now := time.Now()
+	if now.Sub(ps.lastSweep) < probeAgain {
+		return
+	}
+	ps.lastSweep = now
+	for k, r := range ps.results {
+		if !r.pending && now.Sub(r.at) > forgetProbe {
+			delete(ps.results, k)
+		}
 	}
 }
 
