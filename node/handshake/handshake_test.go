@@ -620,6 +620,10 @@ func TestDialAfterANewConnectionWentDown(t *testing.T) {
 	remote := a.n.network.connect(b.n.name)
 	require.Eventually(t, func() bool { return !a.h.dials.succeededRecently(b.n.name) },
 		recentSuccess/2, time.Millisecond, "dials still wait for a registered connection")
+	a.h.dials.mu.Lock()
+	_, kept := a.h.dials.slots[b.n.name]
+	a.h.dials.mu.Unlock()
+	require.False(t, kept, "the dial's slot outlives it")
 	// It goes down, and the next dial makes a new one without waiting.
 	remote.Disconnect()
 	done := make(chan struct{})

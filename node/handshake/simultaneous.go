@@ -187,12 +187,18 @@ func (d *dials) succeeded(peer gen.Atom) {
 }
 
 // registered records that the node has a connection to peer again after a handshake with it
-// succeeded: no dial needs to wait for it any more.
+// succeeded: no dial needs to wait for it any more, and, unless a dial is under way or waiting,
+// the slot goes (the next dial makes a new one), so that peers met once leave nothing behind.
 func (d *dials) registered(peer gen.Atom) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if s := d.slots[peer]; s != nil {
-		s.succeeded = time.Time{}
+	s := d.slots[peer]
+	if s == nil {
+		return
+	}
+	s.succeeded = time.Time{}
+	if s.waiting == 0 && s.held == nil && len(s.turn) == 0 {
+		delete(d.slots, peer)
 	}
 }
 
