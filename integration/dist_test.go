@@ -365,3 +365,49 @@ func settled(t *testing.T) (goroutines int, heap uint64) {
 	runtime.ReadMemStats(&ms)
 	return last, ms.HeapAlloc
 }
+
+// Thousands of distinct atoms through the distribution atom cache, both ways, against a real
+// BEAM node: entries replaced, atoms sharing a slot within one message, Unicode atoms, atoms
+// too long for the cache (written inline) and the empty atom. erl echoes each message; what
+// comes back must be what went, in order.
+func TestDistAtomCacheThroughManyAtoms(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	pid, out := spawnInbox(t, gn, "inbox", 64)
+	p := c.erlNode("erl", erlpeer.Options{})
+	p.MustCall("gobeam_dist", "start_echo", etf.Atom("echo"))
+
+	pool := []etf.Atom{""}
+	for i := 0; len(pool) < 6000; i++ {
+		pool = append(pool,
+			etf.Atom("a"+strconv.Itoa(i)),
+			etf.Atom("ätöm_"+strconv.Itoa(i)+"_日本"),
+			etf.Atom("L"+strconv.Itoa(i)+"_"+strings.Repeat("x", 200+i%50)), // up to 255 bytes
+		)
+		if i%10 == 0 {
+			pool = append(pool, etf.Atom(strings.Repeat("日", 90)+strconv.Itoa(i))) // 270+ bytes: inline
+		}
+	}
+	rng := uint64(0x9e3779b97f4a7c15)
+	next := func(n int) int { // xorshift: the same atoms on every run
+		rng ^= rng << 13
+		rng ^= rng >> 7
+		rng ^= rng << 17
+		return int(rng % uint64(n))
+	}
+	const messages = 3000
+	sent := make([]etf.Tuple, messages)
+	echo := gen.ProcessID{Name: "echo", Node: p.Node()}
+	for i := range sent {
+		atoms := make(etf.List, 1+next(8))
+		for k := range atoms {
+			atoms[k] = pool[next(len(pool))]
+		}
+		sent[i] = etf.Tuple{int64(i), atoms}
+		require.NoError(t, gn.Send(echo, etf.Tuple{pid, sent[i]}))
+	}
+	for i := range sent {
+		got := receive(t, out, 10*time.Second)
+		require.Equal(t, etf.Tuple{etf.Atom("echo"), sent[i]}, got, "message %d", i)
+	}
+}
