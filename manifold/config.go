@@ -30,7 +30,11 @@ type Config struct {
 	Shape      Shape
 	NodeShapes map[gen.Atom]Shape
 	// Cast sends request ({send, ...}) to a partitioner or sender as a gen_server cast: it is
-	// Manifold's gen_module. Default: from.Send(to, {'$gen_cast', Request}).
+	// Manifold's gen_module. It runs in the partitioner or sending process, so a Cast that
+	// blocks holds up the fan-out behind it. Default: from.Send(to, {'$gen_cast', Request})
+	// when the node is connected to to's node, and else a dial in the background with the
+	// casts queued behind it in order, as gen_server:cast does not wait for a connection
+	// either.
 	Cast func(from gen.Process, to gen.ProcessID, request etf.Tuple) error
 
 	// ownCast: Cast is the default, which has the request encoded for the wire before it

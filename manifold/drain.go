@@ -11,8 +11,9 @@ import (
 )
 
 // Drain waits until the partitioners, workers and senders have handled every cast and request
-// already in their mailboxes, and the node's connections have written what that produced (relays
-// to other nodes' partitioners, casts of offloaded sends), or until ctx is done. It is the first
+// already in their mailboxes, casts waiting for a connection to their node have gone out (or
+// the dial failed), and the node's connections have written what that produced (relays to
+// other nodes' partitioners, casts of offloaded sends), or until ctx is done. It is the first
 // half of a clean stop: casts that arrived before Drain are delivered, not dropped with the
 // mailboxes.
 //
@@ -27,7 +28,7 @@ func (m *Manifold) Drain(ctx context.Context) error {
 		// Twice idle in a row: a worker that just took its batch from the mailbox shows
 		// as running, and a partitioner that just handed a batch on made its worker's mailbox
 		// non-empty; one quiet look after another sees both settled.
-		if m.idle() && m.idle() {
+		if m.idle() && m.idle() && m.connects.idle() {
 			break
 		}
 		select {

@@ -16,8 +16,9 @@ type Manifold struct {
 	cfg  Config
 	sup  gen.PID
 
-	probes probes
-	procs  sync.Map // gen.PID of every partitioner, worker and sender: what Drain waits for
+	probes   probes
+	connects connects // casts waiting for a connection to their node
+	procs    sync.Map // gen.PID of every partitioner, worker and sender: what Drain waits for
 
 	castsIn    atomic.Uint64
 	deliveries atomic.Uint64
@@ -36,7 +37,8 @@ type Stats struct {
 	Relayed uint64
 	// Sends counts Send calls and offloaded requests carried out.
 	Sends uint64
-	// Dropped counts casts refused as malformed, each with a log line saying why.
+	// Dropped counts casts refused as malformed and casts that could not be passed on (their
+	// node unreachable), with log lines saying why.
 	Dropped uint64
 }
 

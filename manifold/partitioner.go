@@ -257,12 +257,10 @@ func relay(p gen.Process, m *Manifold, nameFor func(gen.Atom) gen.Atom, groups [
 		if probeIt {
 			p.Send(gen.ProcessID{Name: ProberName, Node: p.Node().Name()}, probe{key: probeKey{g.node, nameFor(g.node)}})
 		}
-		if err := m.cfg.Cast(p, gen.ProcessID{Name: name, Node: g.node}, req); err != nil {
+		if err := m.cast(p, gen.ProcessID{Name: name, Node: g.node}, req); err != nil {
 			m.dropped.Add(1)
 			p.Log().Error("manifold cast to %s on %s failed, %d pids not reached: %s", name, g.node, len(g.pids), err)
-			continue
 		}
-		m.relayed.Add(1)
 	}
 }
 

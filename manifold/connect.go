@@ -1,0 +1,133 @@
+package manifold
+
+import (
+	"sync"
+
+	"ergo.services/ergo/gen"
+
+	"github.com/gobeam/gobeam/etf"
+)
+
+// Casts to nodes this node is not connected to. An Ergo send to such a node dials it first, in
+// the sender's goroutine: EPMD, TCP and the handshake, seconds when the node's host is gone.
+// A partitioner relaying pids of a node that just died would wait that long for every cast,
+// and every receiver behind it with it. gen_server:cast never waits so (it sends noconnect
+// and leaves the connecting to a process of its own), and neither do these casts: the first
+// cast for a node without a connection starts a dial in the background, the casts that follow
+// queue behind it in order, and once the connection is up they go out in that order, before
+// any later cast goes straight to the connection. A dial that fails drops what waited for it
+// (counted in Dropped, one log line); the next cast tries again.
+
+// maxQueuedCasts bounds the casts waiting for one node's connection; beyond it they are
+// dropped, as the dial is likely to fail anyway.
+const maxQueuedCasts = 1 << 16
+
+type connects struct {
+	mu    sync.Mutex
+	nodes map[gen.Atom]*dialing
+}
+
+// dialing is a node a dial is under way to, and what waits for it.
+type dialing struct {
+	queue   []queuedCast
+	dropped int // casts beyond maxQueuedCasts
+}
+
+type queuedCast struct {
+	to  gen.ProcessID
+	msg etf.Encoded // {'$gen_cast', Request}, encoded when queued: it holds pids a Send lent
+}
+
+// cast sends request to to as a gen_server cast, without waiting for a connection to be made.
+func (m *Manifold) cast(from gen.Process, to gen.ProcessID, request etf.Tuple) error {
+	if !m.cfg.ownCast { // the program's own: it decides how to send
+		if err := m.cfg.Cast(from, to, request); err != nil {
+			return err
+		}
+		m.relayed.Add(1)
+		return nil
+	}
+	msg := etf.Tuple{atomGenCast, request}
+	queued, err := m.connects.queue(m, to, msg)
+	if queued || err != nil {
+		return err
+	}
+	if err := from.Send(to, msg); err != nil {
+		return err
+	}
+	m.relayed.Add(1)
+	return nil
+}
+
+// queue queues msg for to when no connection to its node is up, starting the dial if none is
+// under way. It reports false when the connection is up: the caller sends.
+func (c *connects) queue(m *Manifold, to gen.ProcessID, msg etf.Tuple) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, dialling := c.nodes[to.Node]
+	if !dialling {
+		if _, err := m.node.Network().Node(to.Node); err == nil {
+			return false, nil
+		}
+	}
+	enc, err := etf.NewEncoded(msg)
+	if err != nil {
+		return true, err
+	}
+	if !dialling {
+		if c.nodes == nil {
+			c.nodes = make(map[gen.Atom]*dialing)
+		}
+		d = &dialing{}
+		c.nodes[to.Node] = d
+		go c.dial(m, to.Node)
+	}
+	if len(d.queue) >= maxQueuedCasts {
+		d.dropped++
+		m.dropped.Add(1)
+		return true, nil
+	}
+	d.queue = append(d.queue, queuedCast{to: to, msg: enc})
+	return true, nil
+}
+
+// dial connects to node and sends what queued for it meanwhile, in order, until nothing is
+// left; then casts to node go straight to the connection again.
+func (c *connects) dial(m *Manifold, node gen.Atom) {
+	_, dialErr := m.node.Network().GetNode(node)
+	for {
+		c.mu.Lock()
+		d := c.nodes[node]
+		batch, over := d.queue, d.dropped
+		d.queue, d.dropped = nil, 0
+		if len(batch) == 0 && over == 0 {
+			delete(c.nodes, node)
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		if dialErr != nil {
+			m.dropped.Add(uint64(len(batch)))
+			m.node.Log().Error("manifold: %s unreachable, %d casts to it dropped: %s", node, len(batch)+over, dialErr)
+			continue
+		}
+		if over > 0 {
+			m.node.Log().Error("manifold: %d casts to %s dropped: over %d waited for its connection", over, node, maxQueuedCasts)
+		}
+		for _, q := range batch {
+			if err := m.node.Send(q.to, q.msg); err != nil {
+				m.dropped.Add(1)
+				m.node.Log().Error("manifold: cast to %s on %s failed: %s", q.to.Name, node, err)
+				continue
+			}
+			m.relayed.Add(1)
+		}
+	}
+}
+
+// idle reports whether no cast waits for a connection.
+func (c *connects) idle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.nodes) == 0
+}

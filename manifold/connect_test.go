@@ -1,0 +1,71 @@
+package manifold_test
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"ergo.services/ergo/gen"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gobeam/gobeam/etf"
+	"github.com/gobeam/gobeam/manifold"
+	"github.com/gobeam/gobeam/node"
+	"github.com/gobeam/gobeam/node/epmd"
+)
+
+// frozenNode registers name with the EPMD on port, at a listener that accepts connections
+// and never says a word: a dial to the node hangs in the handshake until its timeout, as a
+// dial to a stopped or partitioned machine does.
+func frozenNode(t *testing.T, port uint16, name string) gen.Atom {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	reg, err := (&epmd.Client{Port: port}).Register(context.Background(), "127.0.0.1", epmd.NodeInfo{
+		Name: name, Port: uint16(l.Addr().(*net.TCPAddr).Port), Type: epmd.NodeTypeHidden,
+		Protocol: epmd.ProtocolTCP, HighestVersion: epmd.DistVersion, LowestVersion: epmd.DistVersion,
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { reg.Close() })
+	return gen.Atom(name + "@127.0.0.1")
+}
+
+// A cast naming pids of a node that cannot be reached does not hold up the partitioner: the
+// dial runs in the background, and the casts behind it reach this node's receivers at once.
+// What waited for the dial is dropped when it fails, and counted.
+func TestUnreachableNodeDoesNotHoldUpTheFanOut(t *testing.T) {
+	port := freePort(t)
+	n, err := node.Start("mx_"+itoa(seq.Add(1))+"@127.0.0.1", node.Options{Cookie: "c", EPMDPort: port, HandshakeTimeout: 4 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(n.Stop)
+	m, err := manifold.Start(n, manifold.Config{})
+	require.NoError(t, err)
+	frozen := frozenNode(t, port, "frozen")
+	out := make(chan etf.Tuple, 100)
+	local := receivers(t, n, 1, out)[0]
+	far := gen.PID{Node: frozen, ID: 500, Creation: 1}
+
+	part := gen.ProcessID{Name: manifold.PartitionerName(0), Node: n.Name()}
+	for i := 0; i < 5; i++ {
+		cast := etf.Tuple{etf.Atom("$gen_cast"), etf.Tuple{etf.Atom("send"), etf.List{far, local}, int64(i)}}
+		require.NoError(t, n.Send(part, cast))
+	}
+	got := collect(t, out, 5)[local]
+	require.Equal(t, []any{int64(0), int64(1), int64(2), int64(3), int64(4)}, got)
+	// Had a cast waited for the dial, the next delivery would have come after the dial failed.
+	require.Equal(t, uint64(0), m.Stats().Dropped, "local deliveries waited for the dial to fail")
+
+	// The handshake times out after 4 s: the five casts for the frozen node are dropped.
+	require.Eventually(t, func() bool { return m.Stats().Dropped == 5 }, 15*time.Second, 10*time.Millisecond)
+	require.Equal(t, uint64(0), m.Stats().Relayed)
+}
