@@ -109,6 +109,8 @@ func TestManifoldElixirToGo(t *testing.T) {
 			waitFor(t, 30*time.Second, "all deliveries", func() bool { return right.Load()+bad.Load() >= manyPids })
 			require.Equal(t, int64(manyPids), right.Load())
 			require.Zero(t, bad.Load())
+			// A worker counts its deliveries after its last send: a moment after they arrive.
+			waitFor(t, 5*time.Second, "the deliveries counted", func() bool { return m.Stats().Deliveries-before >= manyPids })
 			require.Equal(t, uint64(manyPids), m.Stats().Deliveries-before)
 		})
 	}
