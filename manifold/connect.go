@@ -18,9 +18,9 @@ import (
 // any later cast goes straight to the connection. A dial that fails drops what waited for it
 // (counted in Dropped, one log line); the next cast tries again.
 
-// maxQueuedCasts bounds the casts waiting for one node's connection; beyond it they are
-// dropped, as the dial is likely to fail anyway.
-const maxQueuedCasts = 1 << 16
+// maxQueuedBytes bounds the encoded casts waiting for one node's connection (as a connection's
+// own queue is bounded); beyond it they are dropped.
+const maxQueuedBytes = 64 << 20
 
 type connects struct {
 	mu    sync.Mutex
@@ -30,7 +30,8 @@ type connects struct {
 // dialing is a node a dial is under way to, and what waits for it.
 type dialing struct {
 	queue   []queuedCast
-	dropped int // casts beyond maxQueuedCasts
+	bytes   int // encoded size of queue
+	dropped int // casts beyond maxQueuedBytes
 }
 
 type queuedCast struct {
@@ -82,11 +83,13 @@ func (c *connects) queue(m *Manifold, to gen.ProcessID, msg etf.Tuple) (bool, er
 		c.nodes[to.Node] = d
 		go c.dial(m, to.Node)
 	}
-	if len(d.queue) >= maxQueuedCasts {
+	size := len(enc.Bytes())
+	if d.bytes+size > maxQueuedBytes {
 		d.dropped++
 		m.dropped.Add(1)
 		return true, nil
 	}
+	d.bytes += size
 	d.queue = append(d.queue, queuedCast{to: to, msg: enc})
 	return true, nil
 }
@@ -99,7 +102,7 @@ func (c *connects) dial(m *Manifold, node gen.Atom) {
 		c.mu.Lock()
 		d := c.nodes[node]
 		batch, over := d.queue, d.dropped
-		d.queue, d.dropped = nil, 0
+		d.queue, d.bytes, d.dropped = nil, 0, 0
 		if len(batch) == 0 && over == 0 {
 			delete(c.nodes, node)
 			c.mu.Unlock()
@@ -112,7 +115,7 @@ func (c *connects) dial(m *Manifold, node gen.Atom) {
 			continue
 		}
 		if over > 0 {
-			m.node.Log().Error("manifold: %d casts to %s dropped: over %d waited for its connection", over, node, maxQueuedCasts)
+			m.node.Log().Error("manifold: %d casts to %s dropped: over %d MB waited for its connection", over, node, maxQueuedBytes>>20)
 		}
 		for _, q := range batch {
 			if err := m.node.Send(q.to, q.msg); err != nil {
