@@ -146,7 +146,7 @@ func TestLateAnswerToAnErlCallIsDropped(t *testing.T) {
 	p := c.erlNode("erl", erlpeer.Options{})
 	dest := etf.Tuple{etf.Atom("srv"), gn.Name()}
 
-	got := p.MustCall("gobeam_proc", "call_then_mailbox", dest, etf.Tuple{etf.Atom("late"), int64(300), etf.Atom("x")}, 100, 700)
+	got := p.MustCall("gobeam_proc", "call_then_mailbox", dest, etf.Tuple{etf.Atom("late"), int64(1000), etf.Atom("x")}, 100, 1500)
 	res := got.(etf.Tuple)
 	require.Equal(t, etf.Atom("error"), res[0].(etf.Tuple)[0], "%v", got)
 	require.Equal(t, etf.Atom("timeout"), res[0].(etf.Tuple)[1].(etf.Tuple)[1].(etf.Tuple)[0], "%v", got)
