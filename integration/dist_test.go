@@ -97,12 +97,19 @@ func TestDistConcurrentFirstSendsShareOneConnection(t *testing.T) {
 	}
 }
 
-func TestDistPidsRoundTrip(t *testing.T) {
+// echoPeers starts a Go node with an inbox (holding up to capacity messages unread) and an erl
+// node whose registered echo answers {From, Msg} with From ! {echo, Msg}.
+func echoPeers(t *testing.T, capacity int) (gn gen.Node, inbox gen.PID, out chan any, p *erlpeer.Peer) {
 	c := newCluster(t)
-	gn := c.goNode("go", node.Options{})
-	pid, out := spawnInbox(t, gn, "inbox", 16)
-	p := c.erlNode("erl", erlpeer.Options{})
+	gn = c.goNode("go", node.Options{})
+	inbox, out = spawnInbox(t, gn, "inbox", capacity)
+	p = c.erlNode("erl", erlpeer.Options{})
 	p.MustCall("gobeam_dist", "start_echo", etf.Atom("echo"))
+	return gn, inbox, out, p
+}
+
+func TestDistPidsRoundTrip(t *testing.T) {
+	gn, pid, out, p := echoPeers(t, 16)
 
 	// erl sends to the Go pid itself, not its name.
 	_, err := p.EvalWith(`Pid ! {hello, self()}, ok.`, map[string]etf.Term{"Pid": pid})
@@ -371,11 +378,7 @@ func settled(t *testing.T) (goroutines int, heap uint64) {
 // too long for the cache (written inline) and the empty atom. erl echoes each message; what
 // comes back must be what went, in order.
 func TestDistAtomCacheThroughManyAtoms(t *testing.T) {
-	c := newCluster(t)
-	gn := c.goNode("go", node.Options{})
-	pid, out := spawnInbox(t, gn, "inbox", 64)
-	p := c.erlNode("erl", erlpeer.Options{})
-	p.MustCall("gobeam_dist", "start_echo", etf.Atom("echo"))
+	gn, pid, out, p := echoPeers(t, 64)
 
 	pool := []etf.Atom{""}
 	for i := 0; len(pool) < 6000; i++ {
