@@ -69,3 +69,35 @@ func TestUnreachableNodeDoesNotHoldUpTheFanOut(t *testing.T) {
 	require.Eventually(t, func() bool { return m.Stats().Dropped == 5 }, 15*time.Second, 10*time.Millisecond)
 	require.Equal(t, uint64(0), m.Stats().Relayed)
 }
+
+// After the link to a node went down, casts for it wait for the new connection and then arrive,
+// all of them and in order, as the first casts to a node not yet connected do.
+func TestCastsAfterALostLinkArriveInOrder(t *testing.T) {
+	nodes, ms := cluster(t, 2, manifold.Config{})
+	out := make(chan etf.Tuple, 1000)
+	pid := receivers(t, nodes[1], 1, out)[0]
+	sendRange := func(from, to int) {
+		asProcess(t, nodes[0], func(p gen.Process) error {
+			for i := from; i < to; i++ {
+				if err := ms[0].Send(p, []gen.PID{pid}, i); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		got := collect(t, out, to-from)[pid]
+		for i := from; i < to; i++ {
+			require.Equal(t, int64(i), got[i-from], "position %d", i)
+		}
+	}
+	sendRange(0, 300)
+	remote, err := nodes[0].Network().Node(nodes[1].Name())
+	require.NoError(t, err)
+	remote.Disconnect()
+	require.Eventually(t, func() bool {
+		_, err := nodes[0].Network().Node(nodes[1].Name())
+		return err != nil
+	}, 5*time.Second, time.Millisecond)
+	sendRange(300, 600)
+	require.Zero(t, ms[0].Stats().Dropped)
+}
