@@ -214,7 +214,7 @@ func (h *Handshake) awaitConnection(node gen.NodeHandshake, peer gen.Atom, deadl
 // recentSuccess). Should that connection go down soon after, the next dial must not wait out
 // what is left of the window for a connection that is gone.
 func (h *Handshake) watchRegistration(node gen.NodeHandshake, peer gen.Atom) {
-	if waitUntil(time.Now().Add(recentSuccess), func() bool { return connection(node, peer) != nil }) {
+	if waitForConnection(node, peer, time.Now().Add(recentSuccess)) != nil {
 		h.dials.registered(peer)
 	}
 }
