@@ -39,30 +39,24 @@ type queuedCast struct {
 	msg etf.Encoded // {'$gen_cast', Request}, encoded when queued: it holds pids a Send lent
 }
 
-// cast sends request to to as a gen_server cast, without waiting for a connection to be made.
+// cast sends request to to as a gen_server cast with Config.Cast. The default Cast does not
+// wait for a connection to be made: a cast for a node without one is queued (see queue).
 func (m *Manifold) cast(from gen.Process, to gen.ProcessID, request etf.Tuple) error {
-	if !m.cfg.ownCast { // the program's own: it decides how to send
-		if err := m.cfg.Cast(from, to, request); err != nil {
+	if m.cfg.ownCast {
+		if queued, err := m.connects.queue(m, to, request); queued || err != nil {
 			return err
 		}
-		m.relayed.Add(1)
-		return nil
 	}
-	msg := etf.Tuple{atomGenCast, request}
-	queued, err := m.connects.queue(m, to, msg)
-	if queued || err != nil {
-		return err
-	}
-	if err := from.Send(to, msg); err != nil {
+	if err := m.cfg.Cast(from, to, request); err != nil {
 		return err
 	}
 	m.relayed.Add(1)
 	return nil
 }
 
-// queue queues msg for to when no connection to its node is up, starting the dial if none is
-// under way. It reports false when the connection is up: the caller sends.
-func (c *connects) queue(m *Manifold, to gen.ProcessID, msg etf.Tuple) (bool, error) {
+// queue queues the cast of request to to when no connection to its node is up, starting the
+// dial if none is under way. It reports false when the connection is up: the caller sends.
+func (c *connects) queue(m *Manifold, to gen.ProcessID, request etf.Tuple) (bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	d, dialling := c.nodes[to.Node]
@@ -71,7 +65,7 @@ func (c *connects) queue(m *Manifold, to gen.ProcessID, msg etf.Tuple) (bool, er
 			return false, nil
 		}
 	}
-	enc, err := etf.NewEncoded(msg)
+	enc, err := etf.NewEncoded(etf.Tuple{atomGenCast, request})
 	if err != nil {
 		return true, err
 	}
