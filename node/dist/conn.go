@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -217,16 +218,13 @@ func (c *Connection) readLoop() error {
 				// The first fragment is read into the buffer its message is assembled in.
 				var buf []byte
 				if buf, err = rd.frags.buffer(n, binary.BigEndian.Uint64(head[10:]), c.opts.MaxMessageSize); err == nil {
-					copy(buf, head[:])
-					if _, err := io.ReadFull(r, buf[continuationHeader:n]); err != nil {
+					if buf, err = appendRead(r, append(buf, head[:]...), n-continuationHeader); err != nil {
 						return c.readError(err)
 					}
-					err = rd.firstFragment(buf[:n])
+					err = rd.firstFragment(buf)
 				}
 			default:
-				packet = grow(packet, n)
-				copy(packet, head[:])
-				if _, err := io.ReadFull(r, packet[continuationHeader:]); err != nil {
+				if packet, err = appendRead(r, append(packet[:0], head[:]...), n-continuationHeader); err != nil {
 					return c.readError(err)
 				}
 				err = rd.packet(packet)
@@ -255,6 +253,30 @@ func (c *Connection) readLoop() error {
 // readBufferSize is the socket read buffer: large enough that a burst of small messages is read
 // with few system calls.
 const readBufferSize = 256 << 10
+
+// appendRead appends n bytes from src to b. A packet's length is only the peer's word, so b grows
+// no further ahead of the bytes that have arrived than their own size (or claimChunk, if more):
+// a length that announces gigabytes and is followed by nothing reserves little, while an honest
+// large packet costs the copies of a doubling. Room that b already has is filled first.
+func appendRead(src io.Reader, b []byte, n int) ([]byte, error) {
+	for n > 0 {
+		step := n
+		if free := cap(b) - len(b); step > free {
+			step = min(n, max(free, len(b), claimChunk))
+		}
+		at := len(b)
+		b = slices.Grow(b, step)[:at+step]
+		if _, err := io.ReadFull(src, b[at:]); err != nil {
+			return b[:at], err
+		}
+		n -= step
+	}
+	return b, nil
+}
+
+// claimChunk is how far a packet's buffer may run ahead of its bytes: packets up to this size,
+// every one BEAM sends with fragmentation on, are allocated whole when their length arrives.
+const claimChunk = 1 << 20
 
 // grow returns b resized to n bytes, reallocating only when it is too small.
 func grow(b []byte, n int) []byte {

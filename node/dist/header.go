@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/gobeam/gobeam/etf"
 )
@@ -134,19 +133,23 @@ func (c *atomCacheReader) atom(text []byte) etf.Atom {
 // fragments reassembles fragmented messages. Fragments of different sequences may interleave;
 // each sequence arrives in order, counting its fragment id down to 1.
 type fragments struct {
-	pending map[uint64]*fragmentSeq
-	bytes   int    // buffered across all sequences, bounded by the connection's max message size
-	spare   []byte // a finished sequence's buffer, for the next one
+	pending  map[uint64]*fragmentSeq
+	bytes    int    // buffered across all sequences, bounded by the connection's max message size
+	reserved int    // room set aside for fragments yet to come, across all sequences
+	spare    []byte // a finished sequence's buffer, for the next one
 }
 
 type fragmentSeq struct {
-	atoms []etf.Atom // the starting header's atom cache references
-	body  []byte     // control message and payload so far
-	next  uint64     // the fragment id expected next
+	atoms    []etf.Atom // the starting header's atom cache references
+	body     []byte     // control message and payload so far
+	next     uint64     // the fragment id expected next
+	reserved int        // its share of fragments.reserved
 }
 
-// buffer returns a buffer for the first packet (n bytes) of a sequence of count fragments,
-// with room behind it for the rest: every fragment but the last is as large as the first.
+// buffer returns an empty buffer for the first packet (n bytes) of a sequence of count
+// fragments, with room for the rest: every fragment but the last is as large as the first. Both
+// numbers are the peer's word, so the room all pending sequences set aside stays under
+// reserveBudget; past it, a sequence's buffer grows only as its fragments arrive.
 func (f *fragments) buffer(n int, count uint64, limit int) ([]byte, error) {
 	if limit > 0 && f.bytes+n > limit {
 		return nil, badHeader("fragmented message over the %d-byte limit", limit)
@@ -155,6 +158,7 @@ func (f *fragments) buffer(n int, count uint64, limit int) ([]byte, error) {
 	if limit > 0 && size > limit+n {
 		size = limit + n
 	}
+	size = min(size, max(reserveBudget-f.reserved, 0))
 	buf := f.spare
 	f.spare = nil
 	if cap(buf) < size {
@@ -162,8 +166,12 @@ func (f *fragments) buffer(n int, count uint64, limit int) ([]byte, error) {
 		// recycled for the next message of the same size.
 		buf = make([]byte, 0, size+fragmentSlack)
 	}
-	return buf[:n], nil
+	return buf[:0], nil
 }
+
+// reserveBudget bounds the room a connection sets aside for fragments that have not arrived:
+// enough for a 64 MB message in BEAM's 64 KB fragments.
+const reserveBudget = 64 << 20
 
 // fragmentSlack is room beyond a sequence's estimated size for the first fragment's header:
 // the buffer comes back to recycle as the body behind that header.
@@ -189,15 +197,17 @@ func (f *fragments) start(seq, id uint64, atoms []etf.Atom, body []byte, limit i
 		f.pending = make(map[uint64]*fragmentSeq)
 	}
 	own := append([]etf.Atom(nil), atoms...)
-	f.pending[seq] = &fragmentSeq{atoms: own, body: body, next: id - 1}
+	room := cap(body) - len(body)
+	f.pending[seq] = &fragmentSeq{atoms: own, body: body, next: id - 1, reserved: room}
 	f.bytes += len(body)
+	f.reserved += room
 	return nil, nil, false, nil
 }
 
 // add reads a continuation fragment of n bytes onto the end of its sequence's buffer, by
-// calling read with the space to fill, and returns the whole body when it is the last one.
-// Bytes of an unknown or out-of-order fragment are not read: the connection ends anyway.
-func (f *fragments) add(seq, id uint64, n int, limit int, read func([]byte)) ([]etf.Atom, []byte, bool, error) {
+// calling read, which appends them, and returns the whole body when it is the last one. Bytes
+// of an unknown or out-of-order fragment are not read: the connection ends anyway.
+func (f *fragments) add(seq, id uint64, n int, limit int, read func(body []byte, n int) []byte) ([]etf.Atom, []byte, bool, error) {
 	s, ok := f.pending[seq]
 	if !ok {
 		return nil, nil, false, badHeader("continuation of unknown sequence %d", seq)
@@ -208,9 +218,7 @@ func (f *fragments) add(seq, id uint64, n int, limit int, read func([]byte)) ([]
 	if limit > 0 && f.bytes+n > limit {
 		return nil, nil, false, badHeader("fragmented message over the %d-byte limit", limit)
 	}
-	at := len(s.body)
-	s.body = slices.Grow(s.body, n)[:at+n]
-	read(s.body[at:])
+	s.body = read(s.body, n)
 	f.bytes += n
 	if id > 1 {
 		s.next--
@@ -218,6 +226,7 @@ func (f *fragments) add(seq, id uint64, n int, limit int, read func([]byte)) ([]
 	}
 	delete(f.pending, seq)
 	f.bytes -= len(s.body)
+	f.reserved -= s.reserved
 	return s.atoms, s.body, true, nil
 }
 

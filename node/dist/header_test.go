@@ -101,6 +101,6 @@ func TestFragmentsErrors(t *testing.T) {
 }
 
 // fill is a read function for fragments.add that supplies text.
-func fill(text string) func([]byte) {
-	return func(dst []byte) { copy(dst, text) }
+func fill(text string) func([]byte, int) []byte {
+	return func(body []byte, _ int) []byte { return append(body, text...) }
 }

@@ -42,7 +42,7 @@ func (r *reader) packet(p []byte) error {
 			if err != nil {
 				return err
 			}
-			return r.firstFragment(append(buf[:0], p...))
+			return r.firstFragment(append(buf, p...))
 		case headerContinue:
 			return errShortHeader // 18 bytes or more are read by continuation
 		}
@@ -71,10 +71,12 @@ func isReadError(err error) bool {
 func (r *reader) continuation(head []byte, src io.Reader, n int) error {
 	seq, id := binary.BigEndian.Uint64(head[2:]), binary.BigEndian.Uint64(head[10:])
 	var readErr error
-	atoms, body, done, err := r.frags.add(seq, id, n, r.c.opts.MaxMessageSize, func(dst []byte) {
-		if _, err := io.ReadFull(src, dst); err != nil {
+	atoms, body, done, err := r.frags.add(seq, id, n, r.c.opts.MaxMessageSize, func(body []byte, n int) []byte {
+		body, err := appendRead(src, body, n)
+		if err != nil {
 			readErr = readFailure{err}
 		}
+		return body
 	})
 	if readErr != nil {
 		return readErr
