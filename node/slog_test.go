@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 
 	"ergo.services/ergo/gen"
@@ -11,7 +12,7 @@ import (
 )
 
 func TestSlogLoggerCarriesTheNodesLogs(t *testing.T) {
-	var out bytes.Buffer
+	var out lockedBuffer
 	l := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts := Options{Cookie: "c", EPMDPort: freePort(t)}
 	opts.Ergo.Log.DefaultLogger.Disable = true
@@ -24,4 +25,23 @@ func TestSlogLoggerCarriesTheNodesLogs(t *testing.T) {
 	require.Contains(t, text, `level=WARN msg="disk 91% full" node=slogged@127.0.0.1`)
 	// The node's own start-up lines come through the same logger.
 	require.True(t, strings.Contains(text, "epmd"), text)
+}
+
+// lockedBuffer is written by the node's goroutines, some of which still log after Stop
+// returns, and read by the test.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
