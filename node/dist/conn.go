@@ -1,8 +1,6 @@
 package dist
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -181,11 +179,8 @@ func (c *Connection) serve() error {
 // readLoop reads packets until the socket fails or the peer sends something that cannot be
 // understood; either ends this connection only.
 func (c *Connection) readLoop() error {
-	var src io.Reader = c.conn
-	if len(c.tail) > 0 {
-		src = io.MultiReader(bytes.NewReader(c.tail), c.conn)
-	}
-	r := bufio.NewReaderSize(src, readBufferSize)
+	r := newSocketReader(c.conn, c.tail)
+	c.tail = nil
 	rd := reader{c: c}
 	var lenbuf [4]byte
 	var packet []byte // reused: decoding copies what it keeps
@@ -249,10 +244,6 @@ func (c *Connection) readLoop() error {
 		}
 	}
 }
-
-// readBufferSize is the socket read buffer: large enough that a burst of small messages is read
-// with few system calls.
-const readBufferSize = 256 << 10
 
 // appendRead appends n bytes from src to b. A packet's length is only the peer's word, so b grows
 // no further ahead of the bytes that have arrived than their own size (or claimChunk, if more):
