@@ -2,7 +2,11 @@ package dist
 
 import (
 	"bytes"
+	"io"
+	"net"
+	"runtime"
 	"testing"
+	"time"
 
 	"ergo.services/ergo/gen"
 
@@ -111,3 +115,49 @@ func FuzzParseControl(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStream feeds a byte stream to the read loop, framing included, as a peer's socket would
+// deliver it: the loop must end with an error (the stream ends, or the peer sent something it
+// cannot accept), never panic, and set aside memory only as far as bytes arrived, however large
+// the lengths and fragment counts the stream announces.
+func FuzzStream(f *testing.F) {
+	var all []byte
+	for _, s := range seedPackets(f) {
+		f.Add(frame(uint32(len(s)), s...))
+		all = append(all, frame(uint32(len(s)), s...)...)
+	}
+	f.Add(all)
+	f.Add(append(frame(4), frame(0)...)) // ticks
+	f.Add(frame(0xF000_0000, fragmentHead(true, 7, 1<<40)...))
+	f.Add(append(frame(continuationHeader+3, append(fragmentHead(true, 9, 3), 1, 2)...),
+		frame(0xF000_0000, fragmentHead(false, 9, 2)...)...))
+	f.Fuzz(func(t *testing.T, stream []byte) {
+		core := &fakeCore{name: "b@host", discard: true, unknown: map[gen.PID]bool{}}
+		c := newConnection(core, Peer{Name: "a@host", Flags: allFlags}, Options{}.withDefaults(), quietLog{})
+		c.out.close() // replies (DOWN, UNLINK_ID_ACK) are dropped: no socket here
+		c.conn = streamConn{bytes.NewReader(stream)}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		err := c.readLoop()
+		runtime.ReadMemStats(&after)
+		if err == nil {
+			t.Fatal("the read loop ended without an error")
+		}
+		bound := 8*uint64(len(stream)) + reserveBudget + 4*claimChunk + 1<<20
+		if got := after.TotalAlloc - before.TotalAlloc; got > bound {
+			t.Fatalf("%d bytes in allocated %d bytes (bound %d)", len(stream), got, bound)
+		}
+	})
+}
+
+// streamConn is a socket that only reads, from r.
+type streamConn struct{ r io.Reader }
+
+func (s streamConn) Read(p []byte) (int, error)     { return s.r.Read(p) }
+func (streamConn) Write(p []byte) (int, error)      { return len(p), nil }
+func (streamConn) Close() error                     { return nil }
+func (streamConn) LocalAddr() net.Addr              { return nil }
+func (streamConn) RemoteAddr() net.Addr             { return nil }
+func (streamConn) SetDeadline(time.Time) error      { return nil }
+func (streamConn) SetReadDeadline(time.Time) error  { return nil }
+func (streamConn) SetWriteDeadline(time.Time) error { return nil }
