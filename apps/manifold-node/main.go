@@ -14,12 +14,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 
 	"ergo.services/ergo/gen"
 	"github.com/spf13/pflag"
@@ -37,6 +39,7 @@ type config struct {
 	hidden, visible     bool
 	listen              string
 	ticktime            time.Duration
+	maxMessageSize      byteSize
 	partitioners        int
 	workers             int
 	senders             int
@@ -82,6 +85,7 @@ func parseFlags(args []string) (config, error) {
 	fs.BoolVar(&c.hidden, "hidden", false, "join as a hidden node (as erl -hidden); the default")
 	fs.StringVar(&c.listen, "listen", "", "distribution listen port or range, e.g. 9100 or 9100-9199 (default: any free port)")
 	fs.DurationVar(&c.ticktime, "ticktime", 60*time.Second, "net_ticktime: a silent peer is down after this long")
+	fs.Var(&c.maxMessageSize, "max-message-size", "largest distribution message a peer may send, e.g. 64MiB; a peer that sends more loses its connection (default: no limit, as BEAM)")
 	fs.IntVar(&c.partitioners, "partitioners", 0, "Manifold partitioners a sender chooses from (default: GOMAXPROCS, at most 32)")
 	fs.IntVar(&c.workers, "workers", 0, "Manifold workers per partitioner (default: GOMAXPROCS; each partitioner runs workers+1)")
 	fs.IntVar(&c.senders, "senders", 0, "Manifold senders for offloaded sends (default: GOMAXPROCS, at most 128)")
@@ -160,7 +164,8 @@ func (c config) nodeName(defaultAlive string) (string, error) {
 }
 
 func (c config) nodeOptions(log *slog.Logger) (node.Options, error) {
-	o := node.Options{Cookie: c.cookie, EPMDPort: c.epmdPort, Visible: c.visible, TickTime: c.ticktime}
+	o := node.Options{Cookie: c.cookie, EPMDPort: c.epmdPort, Visible: c.visible, TickTime: c.ticktime,
+		MaxMessageSize: int(c.maxMessageSize)}
 	// The node's own log lines (connections, EPMD, supervisors) go to the program's slog
 	// handler: one stream of structured records, on stderr.
 	o.Ergo.Log.DefaultLogger.Disable = true
@@ -195,6 +200,35 @@ func (c config) manifoldConfig() manifold.Config {
 		Senders:      c.senders,
 		Shape:        manifold.Shape(c.wireShape),
 	}
+}
+
+// byteSize is a flag's size in bytes: a number, optionally followed by KiB, MiB or GiB (or
+// K, M, G, KB, MB, GB, all powers of 1,024).
+type byteSize int64
+
+func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+func (b *byteSize) Type() string   { return "bytes" }
+
+func (b *byteSize) Set(s string) error {
+	num := strings.TrimRightFunc(s, unicode.IsLetter)
+	shift := 0
+	switch strings.ToUpper(strings.TrimSpace(s[len(num):])) {
+	case "", "B":
+	case "K", "KB", "KIB":
+		shift = 10
+	case "M", "MB", "MIB":
+		shift = 20
+	case "G", "GB", "GIB":
+		shift = 30
+	default:
+		return fmt.Errorf("%q: want a number of bytes, optionally with KiB, MiB or GiB", s)
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt32>>shift {
+		return fmt.Errorf("%q: want a number of bytes from 0 to 2 GiB, optionally with KiB, MiB or GiB", s)
+	}
+	*b = byteSize(n << shift)
+	return nil
 }
 
 func rate(n uint64, secs float64) int64 {
