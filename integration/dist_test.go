@@ -244,9 +244,9 @@ func TestDistFrozenPeerIsDeclaredDownAfterTickTime(t *testing.T) {
 }
 
 // badPeer is the node a raw test socket claims to be in its handshake.
-type badPeer struct{}
+type badPeer gen.Atom
 
-func (badPeer) Name() gen.Atom       { return "bad_peer@127.0.0.1" }
+func (p badPeer) Name() gen.Atom     { return gen.Atom(p) }
 func (badPeer) Creation() int64      { return 4242 }
 func (badPeer) Version() gen.Version { return gen.Version{Name: "bad-peer"} }
 
@@ -294,14 +294,39 @@ func TestDistBadPeerLosesOnlyItsOwnConnection(t *testing.T) {
 	bad, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	defer bad.Close()
-	_, err = handshake.New(handshake.Options{Hidden: true}).Start(badPeer{}, bad, gen.HandshakeOptions{Cookie: c.cookie})
+	_, err = handshake.New(handshake.Options{Hidden: true}).Start(badPeer("bad_peer@127.0.0.1"), bad, gen.HandshakeOptions{Cookie: c.cookie})
 	require.NoError(t, err)
 	packet := []byte{131, 68, 0, 104, 2, 97} // a 2-tuple holding half a small integer
 	_, err = bad.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(packet))), packet...))
 	require.NoError(t, err)
 	closedByGo(bad)
-
 	deliver("after")
+
+	// A good handshake, then the head of a fragmented message that announces 3.75 GB in each
+	// of 2^40 fragments, and nothing after it. Setting that memory aside would abort the node
+	// (the runtime's "out of memory" cannot be recovered); the node waits for the bytes with
+	// at most its per-connection reserve set aside, and everything else goes on.
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	huge, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer huge.Close()
+	_, err = handshake.New(handshake.Options{Hidden: true}).Start(badPeer("huge_peer@127.0.0.1"), huge, gen.HandshakeOptions{Cookie: c.cookie})
+	require.NoError(t, err)
+	head := binary.BigEndian.AppendUint32(nil, 0xF000_0000)
+	head = append(head, 131, 'E')                     // the first fragment's header
+	head = binary.BigEndian.AppendUint64(head, 1)     // sequence id
+	head = binary.BigEndian.AppendUint64(head, 1<<40) // fragment id: as many fragments
+	head = append(head, 0)                            // no atom cache references
+	_, err = huge.Write(head)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { // the node has read the announced length
+		rn, err := gn.Network().Node("huge_peer@127.0.0.1")
+		return err == nil && rn.Info().BytesIn >= 0xF000_0000
+	}, 10*time.Second, 10*time.Millisecond)
+	deliver("while a huge message is announced")
+	runtime.ReadMemStats(&after)
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(256<<20), "allocated for bytes never sent")
 	require.True(t, connected(gn, p.Node()))
 }
 
