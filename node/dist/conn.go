@@ -225,8 +225,7 @@ func (c *Connection) readLoop() error {
 				err = rd.packet(packet)
 			}
 		} else {
-			packet = grow(packet, n)
-			if _, err := io.ReadFull(r, packet); err != nil {
+			if packet, err = appendRead(r, packet[:0], n); err != nil {
 				return c.readError(err)
 			}
 			err = rd.packet(packet)
@@ -268,14 +267,6 @@ func appendRead(src io.Reader, b []byte, n int) ([]byte, error) {
 // claimChunk is how far a packet's buffer may run ahead of its bytes: packets up to this size,
 // every one BEAM sends with fragmentation on, are allocated whole when their length arrives.
 const claimChunk = 1 << 20
-
-// grow returns b resized to n bytes, reallocating only when it is too small.
-func grow(b []byte, n int) []byte {
-	if cap(b) < n {
-		return make([]byte, n)
-	}
-	return b[:n]
-}
 
 func (c *Connection) readError(err error) error {
 	select {
