@@ -43,6 +43,11 @@ type Options struct {
 	OnResolve func(node gen.Atom, routes []gen.Route)
 	// Timeout bounds each EPMD request (DefaultTimeout when zero).
 	Timeout time.Duration
+	// TLS marks every resolved route as TLS, for a node whose distribution runs over TLS (erl's
+	// -proto_dist inet_tls): EPMD does not say which carrier a node uses, the whole cluster
+	// agrees on it. Such routes dial the host part of the node name rather than the address EPMD
+	// answered on, so that the peer's certificate is checked against its name, as erl does.
+	TLS bool
 }
 
 // Registrar publishes an Ergo node in EPMD and resolves other nodes through EPMD, as
@@ -348,12 +353,13 @@ func (r *Registrar) Resolve(node gen.Atom) ([]gen.Route, error) {
 			node, info.LowestVersion, info.HighestVersion, DistVersion)
 	}
 	routeHost := host
-	if addr.IsValid() {
+	if addr.IsValid() && !r.opts.TLS {
 		routeHost = addr.String()
 	}
 	routes := []gen.Route{{
 		Host:             routeHost,
 		Port:             info.Port,
+		TLS:              r.opts.TLS,
 		HandshakeVersion: hsVer,
 		ProtoVersion:     protoVer,
 	}}

@@ -58,6 +58,28 @@ func testRegistrar(port uint16, opts Options) *Registrar {
 	return New(opts)
 }
 
+// TestTLSRoutesDialTheNodesHostName: over TLS the peer's certificate is checked against the
+// host that is dialled, so a TLS route names the node's host, not the address EPMD answered on.
+func TestTLSRoutesDialTheNodesHostName(t *testing.T) {
+	port := freePort(t)
+	r := testRegistrar(port, Options{TLS: true})
+	_, err := r.Register(newNode("go@localhost"), routes(15002))
+	require.NoError(t, err)
+	defer r.Terminate()
+
+	got, err := r.Resolve("go@localhost")
+	require.NoError(t, err)
+	want := []gen.Route{{Host: "localhost", Port: 15002, TLS: true, HandshakeVersion: hsV, ProtoVersion: protoV}}
+	assert.Equal(t, want, got)
+
+	plain := testRegistrar(port, Options{DisableServer: true, HandshakeVersion: hsV, ProtoVersion: protoV})
+	got, err = plain.Resolve("go@localhost")
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.False(t, got[0].TLS)
+	assert.NotEqual(t, "localhost", got[0].Host, "without TLS the route keeps the address EPMD answered on")
+}
+
 func TestRegistrarStartsEmbeddedServer(t *testing.T) {
 	port := freePort(t)
 	var resolved []gen.Route
