@@ -1,6 +1,7 @@
 package dist
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -307,6 +308,7 @@ func (c *Connection) tickLoop() {
 func (c *Connection) writeLoop() {
 	var batch []outItem
 	var iov net.Buffers
+	w := newSegmentWriter(c.conn)
 	for {
 		var ok bool
 		batch, ok = c.out.take(batch[:0])
@@ -317,9 +319,9 @@ func (c *Connection) writeLoop() {
 		for _, item := range batch {
 			iov = append(iov, item.segs...)
 		}
-		// WriteTo consumes iov; keep the backing array for the next batch.
+		// Writing consumes iov; keep the backing array for the next batch.
 		backing := iov
-		n, err := iov.WriteTo(c.conn)
+		n, err := w.write(&iov)
 		iov = backing[:0]
 		clear(backing[:cap(backing)])
 		c.bytesOut.Add(uint64(n))
@@ -334,6 +336,44 @@ func (c *Connection) writeLoop() {
 			return
 		}
 	}
+}
+
+// segmentWriter writes a batch of segments to the socket. A TCP socket takes the whole batch
+// in one writev. Any other connection, TLS above all, would get one Write per segment from
+// net.Buffers, and a TLS Write is a record and a system call of its own: a small message is
+// three or four segments. There the segments are gathered into records of TLS's largest size
+// first; a large segment tops up the record being gathered and the rest of it goes out from
+// its own memory.
+type segmentWriter struct {
+	conn   net.Conn
+	gather *bufio.Writer // nil where writev is used
+}
+
+func newSegmentWriter(conn net.Conn) segmentWriter {
+	switch conn.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		return segmentWriter{conn: conn}
+	}
+	return segmentWriter{conn: conn, gather: bufio.NewWriterSize(conn, maxTLSRecord)}
+}
+
+// maxTLSRecord is the largest plaintext a TLS record carries.
+const maxTLSRecord = 16 << 10
+
+func (w segmentWriter) write(iov *net.Buffers) (int64, error) {
+	if w.gather == nil {
+		return iov.WriteTo(w.conn)
+	}
+	var n int64
+	for _, seg := range *iov {
+		m, err := w.gather.Write(seg)
+		n += int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+	*iov = nil
+	return n, w.gather.Flush()
 }
 
 // outItem is one message on its way out: the byte segments to write in order (one packet, or
