@@ -44,6 +44,17 @@ func Start(name string, opts Options) (gen.Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	nodeOpts := opts.Ergo
+	// Ergo's acceptor turns to TLS whenever the node has a certificate, while routes to
+	// other nodes say themselves whether to dial with TLS: both sides are set here together.
+	if nodeOpts.CertManager != nil {
+		return nil, fmt.Errorf("node: set Options.TLS, not Options.Ergo.CertManager, to run the distribution over TLS")
+	}
+	if opts.TLS != nil {
+		if nodeOpts.CertManager, err = opts.TLS.certManager(); err != nil {
+			return nil, err
+		}
+	}
 
 	hs := handshake.New(handshake.Options{Hidden: !opts.Visible, Timeout: opts.HandshakeTimeout})
 	// The kernel answers what every OTP node answers: net_kernel (ping), rex, spawn requests
@@ -69,9 +80,9 @@ func Start(name string, opts Options) (gen.Node, error) {
 		HandshakeVersion: hs.Version(),
 		ProtoVersion:     proto.Version(),
 		OnResolve:        hs.ExpectPeer,
+		TLS:              opts.TLS != nil,
 	})
 
-	nodeOpts := opts.Ergo
 	env := make(map[gen.Env]any, len(nodeOpts.Env)+1)
 	for k, v := range nodeOpts.Env {
 		env[k] = v
@@ -84,13 +95,14 @@ func Start(name string, opts Options) (gen.Node, error) {
 	// An Erlang hidden node still accepts connections; only its flags and its EPMD entry say
 	// hidden. So the Ergo network always runs in enabled mode, with an acceptor.
 	nodeOpts.Network = gen.NetworkOptions{
-		Mode:           gen.NetworkModeEnabled,
-		Cookie:         cookie,
-		Registrar:      registrar,
-		Handshake:      hs,
-		Proto:          proto,
-		MaxMessageSize: opts.MaxMessageSize,
-		Flags:          networkFlags,
+		Mode:               gen.NetworkModeEnabled,
+		Cookie:             cookie,
+		Registrar:          registrar,
+		Handshake:          hs,
+		Proto:              proto,
+		MaxMessageSize:     opts.MaxMessageSize,
+		Flags:              networkFlags,
+		InsecureSkipVerify: opts.TLS != nil && opts.TLS.InsecureSkipVerify,
 		Acceptors: []gen.AcceptorOptions{{
 			Host:           listenHost,
 			Port:           portMin,

@@ -53,8 +53,12 @@ type Options struct {
 	// larger one loses its connection. 0: no limit.
 	MaxMessageSize int
 
-	// HandshakeTimeout bounds each distribution handshake. 0: 5 s.
+	// HandshakeTimeout bounds each distribution handshake, TLS's own included. 0: 5 s.
 	HandshakeTimeout time.Duration
+
+	// TLS runs the distribution over TLS, as erl's -proto_dist inet_tls. Nil: plain TCP, as
+	// erl's default inet_tcp.
+	TLS *TLS
 
 	// Registry holds the Go functions and processes BEAM nodes may call (rpc:call, erpc:call)
 	// and spawn (Node.spawn/4, spawn_link, spawn_monitor, erlang:spawn_request). Nil: none, and
@@ -62,7 +66,8 @@ type Options struct {
 	Registry *kernel.Registry
 
 	// Ergo holds every other setting of the Ergo node: applications to start, environment,
-	// logging, security. Its Network field is filled in by Start and must be left zero.
+	// logging, security. Its Network field is filled in by Start and must be left zero, and its
+	// CertManager too: TLS sets it.
 	Ergo gen.NodeOptions
 }
 

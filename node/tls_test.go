@@ -1,0 +1,86 @@
+package node
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"math/big"
+	"net"
+	"testing"
+	"time"
+
+	"ergo.services/ergo/gen"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gobeam/gobeam/etf"
+)
+
+// selfSigned is a certificate for 127.0.0.1 that is its own authority.
+func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	leaf, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
+
+// Two Go nodes over TLS: calls and messages as over TCP, and a node without TLS cannot join.
+func TestTwoGoNodesOverTLS(t *testing.T) {
+	cert, pool := selfSigned(t)
+	port := freePort(t)
+	opts := Options{Cookie: "c", EPMDPort: port, TLS: &TLS{Certificate: cert, CAs: pool}}
+	a, err := Start("tls_a@127.0.0.1", opts)
+	require.NoError(t, err)
+	defer a.Stop()
+	b, err := Start("tls_b@127.0.0.1", opts)
+	require.NoError(t, err)
+	defer b.Stop()
+	got := make(chan any, 8)
+	_, err = b.SpawnRegister("inbox", func() gen.ProcessBehavior { return &recorder{out: got} }, gen.ProcessOptions{})
+	require.NoError(t, err)
+
+	inbox := gen.ProcessID{Name: "inbox", Node: "tls_b@127.0.0.1"}
+	require.NoError(t, a.Send(inbox, etf.Tuple{etf.Atom("hi"), "over TLS"}))
+	select {
+	case m := <-got:
+		require.Equal(t, etf.Tuple{etf.Atom("hi"), []byte("over TLS")}, m)
+	case <-time.After(10 * time.Second):
+		t.Fatal("message did not arrive")
+	}
+	reply, err := a.Call(inbox, etf.Atom("ping"))
+	require.NoError(t, err)
+	require.Equal(t, etf.Tuple{etf.Atom("pong"), etf.Atom("ping")}, reply)
+
+	plain, err := Start("plain@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
+	require.NoError(t, err)
+	defer plain.Stop()
+	require.Error(t, plain.Send(inbox, "hello"), "a plain TCP node cannot reach a TLS node")
+	require.Error(t, a.Send(gen.ProcessID{Name: "x", Node: plain.Name()}, "hello"), "nor a TLS node a plain one")
+}
+
+func TestTLSOptionsAreChecked(t *testing.T) {
+	_, err := Start("a@127.0.0.1", Options{Cookie: "c", EPMDPort: freePort(t), TLS: &TLS{}})
+	require.ErrorContains(t, err, "no certificate")
+	cert, _ := selfSigned(t)
+	opts := Options{Cookie: "c", EPMDPort: freePort(t)}
+	opts.Ergo.CertManager = gen.CreateCertManager(cert)
+	_, err = Start("a@127.0.0.1", opts)
+	require.ErrorContains(t, err, "Options.TLS")
+}
