@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -39,6 +40,16 @@ func (r Release) String() string {
 		return name + " (" + strings.Join(r.Command, " ") + ")"
 	}
 	return name
+}
+
+// HostPath returns where a file that erl sees at erlPath lives for the test: inside the chroot
+// when erl runs under "chroot DIR", else erlPath itself. Files that erl must read at start (an
+// ssl_dist_optfile and the certificates it names, say) are written there.
+func (r Release) HostPath(erlPath string) string {
+	if len(r.Command) > 2 && filepath.Base(r.Command[0]) == "chroot" && !strings.HasPrefix(r.Command[1], "-") {
+		return filepath.Join(r.Command[1], erlPath)
+	}
+	return erlPath
 }
 
 // ReleaseFromEnv returns the release the environment selects. ok is false when no release was
