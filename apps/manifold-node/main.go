@@ -40,6 +40,9 @@ type config struct {
 	listen              string
 	ticktime            time.Duration
 	maxMessageSize      byteSize
+	tlsCert, tlsKey     string
+	tlsCA               string
+	tlsServerName       string
 	partitioners        int
 	workers             int
 	senders             int
@@ -86,6 +89,10 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.listen, "listen", "", "distribution listen port or range, e.g. 9100 or 9100-9199 (default: any free port)")
 	fs.DurationVar(&c.ticktime, "ticktime", 60*time.Second, "net_ticktime: a silent peer is down after this long")
 	fs.Var(&c.maxMessageSize, "max-message-size", "largest distribution message a peer may send, e.g. 64MiB; a peer that sends more loses its connection (default: no limit, as BEAM)")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "run the distribution over TLS (as erl -proto_dist inet_tls): this node's certificate chain, PEM")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "the private key of --tls-cert, PEM")
+	fs.StringVar(&c.tlsCA, "tls-ca", "", "authorities, PEM, that peers' certificates must chain to, both ways (default: the system's for nodes dialled, none asked of nodes dialling in)")
+	fs.StringVar(&c.tlsServerName, "tls-server-name", "", "name every dialled node's certificate must carry (default: the host part of its node name)")
 	fs.IntVar(&c.partitioners, "partitioners", 0, "Manifold partitioners a sender chooses from (default: GOMAXPROCS, at most 32)")
 	fs.IntVar(&c.workers, "workers", 0, "Manifold workers per partitioner (default: GOMAXPROCS; each partitioner runs workers+1)")
 	fs.IntVar(&c.senders, "senders", 0, "Manifold senders for offloaded sends (default: GOMAXPROCS, at most 128)")
@@ -141,6 +148,12 @@ func parseFlags(args []string) (config, error) {
 	if c.demoPids < 1 {
 		return c, errors.New("--demo-pids is at least 1")
 	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return c, errors.New("--tls-cert and --tls-key go together")
+	}
+	if c.tlsCert == "" && (c.tlsCA != "" || c.tlsServerName != "") {
+		return c, errors.New("--tls-ca and --tls-server-name need --tls-cert and --tls-key")
+	}
 	return c, nil
 }
 
@@ -175,6 +188,14 @@ func (c config) nodeOptions(log *slog.Logger) (node.Options, error) {
 		if err := echo.Register(o.Registry); err != nil {
 			return o, err
 		}
+	}
+	if c.tlsCert != "" {
+		t, err := node.LoadTLS(c.tlsCert, c.tlsKey, c.tlsCA)
+		if err != nil {
+			return o, err
+		}
+		t.ServerName = c.tlsServerName
+		o.TLS = t
 	}
 	if c.listen != "" {
 		lo, hi, _ := strings.Cut(c.listen, "-")

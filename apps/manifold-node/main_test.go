@@ -1,7 +1,16 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -35,4 +44,43 @@ func TestMaxMessageSizeFlag(t *testing.T) {
 	c, err = parseFlags(nil)
 	require.NoError(t, err)
 	require.EqualValues(t, 8<<20, c.maxMessageSize)
+}
+
+func TestTLSFlags(t *testing.T) {
+	dir := t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600))
+
+	c, err := parseFlags([]string{"--tls-cert", certFile, "--tls-key", keyFile, "--tls-ca", certFile, "--tls-server-name", "cluster.internal"})
+	require.NoError(t, err)
+	o, err := c.nodeOptions(nil)
+	require.NoError(t, err)
+	require.NotNil(t, o.TLS)
+	require.Equal(t, [][]byte{der}, o.TLS.Certificate.Certificate)
+	require.NotNil(t, o.TLS.CAs)
+	require.Equal(t, "cluster.internal", o.TLS.ServerName)
+
+	c, err = parseFlags(nil)
+	require.NoError(t, err)
+	o, err = c.nodeOptions(nil)
+	require.NoError(t, err)
+	require.Nil(t, o.TLS, "plain TCP unless asked, as erl")
+
+	_, err = parseFlags([]string{"--tls-cert", certFile})
+	require.ErrorContains(t, err, "--tls-key")
+	_, err = parseFlags([]string{"--tls-ca", certFile})
+	require.ErrorContains(t, err, "--tls-cert")
+	c, err = parseFlags([]string{"--tls-cert", certFile, "--tls-key", keyFile, "--tls-ca", keyFile})
+	require.NoError(t, err)
+	_, err = c.nodeOptions(nil)
+	require.ErrorContains(t, err, "no PEM certificate in "+keyFile)
 }
