@@ -8,7 +8,8 @@
 //
 // gives a running gen.Node whose processes BEAM code can send to ({Name, 'gonode@127.0.0.1'} !
 // Msg), call with GenServer.call, link and monitor, and whose processes send to BEAM pids and
-// registered names with the ordinary Ergo process API.
+// registered names with the ordinary Ergo process API. Options.TLS puts the distribution on
+// TLS, for clusters that run erl's -proto_dist inet_tls.
 //
 // The pieces live in sub-packages, split as erl_dist splits them: node/epmd (the port mapper
 // client, server and Ergo registrar), node/handshake (the distribution handshake) and node/dist
