@@ -53,7 +53,8 @@ type Options struct {
 	// larger one loses its connection. 0: no limit.
 	MaxMessageSize int
 
-	// HandshakeTimeout bounds each distribution handshake, TLS's own included. 0: 5 s.
+	// HandshakeTimeout bounds each distribution handshake, and on an accepted TLS connection the
+	// TLS handshake before it (a dial has Ergo's 3 s for TCP and TLS set-up). 0: 5 s.
 	HandshakeTimeout time.Duration
 
 	// TLS runs the distribution over TLS, as erl's -proto_dist inet_tls. Nil: plain TCP, as

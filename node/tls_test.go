@@ -84,3 +84,35 @@ func TestTLSOptionsAreChecked(t *testing.T) {
 	_, err = Start("a@127.0.0.1", opts)
 	require.ErrorContains(t, err, "Options.TLS")
 }
+
+// Without authorities a node checks dialled nodes against the system's roots, which do not
+// know a self-signed certificate, and asks nothing of nodes that dial in; InsecureSkipVerify
+// accepts any certificate.
+func TestTLSWithoutAuthorities(t *testing.T) {
+	port := freePort(t)
+	certA, _ := selfSigned(t)
+	certB, _ := selfSigned(t)
+	b, err := Start("noca_b@127.0.0.1", Options{Cookie: "c", EPMDPort: port, TLS: &TLS{Certificate: certB}})
+	require.NoError(t, err)
+	defer b.Stop()
+	got := make(chan any, 1)
+	_, err = b.SpawnRegister("inbox", func() gen.ProcessBehavior { return &recorder{out: got} }, gen.ProcessOptions{})
+	require.NoError(t, err)
+	inbox := gen.ProcessID{Name: "inbox", Node: b.Name()}
+
+	strict, err := Start("noca_strict@127.0.0.1", Options{Cookie: "c", EPMDPort: port, TLS: &TLS{Certificate: certA}})
+	require.NoError(t, err)
+	defer strict.Stop()
+	require.Error(t, strict.Send(inbox, "hello"), "a self-signed certificate is not among the system's roots")
+
+	lax, err := Start("noca_lax@127.0.0.1", Options{Cookie: "c", EPMDPort: port, TLS: &TLS{Certificate: certA, InsecureSkipVerify: true}})
+	require.NoError(t, err)
+	defer lax.Stop()
+	require.NoError(t, lax.Send(inbox, "hello"))
+	select {
+	case m := <-got:
+		require.Equal(t, []byte("hello"), m)
+	case <-time.After(10 * time.Second):
+		t.Fatal("message did not arrive")
+	}
+}
