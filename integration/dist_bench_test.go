@@ -20,16 +20,32 @@ import (
 //
 // Each sub-benchmark sends b.N messages of the form {seq, Tag, I} or {seq, Tag, I, Payload}
 // from one process to one process, and reports msgs/s and MB/s of payload.
-func BenchmarkDist(b *testing.B) {
+func BenchmarkDist(b *testing.B) { benchDist(b, nil) }
+
+// BenchmarkDistTLS is BenchmarkDist with every node on the TLS distribution (erl's
+// inet_tls_dist, certificates checked both ways), BEAM->BEAM over TLS the reference.
+func BenchmarkDistTLS(b *testing.B) { benchDist(b, newTestCA(b, "gobeam bench CA")) }
+
+// benchDist runs the measurements of BenchmarkDist, over TLS with certificates from ca unless
+// ca is nil.
+func benchDist(b *testing.B, ca *testCA) {
 	c := &cluster{epmdPort: freePortTB(b), cookie: "bench"}
-	gn, err := node.Start(erlpeer.UniqueName("go")+"@127.0.0.1", node.Options{Cookie: c.cookie, EPMDPort: c.epmdPort})
+	opts := node.Options{Cookie: c.cookie, EPMDPort: c.epmdPort}
+	if ca != nil {
+		opts.TLS = ca.goTLS(b)
+	}
+	gn, err := node.Start(erlpeer.UniqueName("go")+"@127.0.0.1", opts)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer gn.Stop()
 	peer := func(prefix string) *erlpeer.Peer {
-		p := erlpeer.Start(b, erlpeer.Options{Name: erlpeer.UniqueName(prefix), Cookie: c.cookie,
-			EPMDPort: int(c.epmdPort), NoStartEPMD: true})
+		o := erlpeer.Options{Name: erlpeer.UniqueName(prefix), Cookie: c.cookie,
+			EPMDPort: int(c.epmdPort), NoStartEPMD: true}
+		if ca != nil {
+			o.ProtoDist, o.Args = "inet_tls", ca.erlTLSArgs(b, true)
+		}
+		p := erlpeer.Start(b, o)
 		p.MustLoadFS(erlSources, "erl/*.erl")
 		return p
 	}

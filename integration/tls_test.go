@@ -38,7 +38,7 @@ type testCA struct {
 	pem  []byte
 }
 
-func newTestCA(t *testing.T, name string) *testCA {
+func newTestCA(t testing.TB, name string) *testCA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
@@ -66,7 +66,7 @@ func (ca *testCA) pool() *x509.CertPool {
 
 // issue makes a certificate for the nodes on 127.0.0.1, good as server and as client, as one
 // certfile serves both sides of erl's TLS distribution. It returns the certificate and key PEM.
-func (ca *testCA) issue(t *testing.T) (certPEM, keyPEM []byte) {
+func (ca *testCA) issue(t testing.TB) (certPEM, keyPEM []byte) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
@@ -91,7 +91,7 @@ func (ca *testCA) issue(t *testing.T) (certPEM, keyPEM []byte) {
 }
 
 // goTLS is the Go node's TLS configuration with a certificate from ca.
-func (ca *testCA) goTLS(t *testing.T) *node.TLS {
+func (ca *testCA) goTLS(t testing.TB) *node.TLS {
 	certPEM, keyPEM := ca.issue(t)
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	require.NoError(t, err)
@@ -102,7 +102,7 @@ func (ca *testCA) goTLS(t *testing.T) *node.TLS {
 // returns erl's arguments for the TLS distribution. With verify, both sides check their peer
 // (verify_peer, and fail_if_no_peer_cert as server); without, neither does, so that only the
 // Go node's own checks can refuse a connection.
-func (ca *testCA) erlTLSArgs(t *testing.T, verify bool) []string {
+func (ca *testCA) erlTLSArgs(t testing.TB, verify bool) []string {
 	t.Helper()
 	release := erlpeer.RequireRelease(t)
 	dir := "/tmp/" + erlpeer.UniqueName("gobeam-tls")
