@@ -104,6 +104,9 @@ func Start(name string, opts Options) (gen.Node, error) {
 		Flags:              networkFlags,
 		InsecureSkipVerify: opts.TLS != nil && opts.TLS.InsecureSkipVerify,
 		Acceptors: []gen.AcceptorOptions{{
+			// Ergo listens on IPv4 only unless told otherwise; "tcp" also takes an IPv6 host,
+			// as inet6_tcp nodes have (app@fdaa::3).
+			TCP:            "tcp",
 			Host:           listenHost,
 			Port:           portMin,
 			PortRange:      portMax,

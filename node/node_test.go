@@ -146,3 +146,21 @@ func TestSimultaneousFirstSendsBothWays(t *testing.T) {
 	expectInOrder(t, inboxes[a], senders, each)
 	expectInOrder(t, inboxes[b], senders, each)
 }
+
+// Go nodes named by IPv6 addresses, as on IPv6-only private networks, listen and dial over
+// IPv6.
+func TestTwoGoNodesOverIPv6(t *testing.T) {
+	if l, err := net.Listen("tcp6", "[::1]:0"); err != nil {
+		t.Skipf("this machine has no IPv6 loopback: %v", err)
+	} else {
+		l.Close()
+	}
+	nodes, inboxes := goNodes(t, 4, "v6a@::1", "v6b@::1")
+	require.NoError(t, nodes[0].Send(gen.ProcessID{Name: "inbox", Node: "v6b@::1"}, "over IPv6"))
+	select {
+	case m := <-inboxes[nodes[1]]:
+		require.Equal(t, []byte("over IPv6"), m)
+	case <-time.After(10 * time.Second):
+		t.Fatal("message did not arrive")
+	}
+}

@@ -127,7 +127,7 @@ func (o Options) listenPorts(host string) (uint16, uint16, error) {
 		}
 		return min, max, nil
 	}
-	l, err := net.Listen("tcp4", net.JoinHostPort(host, "0"))
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, 0, fmt.Errorf("node: cannot listen on %s: %w", host, err)
 	}
