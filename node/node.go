@@ -75,7 +75,8 @@ func Start(name string, opts Options) (gen.Node, error) {
 	proto := dist.New(distOpts)
 	registrar := epmd.New(epmd.Options{
 		Port:             epmdPort,
-		DisableServer:    opts.NoEmbeddedEPMD,
+		DisableServer:    opts.NoEmbeddedEPMD || opts.DistPort != 0,
+		FixedPort:        opts.DistPort,
 		Hidden:           !opts.Visible,
 		HandshakeVersion: hs.Version(),
 		ProtoVersion:     proto.Version(),

@@ -2,6 +2,7 @@ package node
 
 import (
 	"net"
+	"strconv"
 	"testing"
 	"time"
 
@@ -163,4 +164,33 @@ func TestTwoGoNodesOverIPv6(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("message did not arrive")
 	}
+}
+
+// Go nodes in a cluster without EPMD (erl's -erl_epmd_port): each listens on the one port on
+// its own address, and they find each other by name alone.
+func TestGoNodesWithoutEPMD(t *testing.T) {
+	port, epmdPort := freePort(t), freePort(t)
+	opts := Options{Cookie: "c", EPMDPort: epmdPort, DistPort: port}
+	a, err := Start("noepmd_a@127.0.0.1", opts)
+	require.NoError(t, err)
+	defer a.Stop()
+	b, err := Start("noepmd_b@127.0.0.2", opts)
+	require.NoError(t, err)
+	defer b.Stop()
+	got := make(chan any, 1)
+	_, err = b.SpawnRegister("inbox", func() gen.ProcessBehavior { return &recorder{out: got} }, gen.ProcessOptions{})
+	require.NoError(t, err)
+	require.NoError(t, a.Send(gen.ProcessID{Name: "inbox", Node: b.Name()}, "no EPMD"))
+	select {
+	case m := <-got:
+		require.Equal(t, []byte("no EPMD"), m)
+	case <-time.After(10 * time.Second):
+		t.Fatal("message did not arrive")
+	}
+	_, err = net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(epmdPort))))
+	require.Error(t, err, "no EPMD was started")
+
+	opts.ListenPortMin = port + 1
+	_, err = Start("noepmd_c@127.0.0.3", opts)
+	require.ErrorContains(t, err, "DistPort")
 }

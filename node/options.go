@@ -39,6 +39,12 @@ type Options struct {
 	// it then fails to start without one.
 	NoEmbeddedEPMD bool
 
+	// DistPort runs the node in a cluster without EPMD, as erl nodes started with
+	// -erl_epmd_port DistPort -start_epmd false: the node listens on DistPort, registers with
+	// no EPMD and runs none, and reaches every other node at the host part of its name and
+	// DistPort. 0: EPMD as usual.
+	DistPort uint16
+
 	// ListenHost is the interface the distribution listener binds. Empty: the host part of
 	// the node name.
 	ListenHost string
@@ -117,6 +123,12 @@ func checkName(name string) (alive, host string, err error) {
 // listenPorts returns the port range for the distribution listener. Ergo's acceptor walks a
 // range and cannot bind port 0, so "any free port" is found here by asking the system for one.
 func (o Options) listenPorts(host string) (uint16, uint16, error) {
+	if o.DistPort != 0 {
+		if (o.ListenPortMin != 0 && o.ListenPortMin != o.DistPort) || (o.ListenPortMax != 0 && o.ListenPortMax != o.DistPort) {
+			return 0, 0, fmt.Errorf("node: ListenPortMin and ListenPortMax are for EPMD; without it (DistPort %d) the node listens on DistPort", o.DistPort)
+		}
+		return o.DistPort, o.DistPort, nil
+	}
 	if o.ListenPortMin != 0 || o.ListenPortMax != 0 {
 		min, max := o.ListenPortMin, o.ListenPortMax
 		if min == 0 {

@@ -38,6 +38,7 @@ type config struct {
 	epmdPort            uint16
 	hidden, visible     bool
 	listen              string
+	distPort            uint16
 	ticktime            time.Duration
 	maxMessageSize      byteSize
 	tlsCert, tlsKey     string
@@ -86,6 +87,7 @@ func parseFlags(args []string) (config, error) {
 	port := fs.Uint16("epmd-port", 0, "EPMD port (default: $ERL_EPMD_PORT or 4369); an embedded EPMD starts if none runs")
 	fs.BoolVar(&c.visible, "visible", false, "join as a visible node: in nodes() of BEAM nodes, and running global")
 	fs.BoolVar(&c.hidden, "hidden", false, "join as a hidden node (as erl -hidden); the default")
+	distPort := fs.Uint16("dist-port", 0, "run without EPMD, as erl -erl_epmd_port PORT: listen on PORT and reach every node at PORT")
 	fs.StringVar(&c.listen, "listen", "", "distribution listen port or range, e.g. 9100 or 9100-9199 (default: any free port)")
 	fs.DurationVar(&c.ticktime, "ticktime", 60*time.Second, "net_ticktime: a silent peer is down after this long")
 	fs.Var(&c.maxMessageSize, "max-message-size", "largest distribution message a peer may send, e.g. 64MiB; a peer that sends more loses its connection (default: no limit, as BEAM)")
@@ -121,6 +123,10 @@ func parseFlags(args []string) (config, error) {
 		return c, err
 	}
 	c.epmdPort = *port
+	c.distPort = *distPort
+	if c.distPort != 0 && c.listen != "" {
+		return c, errors.New("--dist-port and --listen exclude each other: without EPMD the node listens on --dist-port")
+	}
 	if c.hidden && c.visible {
 		return c, errors.New("--hidden and --visible exclude each other")
 	}
@@ -177,8 +183,8 @@ func (c config) nodeName(defaultAlive string) (string, error) {
 }
 
 func (c config) nodeOptions(log *slog.Logger) (node.Options, error) {
-	o := node.Options{Cookie: c.cookie, EPMDPort: c.epmdPort, Visible: c.visible, TickTime: c.ticktime,
-		MaxMessageSize: int(c.maxMessageSize)}
+	o := node.Options{Cookie: c.cookie, EPMDPort: c.epmdPort, DistPort: c.distPort, Visible: c.visible,
+		TickTime: c.ticktime, MaxMessageSize: int(c.maxMessageSize)}
 	// The node's own log lines (connections, EPMD, supervisors) go to the program's slog
 	// handler: one stream of structured records, on stderr.
 	o.Ergo.Log.DefaultLogger.Disable = true

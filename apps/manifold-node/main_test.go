@@ -84,3 +84,17 @@ func TestTLSFlags(t *testing.T) {
 	_, err = c.nodeOptions(nil)
 	require.ErrorContains(t, err, "no PEM certificate in "+keyFile)
 }
+
+func TestDistPortFlag(t *testing.T) {
+	c, err := parseFlags([]string{"--dist-port", "9100"})
+	require.NoError(t, err)
+	o, err := c.nodeOptions(nil)
+	require.NoError(t, err)
+	require.EqualValues(t, 9100, o.DistPort)
+	_, err = parseFlags([]string{"--dist-port", "9100", "--listen", "9200"})
+	require.ErrorContains(t, err, "--dist-port")
+	t.Setenv("GOBEAM_DIST_PORT", "9300")
+	c, err = parseFlags(nil)
+	require.NoError(t, err)
+	require.EqualValues(t, 9300, c.distPort)
+}

@@ -43,6 +43,11 @@ type Options struct {
 	OnResolve func(node gen.Atom, routes []gen.Route)
 	// Timeout bounds each EPMD request (DefaultTimeout when zero).
 	Timeout time.Duration
+	// FixedPort runs the cluster without EPMD, as erl nodes started with -erl_epmd_port Port
+	// (and -start_epmd false) do: every node listens on that one port, so the registrar
+	// registers nowhere, starts no server, and resolves every node to the host part of its name
+	// and FixedPort.
+	FixedPort uint16
 	// TLS marks every resolved route as TLS, for a node whose distribution runs over TLS (erl's
 	// -proto_dist inet_tls): EPMD does not say which carrier a node uses, the whole cluster
 	// agrees on it. Such routes dial the host part of the node name rather than the address EPMD
@@ -167,6 +172,13 @@ func (r *Registrar) Register(node gen.NodeRegistrar, routes gen.RegisterRoutes) 
 		// No acceptor (hidden network mode): nothing can reach this node by name, so there is
 		// nothing to publish. Resolving other nodes still works.
 		r.log.Info("epmd: %s has no acceptor, not registered", node.Name())
+		return gen.StaticRoutes{}, nil
+	}
+	if fixed := r.opts.FixedPort; fixed != 0 {
+		if port != fixed {
+			return gen.StaticRoutes{}, fmt.Errorf("epmd: %s listens on port %d, but every node of a cluster without EPMD listens on %d", node.Name(), port, fixed)
+		}
+		r.log.Info("epmd: not used: every node listens on port %d", fixed)
 		return gen.StaticRoutes{}, nil
 	}
 
@@ -344,6 +356,13 @@ func (r *Registrar) Resolve(node gen.Atom) ([]gen.Route, error) {
 	if protoVer == (gen.Version{}) {
 		return nil, fmt.Errorf("epmd: cannot route to %s: no proto version known (set Options.ProtoVersion)", node)
 	}
+	if fixed := r.opts.FixedPort; fixed != 0 {
+		routes := []gen.Route{{Host: host, Port: fixed, TLS: r.opts.TLS, HandshakeVersion: hsVer, ProtoVersion: protoVer}}
+		if r.opts.OnResolve != nil {
+			r.opts.OnResolve(node, routes)
+		}
+		return routes, nil
+	}
 	info, addr, err := r.client.Lookup(context.Background(), host, name)
 	if err != nil {
 		return nil, err
@@ -377,8 +396,12 @@ func (r *Registrar) ResolveApplication(gen.Atom) ([]gen.ApplicationRoute, error)
 	return nil, gen.ErrUnsupported
 }
 
-// Nodes implements gen.Registrar: the nodes registered with this host's EPMD.
+// Nodes implements gen.Registrar: the nodes registered with this host's EPMD. Without EPMD
+// (FixedPort) there is no such list.
 func (r *Registrar) Nodes() ([]gen.Atom, error) {
+	if r.opts.FixedPort != 0 {
+		return nil, gen.ErrUnsupported
+	}
 	entries, err := r.client.Names(context.Background(), r.opts.Host)
 	if err != nil {
 		return nil, err

@@ -80,6 +80,29 @@ func TestTLSRoutesDialTheNodesHostName(t *testing.T) {
 	assert.NotEqual(t, "localhost", got[0].Host, "without TLS the route keeps the address EPMD answered on")
 }
 
+// TestFixedPortNeedsNoEPMD: in a cluster without EPMD every node listens on one port, so
+// nothing is registered or asked, and any node resolves to its host and that port.
+func TestFixedPortNeedsNoEPMD(t *testing.T) {
+	port := freePort(t) // nothing listens there, and no server may start
+	r := testRegistrar(port, Options{FixedPort: 9100})
+	_, err := r.Register(newNode("go@127.0.0.1"), routes(9100))
+	require.NoError(t, err)
+	defer r.Terminate()
+	assert.Nil(t, r.Server(), "no EPMD is started")
+	_, err = (&Client{Port: port, Timeout: time.Second}).Names(context.Background(), "127.0.0.1")
+	assert.Error(t, err, "nothing listens on the EPMD port")
+
+	got, err := r.Resolve("erl@10.1.2.3")
+	require.NoError(t, err)
+	assert.Equal(t, []gen.Route{{Host: "10.1.2.3", Port: 9100, HandshakeVersion: hsV, ProtoVersion: protoV}}, got)
+	_, err = r.Nodes()
+	assert.ErrorIs(t, err, gen.ErrUnsupported)
+
+	other := testRegistrar(port, Options{FixedPort: 9100})
+	_, err = other.Register(newNode("go2@127.0.0.1"), routes(9101))
+	assert.ErrorContains(t, err, "listens on 9100")
+}
+
 func TestRegistrarStartsEmbeddedServer(t *testing.T) {
 	port := freePort(t)
 	var resolved []gen.Route

@@ -1,0 +1,45 @@
+package integration
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gobeam/gobeam/etf"
+	"github.com/gobeam/gobeam/integration/erlpeer"
+	"github.com/gobeam/gobeam/node"
+)
+
+// A cluster without EPMD, as erl runs with -erl_epmd_port Port -start_epmd false: every node
+// listens on the one port (here on its own loopback address) and reaches the others by name
+// alone. Nothing listens on the EPMD port the nodes are given, so any EPMD request would fail.
+func TestNoEPMDClusterBothWays(t *testing.T) {
+	const count = 10_000
+	c := newCluster(t)
+	distPort := freePort(t)
+	gn, err := node.Start(erlpeer.UniqueName("go")+"@127.0.0.2", node.Options{Cookie: c.cookie, EPMDPort: c.epmdPort, DistPort: distPort})
+	require.NoError(t, err)
+	t.Cleanup(gn.Stop)
+	_, out := spawnInbox(t, gn, "inbox", count+16)
+	erlNoEPMD := func(prefix string) *erlpeer.Peer {
+		return c.erlNode(prefix, erlpeer.Options{Args: []string{"-erl_epmd_port", strconv.Itoa(int(distPort)),
+			"-kernel", "inet_dist_use_interface", "{127,0,0,1}"}})
+	}
+
+	a := erlNoEPMD("erl_a")
+	dest := etf.Tuple{etf.Atom("inbox"), gn.Name()}
+	require.Equal(t, etf.Atom("ok"), a.MustCall("gobeam_dist", "send_seq", dest, etf.Atom("direct"), count))
+	for i := 1; i <= count; i++ {
+		require.Equal(t, etf.Tuple{etf.Atom("seq"), etf.Atom("direct"), int64(i)}, receive(t, out, 30*time.Second), "message %d", i)
+	}
+	a.Stop() // the next erl listens on the same address and port
+
+	b := erlNoEPMD("erl_b")
+	collector := b.MustCall("gobeam_dist", "start_collector", count).(etf.PID)
+	for i := 1; i <= count; i++ {
+		require.NoError(t, gn.Send(collector, etf.Tuple{etf.Atom("seq"), etf.Atom("go"), i}))
+	}
+	require.Equal(t, etf.Atom("ok"), b.MustCall("gobeam_dist", "await_collector", collector, 60_000))
+}
