@@ -77,8 +77,8 @@ func (ca *testCA) issue(t testing.TB) (certPEM, keyPEM []byte) {
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		// Go checks an address against the IP names, erl checks the host part of a node name
-		// against the DNS names even when it is an address.
+		// Go checks an address against the IP names; OTP 25 checks the host part of a node
+		// name against the DNS names even when it is an address (OTP 27 and 29 do not).
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
 		DNSNames:    []string{"localhost", "127.0.0.1"},
 	}
