@@ -17,7 +17,7 @@ import (
 	"github.com/gobeam/gobeam/etf"
 )
 
-// selfSigned is a certificate for 127.0.0.1 that is its own authority.
+// selfSigned is a certificate for 127.0.0.1 and 127.0.0.2 that is its own authority.
 func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -30,7 +30,7 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv4(127, 0, 0, 2)},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	require.NoError(t, err)
@@ -115,4 +115,19 @@ func TestTLSWithoutAuthorities(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("message did not arrive")
 	}
+}
+
+// TLS in a cluster without EPMD: the fixed-port routes are TLS routes too.
+func TestTLSWithoutEPMD(t *testing.T) {
+	cert, pool := selfSigned(t)
+	opts := Options{Cookie: "c", EPMDPort: freePort(t), DistPort: freePort(t), TLS: &TLS{Certificate: cert, CAs: pool}}
+	a, err := Start("tlsfixed_a@127.0.0.1", opts)
+	require.NoError(t, err)
+	defer a.Stop()
+	b, err := Start("tlsfixed_b@127.0.0.2", opts)
+	require.NoError(t, err)
+	defer b.Stop()
+	reply, err := a.Call(gen.ProcessID{Name: "net_kernel", Node: b.Name()}, etf.Tuple{etf.Atom("is_auth"), a.Name()})
+	require.NoError(t, err)
+	require.Equal(t, etf.Atom("yes"), reply)
 }
