@@ -54,12 +54,7 @@ func TestTwoGoNodes(t *testing.T) {
 	require.NoError(t, err)
 
 	require.NoError(t, a.Send(gen.ProcessID{Name: "inbox", Node: "b@127.0.0.1"}, etf.Tuple{etf.Atom("hi"), "there"}))
-	select {
-	case m := <-got:
-		require.Equal(t, etf.Tuple{etf.Atom("hi"), []byte("there")}, m)
-	case <-time.After(10 * time.Second):
-		t.Fatal("message did not arrive")
-	}
+	require.Equal(t, etf.Tuple{etf.Atom("hi"), []byte("there")}, received(t, got))
 
 	reply, err := a.Call(gen.ProcessID{Name: "inbox", Node: "b@127.0.0.1"}, etf.Atom("ping"))
 	require.NoError(t, err)
@@ -158,12 +153,7 @@ func TestTwoGoNodesOverIPv6(t *testing.T) {
 	}
 	nodes, inboxes := goNodes(t, 4, "v6a@::1", "v6b@::1")
 	require.NoError(t, nodes[0].Send(gen.ProcessID{Name: "inbox", Node: "v6b@::1"}, "over IPv6"))
-	select {
-	case m := <-inboxes[nodes[1]]:
-		require.Equal(t, []byte("over IPv6"), m)
-	case <-time.After(10 * time.Second):
-		t.Fatal("message did not arrive")
-	}
+	require.Equal(t, []byte("over IPv6"), received(t, inboxes[nodes[1]]))
 }
 
 // Go nodes in a cluster without EPMD (erl's -erl_epmd_port): each listens on the one port on
@@ -181,12 +171,7 @@ func TestGoNodesWithoutEPMD(t *testing.T) {
 	_, err = b.SpawnRegister("inbox", func() gen.ProcessBehavior { return &recorder{out: got} }, gen.ProcessOptions{})
 	require.NoError(t, err)
 	require.NoError(t, a.Send(gen.ProcessID{Name: "inbox", Node: b.Name()}, "no EPMD"))
-	select {
-	case m := <-got:
-		require.Equal(t, []byte("no EPMD"), m)
-	case <-time.After(10 * time.Second):
-		t.Fatal("message did not arrive")
-	}
+	require.Equal(t, []byte("no EPMD"), received(t, got))
 	_, err = net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(epmdPort))))
 	require.Error(t, err, "no EPMD was started")
 

@@ -1,6 +1,9 @@
 package node
 
 import (
+	"testing"
+	"time"
+
 	"ergo.services/ergo/act"
 	"ergo.services/ergo/gen"
 
@@ -20,4 +23,17 @@ func (r *recorder) HandleMessage(from gen.PID, message any) error {
 
 func (r *recorder) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error) {
 	return etf.Tuple{etf.Atom("pong"), request}, nil
+}
+
+// received returns the next message a recorder hands to ch, failing the test when none comes
+// within 10 s.
+func received(t *testing.T, ch chan any) any {
+	t.Helper()
+	select {
+	case m := <-ch:
+		return m
+	case <-time.After(10 * time.Second):
+		t.Fatal("message did not arrive")
+		return nil
+	}
 }

@@ -58,12 +58,7 @@ func TestTwoGoNodesOverTLS(t *testing.T) {
 
 	inbox := gen.ProcessID{Name: "inbox", Node: "tls_b@127.0.0.1"}
 	require.NoError(t, a.Send(inbox, etf.Tuple{etf.Atom("hi"), "over TLS"}))
-	select {
-	case m := <-got:
-		require.Equal(t, etf.Tuple{etf.Atom("hi"), []byte("over TLS")}, m)
-	case <-time.After(10 * time.Second):
-		t.Fatal("message did not arrive")
-	}
+	require.Equal(t, etf.Tuple{etf.Atom("hi"), []byte("over TLS")}, received(t, got))
 	reply, err := a.Call(inbox, etf.Atom("ping"))
 	require.NoError(t, err)
 	require.Equal(t, etf.Tuple{etf.Atom("pong"), etf.Atom("ping")}, reply)
@@ -109,12 +104,7 @@ func TestTLSWithoutAuthorities(t *testing.T) {
 	require.NoError(t, err)
 	defer lax.Stop()
 	require.NoError(t, lax.Send(inbox, "hello"))
-	select {
-	case m := <-got:
-		require.Equal(t, []byte("hello"), m)
-	case <-time.After(10 * time.Second):
-		t.Fatal("message did not arrive")
-	}
+	require.Equal(t, []byte("hello"), received(t, got))
 }
 
 // TLS in a cluster without EPMD: the fixed-port routes are TLS routes too.
