@@ -356,28 +356,25 @@ func (r *Registrar) Resolve(node gen.Atom) ([]gen.Route, error) {
 	if protoVer == (gen.Version{}) {
 		return nil, fmt.Errorf("epmd: cannot route to %s: no proto version known (set Options.ProtoVersion)", node)
 	}
-	if fixed := r.opts.FixedPort; fixed != 0 {
-		routes := []gen.Route{{Host: host, Port: fixed, TLS: r.opts.TLS, HandshakeVersion: hsVer, ProtoVersion: protoVer}}
-		if r.opts.OnResolve != nil {
-			r.opts.OnResolve(node, routes)
+	// Without EPMD (FixedPort) every node is at its host and that port; else EPMD says.
+	routeHost, port := host, r.opts.FixedPort
+	if port == 0 {
+		info, addr, err := r.client.Lookup(context.Background(), host, name)
+		if err != nil {
+			return nil, err
 		}
-		return routes, nil
-	}
-	info, addr, err := r.client.Lookup(context.Background(), host, name)
-	if err != nil {
-		return nil, err
-	}
-	if !info.Supports(DistVersion) {
-		return nil, fmt.Errorf("epmd: %s speaks distribution versions %d-%d, version %d is required",
-			node, info.LowestVersion, info.HighestVersion, DistVersion)
-	}
-	routeHost := host
-	if addr.IsValid() && !r.opts.TLS {
-		routeHost = addr.String()
+		if !info.Supports(DistVersion) {
+			return nil, fmt.Errorf("epmd: %s speaks distribution versions %d-%d, version %d is required",
+				node, info.LowestVersion, info.HighestVersion, DistVersion)
+		}
+		if addr.IsValid() && !r.opts.TLS {
+			routeHost = addr.String()
+		}
+		port = info.Port
 	}
 	routes := []gen.Route{{
 		Host:             routeHost,
-		Port:             info.Port,
+		Port:             port,
 		TLS:              r.opts.TLS,
 		HandshakeVersion: hsVer,
 		ProtoVersion:     protoVer,
