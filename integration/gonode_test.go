@@ -45,11 +45,17 @@ func newCluster(t *testing.T) *cluster {
 // goNode starts a Go node on the cluster's EPMD (embedded: no erl has started one).
 func (c *cluster) goNode(prefix string, opts node.Options) gen.Node {
 	c.t.Helper()
+	return c.goNodeAt(prefix, "127.0.0.1", opts)
+}
+
+// goNodeAt is goNode for a node whose name has the given host.
+func (c *cluster) goNodeAt(prefix, host string, opts node.Options) gen.Node {
+	c.t.Helper()
 	if opts.Cookie == "" {
 		opts.Cookie = c.cookie
 	}
 	opts.EPMDPort = c.epmdPort
-	name := erlpeer.UniqueName(prefix) + "@127.0.0.1"
+	name := erlpeer.UniqueName(prefix) + "@" + host
 	n, err := node.Start(name, opts)
 	require.NoError(c.t, err, "starting Go node %s", name)
 	c.t.Cleanup(n.Stop)

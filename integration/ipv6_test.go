@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"ergo.services/ergo/gen"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gobeam/gobeam/etf"
@@ -26,7 +25,7 @@ func TestIPv6DistributionBothWays(t *testing.T) {
 	const count = 10_000
 	const size = 2 << 20
 	c := newCluster(t)
-	gn := c.goNode6("go")
+	gn := c.goNodeAt("go", "::1", node.Options{})
 	_, out := spawnInbox(t, gn, "inbox", count+16)
 	p := c.erlNode6("erl_a")
 
@@ -43,7 +42,8 @@ func TestIPv6DistributionBothWays(t *testing.T) {
 	peerAddr, err := p.EvalWith(`[Ctrl] = [C || {N, C} <- erlang:system_info(dist_ctrl), N =:= Go],
 		{ok, {Addr, _}} = inet:peername(Ctrl), Addr.`, map[string]etf.Term{"Go": gn.Name()})
 	require.NoError(t, err)
-	require.Equal(t, etf.Tuple{0, 0, 0, 0, 0, 0, 0, 1}, toInts(peerAddr), "erl reaches the Go node over IPv6")
+	require.Equal(t, etf.Tuple{int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(1)}, peerAddr,
+		"erl reaches the Go node over IPv6")
 
 	// The Go node dials another erl, found through EPMD by its IPv6 host.
 	q := c.erlNode6("erl_b")
@@ -62,28 +62,4 @@ func (c *cluster) erlNode6(prefix string) *erlpeer.Peer {
 		Cookie: c.cookie, EPMDPort: int(c.epmdPort), NoStartEPMD: true})
 	p.MustLoadFS(erlSources, "erl/*.erl")
 	return p
-}
-
-// goNode6 starts a Go node named by the IPv6 loopback address on the cluster's EPMD.
-func (c *cluster) goNode6(prefix string) gen.Node {
-	c.t.Helper()
-	name := erlpeer.UniqueName(prefix) + "@::1"
-	n, err := node.Start(name, node.Options{Cookie: c.cookie, EPMDPort: c.epmdPort})
-	require.NoError(c.t, err, "starting Go node %s", name)
-	c.t.Cleanup(n.Stop)
-	return n
-}
-
-// toInts turns a decoded tuple of small integers into one of ints, for comparing.
-func toInts(t etf.Term) etf.Tuple {
-	in, _ := t.(etf.Tuple)
-	out := make(etf.Tuple, len(in))
-	for i, v := range in {
-		if n, ok := v.(int64); ok {
-			out[i] = int(n)
-		} else {
-			out[i] = v
-		}
-	}
-	return out
 }

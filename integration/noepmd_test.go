@@ -19,9 +19,7 @@ func TestNoEPMDClusterBothWays(t *testing.T) {
 	const count = 10_000
 	c := newCluster(t)
 	distPort := freePort(t)
-	gn, err := node.Start(erlpeer.UniqueName("go")+"@127.0.0.2", node.Options{Cookie: c.cookie, EPMDPort: c.epmdPort, DistPort: distPort})
-	require.NoError(t, err)
-	t.Cleanup(gn.Stop)
+	gn := c.goNodeAt("go", "127.0.0.2", node.Options{DistPort: distPort})
 	_, out := spawnInbox(t, gn, "inbox", count+16)
 	erlNoEPMD := func(prefix string) *erlpeer.Peer {
 		return c.erlNode(prefix, erlpeer.Options{Args: []string{"-erl_epmd_port", strconv.Itoa(int(distPort)),
