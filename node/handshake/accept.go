@@ -89,6 +89,7 @@ func (h *Handshake) accept(node gen.NodeHandshake, conn net.Conn, cookie string,
 	}
 	peer = string(d.Peer)
 	d.PeerFlags = name.Flags.normalize()
+	cookie = h.cookieFor(d.Peer, cookie)
 
 	missing := d.PeerFlags.Missing(Mandatory)
 	if name.Legacy {

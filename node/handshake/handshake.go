@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"strings"
 	"time"
@@ -57,6 +58,10 @@ type Options struct {
 	// NetworkFlags is what NetworkFlags() returns, for acceptors that take their Ergo flags from
 	// the handshake. Zero leaves Ergo's node-wide flags in force.
 	NetworkFlags gen.NetworkFlags
+	// Cookies holds the cookies of particular peers, as erlang:set_cookie(Node, Cookie) does:
+	// a peer listed here is challenged with, and answered with, its own cookie, whichever side
+	// dials. Every other peer uses the cookie Ergo passes in (the node's cookie).
+	Cookies map[gen.Atom]string
 }
 
 // Handshake is the Erlang distribution handshake (version 6, OTP 23 and later) as an Ergo
@@ -66,6 +71,7 @@ type Handshake struct {
 	flags   Flags
 	timeout time.Duration
 	netflag gen.NetworkFlags
+	cookies map[gen.Atom]string
 	dials   dials
 }
 
@@ -75,6 +81,7 @@ func New(options Options) *Handshake {
 		flags:   options.Flags,
 		timeout: options.Timeout,
 		netflag: options.NetworkFlags,
+		cookies: maps.Clone(options.Cookies),
 	}
 	if h.flags == 0 {
 		h.flags = DefaultFlags
@@ -91,6 +98,14 @@ func New(options Options) *Handshake {
 		h.timeout = DefaultTimeout
 	}
 	return h
+}
+
+// cookieFor is the cookie for peer: its own if it has one, else the node's.
+func (h *Handshake) cookieFor(peer gen.Atom, node string) string {
+	if c, ok := h.cookies[peer]; ok {
+		return c
+	}
+	return node
 }
 
 // Flags returns what the node announces.

@@ -111,6 +111,36 @@ func TestWrongCookieRefusedBothWays(t *testing.T) {
 	assert.Contains(t, b.log.text(), "handshake with alpha@127.0.0.1: cookie mismatch")
 }
 
+// A peer with a cookie of its own is challenged and answered with it whichever side dials;
+// the other peers still need the node's cookie, and the listed peer cannot use that one.
+func TestPeerCookies(t *testing.T) {
+	a := newFakeNode("alpha@127.0.0.1", 1)
+	b := newFakeNode("beta@127.0.0.1", 2)
+	c := newFakeNode("gamma@127.0.0.1", 3)
+	mine := func() *Handshake { return New(Options{Cookies: map[gen.Atom]string{"beta@127.0.0.1": "PAIR"}}) }
+
+	start, accept := run(t, mine(), New(Options{}), a, b, "MINE", "PAIR")
+	require.NoError(t, start.err, "alpha dials beta")
+	require.NoError(t, accept.err)
+	start, accept = run(t, New(Options{}), mine(), b, a, "PAIR", "MINE")
+	require.NoError(t, start.err, "beta dials alpha")
+	require.NoError(t, accept.err)
+
+	start, accept = run(t, mine(), New(Options{}), a, c, "MINE", "MINE")
+	require.NoError(t, start.err, "gamma has no cookie of its own: the node's")
+	require.NoError(t, accept.err)
+	start, accept = run(t, New(Options{}), mine(), c, a, "PAIR", "MINE")
+	assert.ErrorIs(t, start.err, ErrBadCookie, "beta's cookie is beta's only")
+	assert.ErrorIs(t, accept.err, ErrBadCookie)
+
+	start, accept = run(t, New(Options{}), mine(), b, a, "MINE", "MINE")
+	assert.ErrorIs(t, start.err, ErrBadCookie, "beta must use its own cookie")
+	assert.ErrorIs(t, accept.err, ErrBadCookie)
+	start, accept = run(t, mine(), New(Options{}), a, b, "MINE", "MINE")
+	assert.ErrorIs(t, start.err, ErrBadCookie)
+	assert.ErrorIs(t, accept.err, ErrBadCookie)
+}
+
 func TestForgedAckRefused(t *testing.T) {
 	// An acceptor that knows no cookie but answers with a made-up digest.
 	cs, ca := net.Pipe()

@@ -152,6 +152,7 @@ func (h *Handshake) start(node gen.NodeHandshake, conn net.Conn, cookie string, 
 	}
 	peer = challenge.Name
 	d.Peer = gen.Atom(challenge.Name)
+	cookie = h.cookieFor(d.Peer, cookie)
 	d.PeerFlags = challenge.Flags.normalize()
 	d.PeerCreation = challenge.Creation
 	if missing := d.PeerFlags.Missing(Mandatory); missing != 0 {
