@@ -63,9 +63,13 @@ func (c *cluster) goNodeAt(prefix, host string, opts node.Options) gen.Node {
 }
 
 // erlNode starts an erl peer that registers with the cluster's EPMD and loads the test modules.
+// Its name is opts.Name when set (a name the Go node must know before the peer starts), else a
+// new one made from prefix.
 func (c *cluster) erlNode(prefix string, opts erlpeer.Options) *erlpeer.Peer {
 	c.t.Helper()
-	opts.Name = erlpeer.UniqueName(prefix)
+	if opts.Name == "" {
+		opts.Name = erlpeer.UniqueName(prefix)
+	}
 	if opts.Cookie == "" {
 		opts.Cookie = c.cookie
 	}

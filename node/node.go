@@ -32,6 +32,10 @@ func Start(name string, opts Options) (gen.Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
+	peerCookies, err := opts.peerCookies()
+	if err != nil {
+		return nil, err
+	}
 	epmdPort, err := opts.epmdPort()
 	if err != nil {
 		return nil, err
@@ -56,7 +60,7 @@ func Start(name string, opts Options) (gen.Node, error) {
 		}
 	}
 
-	hs := handshake.New(handshake.Options{Hidden: !opts.Visible, Timeout: opts.HandshakeTimeout})
+	hs := handshake.New(handshake.Options{Hidden: !opts.Visible, Timeout: opts.HandshakeTimeout, Cookies: peerCookies})
 	// The kernel answers what every OTP node answers: net_kernel (ping), rex, spawn requests
 	// and erpc calls of registered Go functions.
 	k := kernel.New(kernel.Options{Registry: opts.Registry, TickTime: opts.TickTime})

@@ -36,6 +36,10 @@ func TestStartRejectsBadOptions(t *testing.T) {
 	t.Setenv("ERL_EPMD_PORT", "not-a-port")
 	_, err = Start("a@127.0.0.1", Options{Cookie: "c"})
 	require.ErrorContains(t, err, "ERL_EPMD_PORT")
+	_, err = Start("a@127.0.0.1", Options{Cookie: "c", Cookies: map[string]string{"peer": "x"}})
+	require.ErrorContains(t, err, `Cookies: "peer" is not a node name`)
+	_, err = Start("a@127.0.0.1", Options{Cookie: "c", Cookies: map[string]string{"p@h": ""}})
+	require.ErrorContains(t, err, "empty cookie for p@h")
 }
 
 // Two Go nodes find each other through the embedded EPMD and exchange messages and calls over

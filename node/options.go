@@ -23,6 +23,11 @@ type Options struct {
 	// Cookie is the magic cookie. Empty: the content of ~/.erlang.cookie, created if missing,
 	// as erl does.
 	Cookie string
+	// Cookies holds the cookies of particular peers by node name, as erl's
+	// erlang:set_cookie(Node, Cookie) or -setcookie Node Cookie: a listed peer must use its own
+	// cookie, whichever side dials, and every other peer uses Cookie. It lets one Go node sit
+	// between clusters that each keep a cookie of their own.
+	Cookies map[string]string
 	// Visible makes the node a full member of the cluster: BEAM nodes list it in nodes() and
 	// global syncs with it, so the node runs global's name server (package node/global, see
 	// Global). The default is hidden, as for C nodes: BEAM nodes list it in nodes(hidden) and
@@ -100,6 +105,23 @@ func (o Options) cookie() (string, error) {
 		return o.Cookie, nil
 	}
 	return handshake.DefaultCookie()
+}
+
+func (o Options) peerCookies() (map[gen.Atom]string, error) {
+	if len(o.Cookies) == 0 {
+		return nil, nil
+	}
+	cookies := make(map[gen.Atom]string, len(o.Cookies))
+	for peer, cookie := range o.Cookies {
+		if _, _, err := checkName(peer); err != nil {
+			return nil, fmt.Errorf("node: Cookies: %q is not a node name (name@host)", peer)
+		}
+		if cookie == "" {
+			return nil, fmt.Errorf("node: Cookies: empty cookie for %s", peer)
+		}
+		cookies[gen.Atom(peer)] = cookie
+	}
+	return cookies, nil
 }
 
 func (o Options) distOptions() dist.Options {

@@ -35,6 +35,7 @@ import (
 
 type config struct {
 	name, sname, cookie string
+	peerCookies         map[string]string
 	epmdPort            uint16
 	hidden, visible     bool
 	listen              string
@@ -84,6 +85,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.name, "name", "", "long node name, name@host (as erl -name)")
 	fs.StringVar(&c.sname, "sname", "", "short node name; the host is this machine's short hostname (as erl -sname)")
 	fs.StringVar(&c.cookie, "cookie", "", "magic cookie (default: ~/.erlang.cookie, created if missing, as erl does)")
+	fs.StringToStringVar(&c.peerCookies, "peer-cookie", nil, "NODE=COOKIE: the cookie of one peer, both ways, as erlang:set_cookie(Node, Cookie); repeat for more (default: --cookie for every peer)")
 	port := fs.Uint16("epmd-port", 0, "EPMD port (default: $ERL_EPMD_PORT or 4369); an embedded EPMD starts if none runs")
 	fs.BoolVar(&c.visible, "visible", false, "join as a visible node: in nodes() of BEAM nodes, and running global")
 	fs.BoolVar(&c.hidden, "hidden", false, "join as a hidden node (as erl -hidden); the default")
@@ -183,7 +185,7 @@ func (c config) nodeName(defaultAlive string) (string, error) {
 }
 
 func (c config) nodeOptions(log *slog.Logger) (node.Options, error) {
-	o := node.Options{Cookie: c.cookie, EPMDPort: c.epmdPort, DistPort: c.distPort, Visible: c.visible,
+	o := node.Options{Cookie: c.cookie, Cookies: c.peerCookies, EPMDPort: c.epmdPort, DistPort: c.distPort, Visible: c.visible,
 		TickTime: c.ticktime, MaxMessageSize: int(c.maxMessageSize)}
 	// The node's own log lines (connections, EPMD, supervisors) go to the program's slog
 	// handler: one stream of structured records, on stderr.

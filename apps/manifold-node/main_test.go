@@ -98,3 +98,18 @@ func TestDistPortFlag(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 9300, c.distPort)
 }
+
+func TestPeerCookieFlag(t *testing.T) {
+	c, err := parseFlags([]string{"--peer-cookie", "a@10.0.0.1=alpha", "--peer-cookie", "b@10.0.0.2=be=ta"})
+	require.NoError(t, err)
+	o, err := c.nodeOptions(nil)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"a@10.0.0.1": "alpha", "b@10.0.0.2": "be=ta"}, o.Cookies)
+	_, err = parseFlags([]string{"--peer-cookie", "a@10.0.0.1"})
+	require.ErrorContains(t, err, "peer-cookie")
+
+	t.Setenv("GOBEAM_PEER_COOKIE", "c@h=gamma")
+	c, err = parseFlags(nil)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"c@h": "gamma"}, c.peerCookies)
+}
