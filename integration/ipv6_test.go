@@ -17,17 +17,13 @@ import (
 // networks (node names such as app@fdaa:0:1::3): both nodes named by an IPv6 address, EPMD
 // asked over IPv6, messages in order and a large message each way.
 func TestIPv6DistributionBothWays(t *testing.T) {
-	if l, err := net.Listen("tcp6", "[::1]:0"); err != nil {
-		t.Skipf("this machine has no IPv6 loopback: %v", err)
-	} else {
-		l.Close()
-	}
+	requireIPv6(t)
 	const count = 10_000
 	const size = 2 << 20
 	c := newCluster(t)
 	gn := c.goNodeAt("go", "::1", node.Options{})
 	_, out := spawnInbox(t, gn, "inbox", count+16)
-	p := c.erlNode6("erl_a")
+	p := c.erlNode6("erl_a", erlpeer.Options{})
 
 	// erl dials the Go node.
 	dest := etf.Tuple{etf.Atom("inbox"), gn.Name()}
@@ -39,14 +35,12 @@ func TestIPv6DistributionBothWays(t *testing.T) {
 	require.NoError(t, err)
 	big := receive(t, out, 60*time.Second).(etf.Tuple)
 	require.Equal(t, sha256.Sum256(pattern(size)), sha256.Sum256(big[1].([]byte)))
-	peerAddr, err := p.EvalWith(`[Ctrl] = [C || {N, C} <- erlang:system_info(dist_ctrl), N =:= Go],
-		{ok, {Addr, _}} = inet:peername(Ctrl), Addr.`, map[string]etf.Term{"Go": gn.Name()})
+	peerAddr, err := p.EvalWith(erlPeerAddress, map[string]etf.Term{"Peer": gn.Name()})
 	require.NoError(t, err)
-	require.Equal(t, etf.Tuple{int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(1)}, peerAddr,
-		"erl reaches the Go node over IPv6")
+	require.Equal(t, loopback6, peerAddr, "erl reaches the Go node over IPv6")
 
 	// The Go node dials another erl, found through EPMD by its IPv6 host.
-	q := c.erlNode6("erl_b")
+	q := c.erlNode6("erl_b", erlpeer.Options{})
 	collector := q.MustCall("gobeam_dist", "start_collector", count+1).(etf.PID)
 	for i := 1; i <= count; i++ {
 		require.NoError(t, gn.Send(collector, etf.Tuple{etf.Atom("seq"), etf.Atom("go"), i}))
@@ -55,11 +49,74 @@ func TestIPv6DistributionBothWays(t *testing.T) {
 	require.Equal(t, etf.Atom("ok"), q.MustCall("gobeam_dist", "await_collector", collector, 60_000))
 }
 
-// erlNode6 starts an inet6_tcp erl peer named by the IPv6 loopback address.
-func (c *cluster) erlNode6(prefix string) *erlpeer.Peer {
-	c.t.Helper()
-	p := erlpeer.Start(c.t, erlpeer.Options{Name: erlpeer.UniqueName(prefix) + "@::1", ProtoDist: "inet6_tcp",
-		Cookie: c.cookie, EPMDPort: int(c.epmdPort), NoStartEPMD: true})
-	p.MustLoadFS(erlSources, "erl/*.erl")
-	return p
+// TLS over IPv6, against erl's inet6_tls_dist: both ways, in order, with certificates checked
+// both ways, and each connection checked on the erl side to be a TLS connection over IPv6.
+func TestTLSOverIPv6BothWays(t *testing.T) {
+	requireIPv6(t)
+	const count = 5_000
+	ca := newTestCA(t, "gobeam test CA")
+	c := newCluster(t)
+	gn := c.goNodeAt("go", "::1", node.Options{TLS: ca.goTLS(t)})
+	_, out := spawnInbox(t, gn, "inbox", count+16)
+	tls6 := func(prefix string) *erlpeer.Peer {
+		return c.erlNode6(prefix, erlpeer.Options{ProtoDist: "inet6_tls", Args: ca.erlTLSArgs(t, true)})
+	}
+	overTLS6 := func(p *erlpeer.Peer) {
+		t.Helper()
+		vars := map[string]etf.Term{"Peer": gn.Name()}
+		carrier, err := p.EvalWith(tlsControlled, vars)
+		require.NoError(t, err)
+		require.Equal(t, etf.Atom("tls"), carrier)
+		addr, err := p.EvalWith(erlPeerAddress, vars)
+		require.NoError(t, err)
+		require.Equal(t, loopback6, addr)
+	}
+
+	// erl dials the Go node.
+	a := tls6("erl_a")
+	dest := etf.Tuple{etf.Atom("inbox"), gn.Name()}
+	require.Equal(t, etf.Atom("ok"), a.MustCall("gobeam_dist", "send_seq", dest, etf.Atom("tls6"), count))
+	for i := 1; i <= count; i++ {
+		require.Equal(t, etf.Tuple{etf.Atom("seq"), etf.Atom("tls6"), int64(i)}, receive(t, out, 30*time.Second), "message %d", i)
+	}
+	overTLS6(a)
+
+	// The Go node dials another erl.
+	b := tls6("erl_b")
+	collector := b.MustCall("gobeam_dist", "start_collector", count).(etf.PID)
+	for i := 1; i <= count; i++ {
+		require.NoError(t, gn.Send(collector, etf.Tuple{etf.Atom("seq"), etf.Atom("go"), i}))
+	}
+	require.Equal(t, etf.Atom("ok"), b.MustCall("gobeam_dist", "await_collector", collector, 60_000))
+	overTLS6(b)
 }
+
+// requireIPv6 skips a test on a machine without an IPv6 loopback.
+func requireIPv6(t *testing.T) {
+	t.Helper()
+	l, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("this machine has no IPv6 loopback: %v", err)
+	}
+	l.Close()
+}
+
+// erlNode6 starts an erl peer named by the IPv6 loopback address, on inet6_tcp unless
+// opts.ProtoDist says otherwise.
+func (c *cluster) erlNode6(prefix string, opts erlpeer.Options) *erlpeer.Peer {
+	c.t.Helper()
+	opts.Name = erlpeer.UniqueName(prefix) + "@::1"
+	if opts.ProtoDist == "" {
+		opts.ProtoDist = "inet6_tcp"
+	}
+	return c.erlNode(prefix, opts)
+}
+
+// erlPeerAddress is the address of the node Peer as erl's net_kernel holds it, over TCP and
+// TLS alike. (Its family field is no help: inet6_tls_dist of OTP 25 says inet.)
+const erlPeerAddress = `{ok, Info} = net_kernel:node_info(Peer),
+	{address, {net_address, {Addr, _Port}, _Host, _Proto, _Family}} = lists:keyfind(address, 1, Info),
+	Addr.`
+
+// loopback6 is ::1 as erl writes an address.
+var loopback6 = etf.Tuple{int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(1)}

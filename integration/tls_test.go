@@ -64,7 +64,7 @@ func (ca *testCA) pool() *x509.CertPool {
 	return p
 }
 
-// issue makes a certificate for the nodes on 127.0.0.1, good as server and as client, as one
+// issue makes a certificate for the nodes on 127.0.0.1 and ::1, good as server and as client, as one
 // certfile serves both sides of erl's TLS distribution. It returns the certificate and key PEM.
 func (ca *testCA) issue(t testing.TB) (certPEM, keyPEM []byte) {
 	t.Helper()
@@ -79,8 +79,8 @@ func (ca *testCA) issue(t testing.TB) (certPEM, keyPEM []byte) {
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		// Go checks an address against the IP names; OTP 25 checks the host part of a node
 		// name against the DNS names even when it is an address (OTP 27 and 29 do not).
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:    []string{"localhost", "127.0.0.1"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		DNSNames:    []string{"localhost", "127.0.0.1", "::1"},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	require.NoError(t, err)
