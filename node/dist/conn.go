@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"slices"
 	"sync"
@@ -166,13 +167,13 @@ func (c *Connection) serve() error {
 	case <-c.closed:
 		return c.reason
 	}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); c.writeLoop() }()
-	go func() { defer wg.Done(); c.tickLoop() }()
+	written := make(chan struct{})
+	go func() { defer close(written); c.writeLoop() }()
+	stopTicks := c.startTicks()
 	err := c.readLoop()
 	c.shutdown(err)
-	wg.Wait()
+	stopTicks()
+	<-written
 	c.lost()
 	return c.reason
 }
@@ -281,28 +282,36 @@ func (c *Connection) readError(err error) error {
 	return err
 }
 
-// tickLoop keeps an idle connection alive and notices a dead one, as net_kernel does: a tick
+// startTicks keeps an idle connection alive and notices a dead one, as net_kernel does: a tick
 // goes out whenever nothing was written for a quarter of net_ticktime, and a peer that sent
-// nothing (not even a tick) for net_ticktime is declared down.
-func (c *Connection) tickLoop() {
+// nothing (not even a tick) for net_ticktime is declared down. It runs on a timer rather than
+// a goroutine of its own, so an idle link holds two goroutines (reader and writer), not three.
+// The returned function stops it.
+func (c *Connection) startTicks() (stop func()) {
 	interval := c.opts.TickTime / 4
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
+	var timer atomic.Pointer[time.Timer]
+	check := func() {
 		select {
 		case <-c.closed:
 			return
-		case now := <-t.C:
-			if now.UnixNano()-c.lastRead.Load() > int64(c.opts.TickTime) {
-				c.log.Warning("%s sent nothing for %s (net_ticktime): connection down", c.peer.Name, c.opts.TickTime)
-				c.shutdown(ErrTickTimeout)
-				return
-			}
-			if now.UnixNano()-c.lastWrite.Load() >= int64(interval) {
-				c.out.push(outItem{segs: [][]byte{tickPacket}})
-			}
+		default:
 		}
+		now := time.Now().UnixNano()
+		if now-c.lastRead.Load() > int64(c.opts.TickTime) {
+			c.log.Warning("%s sent nothing for %s (net_ticktime): connection down", c.peer.Name, c.opts.TickTime)
+			c.shutdown(ErrTickTimeout)
+			return
+		}
+		if now-c.lastWrite.Load() >= int64(interval) {
+			c.out.push(outItem{segs: [][]byte{tickPacket}})
+		}
+		timer.Load().Reset(interval)
 	}
+	// Created unarmed, and armed once stored, so the first check finds the timer to re-arm.
+	t := time.AfterFunc(time.Duration(math.MaxInt64), check)
+	timer.Store(t)
+	t.Reset(interval)
+	return func() { t.Stop() }
 }
 
 func (c *Connection) writeLoop() {
