@@ -13,7 +13,7 @@ import (
 	"github.com/gobeam/gobeam/etf"
 )
 
-func freePort(t *testing.T) uint16 {
+func freePort(t testing.TB) uint16 {
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer l.Close()

@@ -1,0 +1,76 @@
+package node
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"ergo.services/ergo/gen"
+)
+
+// BenchmarkIdleLinkMemory measures what one idle distribution link costs a node: heap (buffers
+// and state), goroutine stacks and goroutines. A hub node connects to peers Go nodes in this
+// process; every link has both its ends here, so the growth is divided by twice the number of
+// links. It measures once, whatever b.N: run it with -benchtime=1x.
+//
+//	go test -run '^$' -bench IdleLinkMemory -benchtime=1x ./node/
+func BenchmarkIdleLinkMemory(b *testing.B) {
+	const peers = 32
+	port := freePort(b)
+	opts := Options{Cookie: "c", EPMDPort: port, TickTime: 4 * time.Second}
+	start := func(name string) gen.Node {
+		n, err := Start(name, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(n.Stop)
+		return n
+	}
+	hub := start("hub@127.0.0.1")
+	got := make(chan any, peers)
+	if _, err := hub.SpawnRegister("inbox", func() gen.ProcessBehavior { return &recorder{out: got} }, gen.ProcessOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	nodes := make([]gen.Node, peers)
+	for i := range nodes {
+		nodes[i] = start(fmt.Sprintf("peer%d@127.0.0.1", i))
+	}
+	before := settledMemory()
+
+	for _, n := range nodes {
+		if err := n.Send(gen.ProcessID{Name: "inbox", Node: hub.Name()}, "hello"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for range nodes {
+		select {
+		case <-got:
+		case <-time.After(10 * time.Second):
+			b.Fatal("a peer's message did not arrive")
+		}
+	}
+	// Long enough for every reader to wait on a quiet link (and give back its grown buffer)
+	// and for ticks to pass both ways.
+	time.Sleep(3 * time.Second)
+	after := settledMemory()
+
+	ends := float64(2 * peers)
+	b.ReportMetric(float64(after.heap-before.heap)/ends, "heap-B/link")
+	b.ReportMetric(float64(after.stack-before.stack)/ends, "stack-B/link")
+	b.ReportMetric(float64(after.goroutines-before.goroutines)/ends, "goroutines/link")
+	b.ReportMetric(0, "ns/op")
+}
+
+type memory struct {
+	heap, stack uint64
+	goroutines  int
+}
+
+func settledMemory() memory {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return memory{heap: m.HeapAlloc, stack: m.StackInuse, goroutines: runtime.NumGoroutine()}
+}
