@@ -297,9 +297,9 @@ func TestManifoldWorkerCrashMidStream(t *testing.T) {
 		ch, err := gn.Call(part, etf.Atom("which_children"))
 		return err == nil && ch.(etf.List)[1].(etf.Tuple)[1].(gen.PID) != victim
 	})
-	// The last round is another message, counted apart from tick. Each pid is
-	// served by one worker slot, in cast order, so when every pid has its tock, every tick
-	// that was not lost has arrived too, however slowly the earlier rounds were delivered.
+	// The last round is another message, counted apart from tick. Each pid is served by one
+	// worker slot, in cast order, so when every pid has its tock, every tick that was not lost
+	// has arrived too, however slowly the earlier rounds were delivered.
 	_, err = ex.EvalWith(`'Elixir.GobeamManifold':send(Pids, tock)`, map[string]etf.Term{"Pids": pids})
 	require.NoError(t, err)
 	waitFor(t, 30*time.Second, "the last round", func() bool { return tocks.Load() == perRound })

@@ -10,9 +10,10 @@ import (
 )
 
 // BenchmarkIdleLinkMemory measures what one idle distribution link costs a node: heap (buffers
-// and state), goroutine stacks and goroutines. A hub node connects to peers Go nodes in this
-// process; every link has both its ends here, so the growth is divided by twice the number of
-// links. It measures once, whatever b.N: run it with -benchtime=1x.
+// and state), goroutine stacks and goroutines. A hub node and 32 peer nodes run in this
+// process, and each peer connects to the hub; every link has both its ends here, so the growth
+// is divided by twice the number of links. It measures once, whatever b.N: run it with
+// -benchtime=1x.
 //
 //	go test -run '^$' -bench IdleLinkMemory -benchtime=1x ./node/
 func BenchmarkIdleLinkMemory(b *testing.B) {
