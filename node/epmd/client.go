@@ -173,8 +173,20 @@ func register(conn net.Conn, node NodeInfo) (Alive2Response, error) {
 // watch waits for EPMD to close the connection. EPMD never writes on it again; anything read is
 // ignored.
 func (r *Registration) watch() {
-	io.Copy(io.Discard, r.conn)
+	awaitClose(r.conn)
 	r.once.Do(func() { close(r.done) })
+}
+
+// awaitClose returns when the connection of a registration closes, reading and dropping
+// whatever comes meanwhile. A small buffer of its own: io.Discard would hold one of 8 KB for
+// the registration's whole life.
+func awaitClose(conn net.Conn) {
+	var b [64]byte
+	for {
+		if _, err := conn.Read(b[:]); err != nil {
+			return
+		}
+	}
 }
 
 // Done is closed when the registration ends: Close was called or EPMD went away.

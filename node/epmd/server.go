@@ -230,7 +230,7 @@ func (s *Server) alive2(conn net.Conn, node NodeInfo, sequence int) {
 
 	// The registration lives as long as the connection. Nothing more is expected on it.
 	conn.SetDeadline(time.Time{})
-	io.Copy(io.Discard, conn)
+	awaitClose(conn)
 	s.unregister(r)
 	s.logf(Logger.Info, "epmd: unregistered %s", node.Name)
 }
