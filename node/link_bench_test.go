@@ -20,27 +20,16 @@ func BenchmarkIdleLinkMemory(b *testing.B) {
 	const peers = 32
 	port := freePort(b)
 	opts := Options{Cookie: "c", EPMDPort: port, TickTime: 4 * time.Second}
-	start := func(name string) gen.Node {
-		n, err := Start(name, opts)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(n.Stop)
-		return n
-	}
-	hub := start("hub@127.0.0.1")
-	got := make(chan any, peers)
-	if _, err := hub.SpawnRegister("inbox", func() gen.ProcessBehavior { return &recorder{out: got} }, gen.ProcessOptions{}); err != nil {
-		b.Fatal(err)
-	}
+	hub := startNode(b, "hub@127.0.0.1", opts)
+	got, inbox := registerInbox(b, hub, peers)
 	nodes := make([]gen.Node, peers)
 	for i := range nodes {
-		nodes[i] = start(fmt.Sprintf("peer%d@127.0.0.1", i))
+		nodes[i] = startNode(b, fmt.Sprintf("peer%d@127.0.0.1", i), opts)
 	}
 	before := settledMemory()
 
 	for _, n := range nodes {
-		if err := n.Send(gen.ProcessID{Name: "inbox", Node: hub.Name()}, "hello"); err != nil {
+		if err := n.Send(inbox, "hello"); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -46,16 +46,9 @@ func TestStartRejectsBadOptions(t *testing.T) {
 // the Erlang distribution protocol, with no Erlang installed.
 func TestTwoGoNodes(t *testing.T) {
 	port := freePort(t)
-	a, err := Start("a@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
-	require.NoError(t, err)
-	defer a.Stop()
-	b, err := Start("b@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
-	require.NoError(t, err)
-	defer b.Stop()
-
-	got := make(chan any, 8)
-	_, err = b.SpawnRegister("inbox", func() gen.ProcessBehavior { return &recorder{out: got} }, gen.ProcessOptions{})
-	require.NoError(t, err)
+	a := startNode(t, "a@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
+	b := startNode(t, "b@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
+	got, _ := registerInbox(t, b, 8)
 
 	require.NoError(t, a.Send(gen.ProcessID{Name: "inbox", Node: "b@127.0.0.1"}, etf.Tuple{etf.Atom("hi"), "there"}))
 	require.Equal(t, etf.Tuple{etf.Atom("hi"), []byte("there")}, received(t, got))
@@ -72,12 +65,8 @@ func goNodes(t *testing.T, inboxSize int, names ...string) ([]gen.Node, map[gen.
 	var nodes []gen.Node
 	inboxes := map[gen.Node]chan any{}
 	for _, name := range names {
-		n, err := Start(name, Options{Cookie: "c", EPMDPort: port})
-		require.NoError(t, err)
-		t.Cleanup(n.Stop)
-		ch := make(chan any, inboxSize)
-		_, err = n.SpawnRegister("inbox", func() gen.ProcessBehavior { return &recorder{out: ch} }, gen.ProcessOptions{})
-		require.NoError(t, err)
+		n := startNode(t, name, Options{Cookie: "c", EPMDPort: port})
+		ch, _ := registerInbox(t, n, inboxSize)
 		nodes, inboxes[n] = append(nodes, n), ch
 	}
 	return nodes, inboxes
@@ -165,18 +154,12 @@ func TestTwoGoNodesOverIPv6(t *testing.T) {
 func TestGoNodesWithoutEPMD(t *testing.T) {
 	port, epmdPort := freePort(t), freePort(t)
 	opts := Options{Cookie: "c", EPMDPort: epmdPort, DistPort: port}
-	a, err := Start("noepmd_a@127.0.0.1", opts)
-	require.NoError(t, err)
-	defer a.Stop()
-	b, err := Start("noepmd_b@127.0.0.2", opts)
-	require.NoError(t, err)
-	defer b.Stop()
-	got := make(chan any, 1)
-	_, err = b.SpawnRegister("inbox", func() gen.ProcessBehavior { return &recorder{out: got} }, gen.ProcessOptions{})
-	require.NoError(t, err)
-	require.NoError(t, a.Send(gen.ProcessID{Name: "inbox", Node: b.Name()}, "no EPMD"))
+	a := startNode(t, "noepmd_a@127.0.0.1", opts)
+	b := startNode(t, "noepmd_b@127.0.0.2", opts)
+	got, inbox := registerInbox(t, b, 1)
+	require.NoError(t, a.Send(inbox, "no EPMD"))
 	require.Equal(t, []byte("no EPMD"), received(t, got))
-	_, err = net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(epmdPort))))
+	_, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(epmdPort))))
 	require.Error(t, err, "no EPMD was started")
 
 	opts.ListenPortMin = port + 1

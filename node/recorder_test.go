@@ -6,6 +6,7 @@ import (
 
 	"ergo.services/ergo/act"
 	"ergo.services/ergo/gen"
+	"github.com/stretchr/testify/require"
 
 	"github.com/gobeam/gobeam/etf"
 )
@@ -36,4 +37,23 @@ func received(t *testing.T, ch chan any) any {
 		t.Fatal("message did not arrive")
 		return nil
 	}
+}
+
+// startNode starts a node for a test, stopped when the test ends.
+func startNode(t testing.TB, name string, opts Options) gen.Node {
+	t.Helper()
+	n, err := Start(name, opts)
+	require.NoError(t, err, "starting %s", name)
+	t.Cleanup(n.Stop)
+	return n
+}
+
+// registerInbox registers a recorder as "inbox" on n and returns the channel it hands
+// messages to and the inbox's address.
+func registerInbox(t testing.TB, n gen.Node, capacity int) (chan any, gen.ProcessID) {
+	t.Helper()
+	ch := make(chan any, capacity)
+	_, err := n.SpawnRegister("inbox", func() gen.ProcessBehavior { return &recorder{out: ch} }, gen.ProcessOptions{})
+	require.NoError(t, err)
+	return ch, gen.ProcessID{Name: "inbox", Node: n.Name()}
 }

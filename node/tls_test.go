@@ -46,26 +46,17 @@ func TestTwoGoNodesOverTLS(t *testing.T) {
 	cert, pool := selfSigned(t)
 	port := freePort(t)
 	opts := Options{Cookie: "c", EPMDPort: port, TLS: &TLS{Certificate: cert, CAs: pool}}
-	a, err := Start("tls_a@127.0.0.1", opts)
-	require.NoError(t, err)
-	defer a.Stop()
-	b, err := Start("tls_b@127.0.0.1", opts)
-	require.NoError(t, err)
-	defer b.Stop()
-	got := make(chan any, 8)
-	_, err = b.SpawnRegister("inbox", func() gen.ProcessBehavior { return &recorder{out: got} }, gen.ProcessOptions{})
-	require.NoError(t, err)
+	a := startNode(t, "tls_a@127.0.0.1", opts)
+	b := startNode(t, "tls_b@127.0.0.1", opts)
+	got, inbox := registerInbox(t, b, 8)
 
-	inbox := gen.ProcessID{Name: "inbox", Node: "tls_b@127.0.0.1"}
 	require.NoError(t, a.Send(inbox, etf.Tuple{etf.Atom("hi"), "over TLS"}))
 	require.Equal(t, etf.Tuple{etf.Atom("hi"), []byte("over TLS")}, received(t, got))
 	reply, err := a.Call(inbox, etf.Atom("ping"))
 	require.NoError(t, err)
 	require.Equal(t, etf.Tuple{etf.Atom("pong"), etf.Atom("ping")}, reply)
 
-	plain, err := Start("plain@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
-	require.NoError(t, err)
-	defer plain.Stop()
+	plain := startNode(t, "plain@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
 	require.Error(t, plain.Send(inbox, "hello"), "a plain TCP node cannot reach a TLS node")
 	require.Error(t, a.Send(gen.ProcessID{Name: "x", Node: plain.Name()}, "hello"), "nor a TLS node a plain one")
 }
@@ -87,22 +78,13 @@ func TestTLSWithoutAuthorities(t *testing.T) {
 	port := freePort(t)
 	certA, _ := selfSigned(t)
 	certB, _ := selfSigned(t)
-	b, err := Start("noca_b@127.0.0.1", Options{Cookie: "c", EPMDPort: port, TLS: &TLS{Certificate: certB}})
-	require.NoError(t, err)
-	defer b.Stop()
-	got := make(chan any, 1)
-	_, err = b.SpawnRegister("inbox", func() gen.ProcessBehavior { return &recorder{out: got} }, gen.ProcessOptions{})
-	require.NoError(t, err)
-	inbox := gen.ProcessID{Name: "inbox", Node: b.Name()}
+	b := startNode(t, "noca_b@127.0.0.1", Options{Cookie: "c", EPMDPort: port, TLS: &TLS{Certificate: certB}})
+	got, inbox := registerInbox(t, b, 1)
 
-	strict, err := Start("noca_strict@127.0.0.1", Options{Cookie: "c", EPMDPort: port, TLS: &TLS{Certificate: certA}})
-	require.NoError(t, err)
-	defer strict.Stop()
+	strict := startNode(t, "noca_strict@127.0.0.1", Options{Cookie: "c", EPMDPort: port, TLS: &TLS{Certificate: certA}})
 	require.Error(t, strict.Send(inbox, "hello"), "a self-signed certificate is not among the system's roots")
 
-	lax, err := Start("noca_lax@127.0.0.1", Options{Cookie: "c", EPMDPort: port, TLS: &TLS{Certificate: certA, InsecureSkipVerify: true}})
-	require.NoError(t, err)
-	defer lax.Stop()
+	lax := startNode(t, "noca_lax@127.0.0.1", Options{Cookie: "c", EPMDPort: port, TLS: &TLS{Certificate: certA, InsecureSkipVerify: true}})
 	require.NoError(t, lax.Send(inbox, "hello"))
 	require.Equal(t, []byte("hello"), received(t, got))
 }
@@ -111,12 +93,8 @@ func TestTLSWithoutAuthorities(t *testing.T) {
 func TestTLSWithoutEPMD(t *testing.T) {
 	cert, pool := selfSigned(t)
 	opts := Options{Cookie: "c", EPMDPort: freePort(t), DistPort: freePort(t), TLS: &TLS{Certificate: cert, CAs: pool}}
-	a, err := Start("tlsfixed_a@127.0.0.1", opts)
-	require.NoError(t, err)
-	defer a.Stop()
-	b, err := Start("tlsfixed_b@127.0.0.2", opts)
-	require.NoError(t, err)
-	defer b.Stop()
+	a := startNode(t, "tlsfixed_a@127.0.0.1", opts)
+	b := startNode(t, "tlsfixed_b@127.0.0.2", opts)
 	reply, err := a.Call(gen.ProcessID{Name: "net_kernel", Node: b.Name()}, etf.Tuple{etf.Atom("is_auth"), a.Name()})
 	require.NoError(t, err)
 	require.Equal(t, etf.Atom("yes"), reply)
