@@ -12,8 +12,8 @@ import (
 
 // TLS runs the distribution over TLS, as erl's `-proto_dist inet_tls` does: nodes find each
 // other as usual (through EPMD, or by DistPort), then every connection, dialled or accepted, is
-// a TLS connection that carries the ordinary distribution handshake and traffic. EPMD does not say which carrier
-// a node uses, so a cluster agrees on it: every node uses TLS or none does.
+// a TLS connection that carries the ordinary distribution handshake and traffic. EPMD does not
+// say which carrier a node uses, so a cluster agrees on it: every node uses TLS or none does.
 type TLS struct {
 	// Certificate is the node's certificate chain and private key. The node shows it as a
 	// server to the nodes that dial it and as a client to the nodes it dials, as erl does with
