@@ -21,13 +21,14 @@ import (
 // Accept runs inside Ergo's accept loop: the deadline set on conn bounds how long a silent or
 // slow peer can hold it.
 func (h *Handshake) Accept(node gen.NodeHandshake, conn net.Conn, options gen.HandshakeOptions) (gen.HandshakeResult, error) {
-	if options.Cookie == "" {
+	cookie := h.nodeCookie(options.Cookie)
+	if cookie == "" {
 		return gen.HandshakeResult{}, ErrNoCookie
 	}
 	deadline := time.Now().Add(h.timeout)
 	conn.SetDeadline(deadline)
 	// Ergo logs the returned error with the peer's address; the error names the peer.
-	d, err := h.accept(node, conn, options.Cookie, deadline)
+	d, err := h.accept(node, conn, cookie, deadline)
 	if err != nil {
 		return gen.HandshakeResult{}, err
 	}

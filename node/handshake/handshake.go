@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -58,9 +59,13 @@ type Options struct {
 	// NetworkFlags is what NetworkFlags() returns, for acceptors that take their Ergo flags from
 	// the handshake. Zero leaves Ergo's node-wide flags in force.
 	NetworkFlags gen.NetworkFlags
+	// Cookie is the node's cookie. Empty means the cookie Ergo passes in with each handshake
+	// (gen.NetworkOptions.Cookie when dialling, the acceptor's when accepting). SetCookie
+	// changes it later.
+	Cookie string
 	// Cookies holds the cookies of particular peers, as erlang:set_cookie(Node, Cookie) does:
 	// a peer listed here is challenged with, and answered with, its own cookie, whichever side
-	// dials. Every other peer uses the cookie Ergo passes in (the node's cookie).
+	// dials. Every other peer uses the node's cookie. SetPeerCookie changes them later.
 	Cookies map[gen.Atom]string
 }
 
@@ -71,8 +76,11 @@ type Handshake struct {
 	flags   Flags
 	timeout time.Duration
 	netflag gen.NetworkFlags
-	cookies map[gen.Atom]string
 	dials   dials
+
+	cookiesMu sync.RWMutex
+	cookie    string              // the node's; "" for Ergo's
+	cookies   map[gen.Atom]string // particular peers'
 }
 
 // New returns a handshake with the given options.
@@ -81,6 +89,7 @@ func New(options Options) *Handshake {
 		flags:   options.Flags,
 		timeout: options.Timeout,
 		netflag: options.NetworkFlags,
+		cookie:  options.Cookie,
 		cookies: maps.Clone(options.Cookies),
 	}
 	if h.flags == 0 {
@@ -100,12 +109,66 @@ func New(options Options) *Handshake {
 	return h
 }
 
+// nodeCookie is the node's cookie: the one set on the handshake, else given (the one Ergo passed
+// in).
+func (h *Handshake) nodeCookie(given string) string {
+	h.cookiesMu.RLock()
+	defer h.cookiesMu.RUnlock()
+	if h.cookie != "" {
+		return h.cookie
+	}
+	return given
+}
+
 // cookieFor is the cookie for peer: its own if it has one, else the node's.
 func (h *Handshake) cookieFor(peer gen.Atom, node string) string {
-	if c, ok := h.cookies[peer]; ok {
+	if c, ok := h.PeerCookie(peer); ok {
 		return c
 	}
 	return node
+}
+
+// Cookie returns the node's cookie set on the handshake (Options.Cookie or SetCookie); "" when
+// it takes the one Ergo passes in.
+func (h *Handshake) Cookie() string {
+	h.cookiesMu.RLock()
+	defer h.cookiesMu.RUnlock()
+	return h.cookie
+}
+
+// PeerCookie returns the cookie of peer's own, if it has one (Options.Cookies or
+// SetPeerCookie).
+func (h *Handshake) PeerCookie(peer gen.Atom) (string, bool) {
+	h.cookiesMu.RLock()
+	defer h.cookiesMu.RUnlock()
+	c, ok := h.cookies[peer]
+	return c, ok
+}
+
+// SetCookie sets the node's cookie, as erlang:set_cookie/1 does on a running node: the
+// handshakes that start from then on use it, in both directions, with every peer that has no
+// cookie of its own. "" goes back to the cookie Ergo passes in. A connection already up stays up.
+func (h *Handshake) SetCookie(cookie string) {
+	h.cookiesMu.Lock()
+	defer h.cookiesMu.Unlock()
+	h.cookie = cookie
+}
+
+// SetPeerCookie gives peer a cookie of its own, as erlang:set_cookie(Node, Cookie) does on a
+// running node, or with "" takes it away, so that peer uses the node's cookie again. It applies
+// to the handshakes that start from then on, in both directions; a connection already up stays
+// up.
+func (h *Handshake) SetPeerCookie(peer gen.Atom, cookie string) {
+	h.cookiesMu.Lock()
+	defer h.cookiesMu.Unlock()
+	if cookie == "" {
+		delete(h.cookies, peer)
+		return
+	}
+	if h.cookies == nil {
+		h.cookies = make(map[gen.Atom]string)
+	}
+	h.cookies[peer] = cookie
 }
 
 // Flags returns what the node announces.

@@ -141,6 +141,76 @@ func TestPeerCookies(t *testing.T) {
 	assert.ErrorIs(t, accept.err, ErrBadCookie)
 }
 
+// SetPeerCookie changes a peer's cookie for the handshakes after it, both ways, and "" gives the
+// peer the node's cookie back.
+func TestSetPeerCookie(t *testing.T) {
+	a := newFakeNode("alpha@127.0.0.1", 1)
+	b := newFakeNode("beta@127.0.0.1", 2)
+	h := New(Options{Cookies: map[gen.Atom]string{"beta@127.0.0.1": "OLD"}})
+
+	h.SetPeerCookie("beta@127.0.0.1", "NEW")
+	c, ok := h.PeerCookie("beta@127.0.0.1")
+	assert.True(t, ok)
+	assert.Equal(t, "NEW", c)
+	start, accept := run(t, h, New(Options{}), a, b, "MINE", "NEW")
+	require.NoError(t, start.err, "alpha dials beta with the new cookie")
+	require.NoError(t, accept.err)
+	start, accept = run(t, New(Options{}), h, b, a, "NEW", "MINE")
+	require.NoError(t, start.err, "beta dials alpha with the new cookie")
+	require.NoError(t, accept.err)
+	start, accept = run(t, New(Options{}), h, b, a, "OLD", "MINE")
+	assert.ErrorIs(t, start.err, ErrBadCookie, "the old cookie is gone")
+	assert.ErrorIs(t, accept.err, ErrBadCookie)
+
+	h.SetPeerCookie("beta@127.0.0.1", "")
+	_, ok = h.PeerCookie("beta@127.0.0.1")
+	assert.False(t, ok)
+	start, accept = run(t, h, New(Options{}), a, b, "MINE", "MINE")
+	require.NoError(t, start.err, "beta is back on the node's cookie")
+	require.NoError(t, accept.err)
+
+	// A handshake that starts with no cookies at all takes one later.
+	fresh := New(Options{})
+	fresh.SetPeerCookie("beta@127.0.0.1", "PAIR")
+	start, accept = run(t, New(Options{}), fresh, b, a, "PAIR", "MINE")
+	require.NoError(t, start.err)
+	require.NoError(t, accept.err)
+}
+
+// The node's cookie set on the handshake stands in for the one Ergo passes in, both ways, until
+// it is set to "" again; a peer's own cookie still comes first.
+func TestSetCookie(t *testing.T) {
+	a := newFakeNode("alpha@127.0.0.1", 1)
+	b := newFakeNode("beta@127.0.0.1", 2)
+	c := newFakeNode("gamma@127.0.0.1", 3)
+	h := New(Options{Cookie: "NODE", Cookies: map[gen.Atom]string{"gamma@127.0.0.1": "PAIR"}})
+
+	start, accept := run(t, h, New(Options{}), a, b, "", "NODE")
+	require.NoError(t, start.err, "no cookie from Ergo: the handshake's own")
+	require.NoError(t, accept.err)
+
+	h.SetCookie("NEW")
+	start, accept = run(t, h, New(Options{}), a, b, "ERGO", "NEW")
+	require.NoError(t, start.err, "alpha dials beta with the new cookie")
+	require.NoError(t, accept.err)
+	start, accept = run(t, New(Options{}), h, b, a, "NEW", "ERGO")
+	require.NoError(t, start.err, "beta dials alpha with the new cookie")
+	require.NoError(t, accept.err)
+	start, accept = run(t, New(Options{}), h, b, a, "NODE", "ERGO")
+	assert.ErrorIs(t, start.err, ErrBadCookie, "the old cookie is gone")
+	assert.ErrorIs(t, accept.err, ErrBadCookie)
+	start, accept = run(t, New(Options{}), h, c, a, "PAIR", "ERGO")
+	require.NoError(t, start.err, "gamma keeps its own cookie")
+	require.NoError(t, accept.err)
+
+	h.SetCookie("")
+	start, accept = run(t, New(Options{}), h, b, a, "ERGO", "ERGO")
+	require.NoError(t, start.err, "back to the cookie Ergo passes in")
+	require.NoError(t, accept.err)
+	start, accept = run(t, h, New(Options{}), a, b, "", "ERGO")
+	assert.ErrorIs(t, start.err, ErrNoCookie)
+}
+
 func TestForgedAckRefused(t *testing.T) {
 	// An acceptor that knows no cookie but answers with a made-up digest.
 	cs, ca := net.Pipe()

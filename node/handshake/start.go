@@ -16,7 +16,8 @@ import (
 //	send_name ──▶  ◀── status (◀── alive ──▶ true|false)  ◀── challenge
 //	challenge_reply ──▶  ◀── challenge_ack
 func (h *Handshake) Start(node gen.NodeHandshake, conn net.Conn, options gen.HandshakeOptions) (gen.HandshakeResult, error) {
-	if options.Cookie == "" {
+	cookie := h.nodeCookie(options.Cookie)
+	if cookie == "" {
 		return gen.HandshakeResult{}, ErrNoCookie
 	}
 	deadline := time.Now().Add(h.timeout)
@@ -47,7 +48,7 @@ func (h *Handshake) Start(node gen.NodeHandshake, conn net.Conn, options gen.Han
 		defer h.dials.end(target, att)
 	}
 
-	d, err := h.start(node, conn, options.Cookie, target)
+	d, err := h.start(node, conn, cookie, target)
 	if err != nil {
 		if att != nil && att.yielded.Load() {
 			err = fmt.Errorf("handshake with %s: %w", target, ErrSimultaneous)
