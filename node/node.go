@@ -60,7 +60,7 @@ func Start(name string, opts Options) (gen.Node, error) {
 		}
 	}
 
-	hs := handshake.New(handshake.Options{Hidden: !opts.Visible, Timeout: opts.HandshakeTimeout, Cookies: peerCookies})
+	hs := handshake.New(handshake.Options{Hidden: !opts.Visible, Timeout: opts.HandshakeTimeout, Cookie: cookie, Cookies: peerCookies})
 	// The kernel answers what every OTP node answers: net_kernel (ping), rex, spawn requests
 	// and erpc calls of registered Go functions.
 	k := kernel.New(kernel.Options{Registry: opts.Registry, TickTime: opts.TickTime})
@@ -130,6 +130,7 @@ func Start(name string, opts Options) (gen.Node, error) {
 	// the program. The program embedding the node owns its signals and its shutdown order
 	// (drain, flush, stop), so that handler is switched off.
 	n.SetCTRLC(false)
+	trackHandshake(n, hs)
 	if err := k.Start(n); err != nil {
 		n.Stop()
 		return nil, fmt.Errorf("node: %w", err)

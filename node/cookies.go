@@ -1,0 +1,100 @@
+package node
+
+import (
+	"fmt"
+	"sync"
+
+	"ergo.services/ergo/gen"
+
+	"github.com/gobeam/gobeam/node/handshake"
+)
+
+// handshakes holds the handshake of every node Start started and has not seen stopped, so that
+// the functions below reach it from the gen.Node a program holds.
+var handshakes sync.Map // gen.Node -> *handshake.Handshake
+
+func trackHandshake(n gen.Node, h *handshake.Handshake) {
+	// Ergo says nothing when a node stops. A program starts few nodes, so forgetting the
+	// stopped ones at each start keeps the map as small as the nodes running.
+	handshakes.Range(func(k, _ any) bool {
+		if !k.(gen.Node).IsAlive() {
+			handshakes.Delete(k)
+		}
+		return true
+	})
+	handshakes.Store(n, h)
+}
+
+func handshakeOf(n gen.Node) (*handshake.Handshake, error) {
+	if n == nil {
+		return nil, fmt.Errorf("node: no node")
+	}
+	h, ok := handshakes.Load(n)
+	if !ok {
+		return nil, fmt.Errorf("node: %s was not started by node.Start", string(n.Name()))
+	}
+	if !n.IsAlive() {
+		return nil, fmt.Errorf("node: %s: %w", string(n.Name()), gen.ErrNodeTerminated)
+	}
+	return h.(*handshake.Handshake), nil
+}
+
+// SetCookie sets the cookie of n, a node Start started, as erlang:set_cookie/1 does on a running
+// node: the connections made from then on, dialled or accepted, use it with every peer that has
+// no cookie of its own. The connections already up stay up. n.Network().Cookie() returns it.
+//
+// Use it rather than Ergo's own setters: n.Network().SetCookie alone changes the cookie of the
+// connections n dials, not of those it accepts.
+func SetCookie(n gen.Node, cookie string) error {
+	h, err := handshakeOf(n)
+	if err != nil {
+		return err
+	}
+	if cookie == "" {
+		return fmt.Errorf("node: SetCookie: empty cookie")
+	}
+	h.SetCookie(cookie)
+	// Ergo's copies only answer n.Network().Cookie() and the acceptors' Cookie(). Ergo writes
+	// them unguarded while dials and accepts read them, but those reads are passed to the
+	// handshake, which uses its own cookie instead.
+	if err := n.Network().SetCookie(cookie); err != nil {
+		return fmt.Errorf("node: SetCookie: %w", err)
+	}
+	acceptors, err := n.Network().Acceptors()
+	if err != nil {
+		return fmt.Errorf("node: SetCookie: %w", err)
+	}
+	for _, a := range acceptors {
+		a.SetCookie(cookie)
+	}
+	return nil
+}
+
+// SetPeerCookie gives peer (name@host) a cookie of its own on n, as erlang:set_cookie(Node,
+// Cookie) does on a running node, or with "" takes it away, so that peer uses n's cookie again.
+// It is Options.Cookies after the start: the connections with peer made from then on, whichever
+// side dials, must use that cookie. A connection already up stays up.
+func SetPeerCookie(n gen.Node, peer string, cookie string) error {
+	h, err := handshakeOf(n)
+	if err != nil {
+		return err
+	}
+	if _, _, err := checkName(peer); err != nil {
+		return fmt.Errorf("node: SetPeerCookie: %q is not a node name (name@host)", peer)
+	}
+	h.SetPeerCookie(gen.Atom(peer), cookie)
+	return nil
+}
+
+// PeerCookie returns the cookie n uses with peer, as erlang:get_cookie(Node): the peer's own
+// (Options.Cookies, SetPeerCookie), else n's.
+func PeerCookie(n gen.Node, peer string) (string, error) {
+	h, err := handshakeOf(n)
+	if err != nil {
+		return "", err
+	}
+	if c, ok := h.PeerCookie(gen.Atom(peer)); ok {
+		return c, nil
+	}
+	return h.Cookie(), nil
+}
