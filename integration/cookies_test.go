@@ -51,3 +51,50 @@ func TestPeerCookiesBothWays(t *testing.T) {
 	require.Equal(t, etf.Atom("pong"), ping(stranger))
 	require.False(t, connected(gn, own.Node()))
 }
+
+// Cookies change on the running Go node, as erl's erlang:set_cookie/1,2: a peer's own cookie
+// lets it in and is used to dial it, and a new node cookie is the one every other peer needs,
+// both ways, while the old one is refused.
+func TestCookiesChangeAtRunTime(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	goName := etf.Atom(gn.Name())
+	ping := func(p *erlpeer.Peer) etf.Term {
+		return p.MustCall("net_adm", "ping", goName)
+	}
+	deliver := func(p *erlpeer.Peer) {
+		t.Helper()
+		collector := p.MustCall("gobeam_dist", "start_collector", 3).(etf.PID)
+		for i := 1; i <= 3; i++ {
+			require.NoError(t, gn.Send(collector, etf.Tuple{etf.Atom("seq"), etf.Atom("go"), i}))
+		}
+		require.Equal(t, etf.Atom("ok"), p.MustCall("gobeam_dist", "await_collector", collector, 10_000))
+	}
+	disconnect := func(p *erlpeer.Peer) {
+		t.Helper()
+		require.Equal(t, true, p.MustCall("erlang", "disconnect_node", goName))
+		waitFor(t, 10*time.Second, "the connection to close", func() bool { return !connected(gn, p.Node()) })
+	}
+
+	laterCookie := "later-" + erlpeer.UniqueName("cookie")
+	later := c.erlNode("later", erlpeer.Options{Cookie: laterCookie})
+	require.Equal(t, etf.Atom("pang"), ping(later), "before its cookie is set")
+	require.NoError(t, node.SetPeerCookie(gn, string(later.Node()), laterCookie))
+	require.Equal(t, etf.Atom("pong"), ping(later), "after")
+	disconnect(later)
+	deliver(later) // the Go node dials it with its cookie
+
+	rotated := "rotated-" + erlpeer.UniqueName("cookie")
+	require.NoError(t, node.SetCookie(gn, rotated))
+	cookie, err := node.PeerCookie(gn, "anyone@127.0.0.1")
+	require.NoError(t, err)
+	require.Equal(t, rotated, cookie)
+	oldCookie := c.erlNode("old", erlpeer.Options{Cookie: c.cookie})
+	require.Equal(t, etf.Atom("pang"), ping(oldCookie), "the cookie the node started with")
+	newCookie := c.erlNode("new", erlpeer.Options{Cookie: rotated})
+	require.Equal(t, etf.Atom("pong"), ping(newCookie))
+	disconnect(newCookie)
+	deliver(newCookie)
+	disconnect(later)
+	require.Equal(t, etf.Atom("pong"), ping(later), "a peer's own cookie outlives the node's change")
+}
