@@ -43,8 +43,9 @@ func handshakeOf(n gen.Node) (*handshake.Handshake, error) {
 // node: the connections made from then on, dialled or accepted, use it with every peer that has
 // no cookie of its own. The connections already up stay up. n.Network().Cookie() returns it.
 //
-// Use it rather than Ergo's own setters: n.Network().SetCookie alone changes the cookie of the
-// connections n dials, not of those it accepts.
+// Ergo's own n.Network().SetCookie does not change the cookie of such a node: the node's
+// handshake keeps the cookie, so that the connections it dials and those it accepts use the same
+// one (Ergo's setter alone would change the dialled ones only).
 func SetCookie(n gen.Node, cookie string) error {
 	h, err := handshakeOf(n)
 	if err != nil {

@@ -61,6 +61,8 @@ func TestCookiesAtRunTime(t *testing.T) {
 	disconnect(t, a, b)
 	require.NoError(t, SetPeerCookie(a, "rtb@127.0.0.1", ""))
 	require.Error(t, a.Send(inboxB, "refused"))
+	require.NoError(t, a.Network().SetCookie("cb"))
+	require.Error(t, a.Send(inboxB, "refused"), "Ergo's setter does not change the node's cookie")
 
 	// a's own cookie changes: both ways, with every peer.
 	require.NoError(t, SetCookie(a, "cb"))
