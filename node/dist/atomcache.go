@@ -124,8 +124,7 @@ func putOutOfLine(m *outOfLine) {
 // atomCacheWriter is this node's model of the peer's cache of the atoms it receives from us.
 // Used under Connection.queueMu only, in the order messages are queued.
 type atomCacheWriter struct {
-	entries [atomCacheSize]etf.Atom
-	set     [atomCacheSize]bool // an empty slot is not the empty atom ''
+	table atomTable
 }
 
 // appendRefs writes NumberOfAtomCacheRefs, Flags and AtomCacheRefs for atoms, the references of
@@ -143,10 +142,11 @@ func (w *atomCacheWriter) appendRefs(b []byte, atoms []etf.Atom) []byte {
 	for i, a := range atoms {
 		slot := cacheSlot(a)
 		nibble := byte(slot / atomCacheSegmentSize)
-		isNew := !w.set[slot] || w.entries[slot] != a
+		cached, ok := w.table.get(slot)
+		isNew := !ok || cached != a
 		if isNew {
 			nibble |= 0x08 // NewCacheEntryFlag
-			w.entries[slot], w.set[slot] = a, true
+			w.table.put(slot, a)
 		}
 		b[flags+i/2] |= nibble << (4 * (i % 2))
 		b = append(b, byte(slot%atomCacheSegmentSize))

@@ -41,10 +41,9 @@ func badHeader(format string, args ...any) error {
 // atomCacheReader is the receiving side's copy of the peer's atom cache. It is used by the
 // connection's single reader goroutine only.
 type atomCacheReader struct {
-	entries [atomCacheSize]etf.Atom
-	set     [atomCacheSize]bool
-	refs    []etf.Atom // the current header's references, reused between packets
-	intern  map[string]etf.Atom
+	table  atomTable
+	refs   []etf.Atom // the current header's references, reused between packets
+	intern map[string]etf.Atom
 }
 
 // readRefs parses NumberOfAtomCacheRefs, Flags and AtomCacheRefs at the start of b, updates the
@@ -103,14 +102,18 @@ func (c *atomCacheReader) readRefs(b []byte) ([]etf.Atom, []byte, error) {
 			if len(b) < length {
 				return nil, nil, errShortHeader
 			}
-			c.entries[slot] = c.atom(b[:length])
-			c.set[slot] = true
+			a := c.atom(b[:length])
+			c.table.put(slot, a)
+			c.refs = append(c.refs, a)
 			b = b[length:]
-		} else if !c.set[slot] {
+			continue
+		}
+		a, ok := c.table.get(slot)
+		if !ok {
 			return nil, nil, badHeader("reference %d names atom cache slot %d/%d, which was never filled",
 				i, segment, slot%atomCacheSegmentSize)
 		}
-		c.refs = append(c.refs, c.entries[slot])
+		c.refs = append(c.refs, a)
 	}
 	return c.refs, b, nil
 }

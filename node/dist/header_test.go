@@ -14,8 +14,8 @@ func TestAtomCacheRefsFromSpecExample(t *testing.T) {
 	var c atomCacheReader
 	// The two cached atoms must have been sent before; put them in the slots the example uses
 	// (flag nibbles 0100 and 0000: segment 4 index 10 and segment 0 index 5).
-	c.entries[4*256+10], c.set[4*256+10] = "a@host", true
-	c.entries[0*256+5], c.set[0*256+5] = "b@host", true
+	c.table.put(4*256+10, "a@host")
+	c.table.put(0*256+5, "b@host")
 	hdr := []byte{5, 4, 137, 9,
 		10, 5,
 		236, 3, 114, 101, 103,
@@ -56,7 +56,9 @@ func TestAtomCacheLongAtoms(t *testing.T) {
 	refs, _, err := c.readRefs([]byte{1, 0x1a, 7, 0, 3, 'a', 'b', 'c'})
 	require.NoError(t, err)
 	require.Equal(t, []etf.Atom{"abc"}, refs)
-	require.Equal(t, etf.Atom("abc"), c.entries[2*256+7])
+	a, ok := c.table.get(2*256 + 7)
+	require.True(t, ok)
+	require.Equal(t, etf.Atom("abc"), a)
 }
 
 func TestFragmentsReassemble(t *testing.T) {
