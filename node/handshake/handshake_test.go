@@ -111,6 +111,22 @@ func TestWrongCookieRefusedBothWays(t *testing.T) {
 	assert.Contains(t, b.log.text(), "handshake with alpha@127.0.0.1: cookie mismatch")
 }
 
+// connects runs a handshake that must succeed on both sides.
+func connects(t *testing.T, hs, ha *Handshake, ns, na *fakeNode, cookieS, cookieA, why string) {
+	t.Helper()
+	start, accept := run(t, hs, ha, ns, na, cookieS, cookieA)
+	require.NoError(t, start.err, why)
+	require.NoError(t, accept.err, why)
+}
+
+// refused runs a handshake that both sides must refuse for its cookie.
+func refused(t *testing.T, hs, ha *Handshake, ns, na *fakeNode, cookieS, cookieA, why string) {
+	t.Helper()
+	start, accept := run(t, hs, ha, ns, na, cookieS, cookieA)
+	assert.ErrorIs(t, start.err, ErrBadCookie, why)
+	assert.ErrorIs(t, accept.err, ErrBadCookie, why)
+}
+
 // A peer with a cookie of its own is challenged and answered with it whichever side dials;
 // the other peers still need the node's cookie, and the listed peer cannot use that one.
 func TestPeerCookies(t *testing.T) {
@@ -119,26 +135,14 @@ func TestPeerCookies(t *testing.T) {
 	c := newFakeNode("gamma@127.0.0.1", 3)
 	mine := func() *Handshake { return New(Options{Cookies: map[gen.Atom]string{"beta@127.0.0.1": "PAIR"}}) }
 
-	start, accept := run(t, mine(), New(Options{}), a, b, "MINE", "PAIR")
-	require.NoError(t, start.err, "alpha dials beta")
-	require.NoError(t, accept.err)
-	start, accept = run(t, New(Options{}), mine(), b, a, "PAIR", "MINE")
-	require.NoError(t, start.err, "beta dials alpha")
-	require.NoError(t, accept.err)
+	connects(t, mine(), New(Options{}), a, b, "MINE", "PAIR", "alpha dials beta")
+	connects(t, New(Options{}), mine(), b, a, "PAIR", "MINE", "beta dials alpha")
 
-	start, accept = run(t, mine(), New(Options{}), a, c, "MINE", "MINE")
-	require.NoError(t, start.err, "gamma has no cookie of its own: the node's")
-	require.NoError(t, accept.err)
-	start, accept = run(t, New(Options{}), mine(), c, a, "PAIR", "MINE")
-	assert.ErrorIs(t, start.err, ErrBadCookie, "beta's cookie is beta's only")
-	assert.ErrorIs(t, accept.err, ErrBadCookie)
+	connects(t, mine(), New(Options{}), a, c, "MINE", "MINE", "gamma has no cookie of its own: the node's")
+	refused(t, New(Options{}), mine(), c, a, "PAIR", "MINE", "beta's cookie is beta's only")
 
-	start, accept = run(t, New(Options{}), mine(), b, a, "MINE", "MINE")
-	assert.ErrorIs(t, start.err, ErrBadCookie, "beta must use its own cookie")
-	assert.ErrorIs(t, accept.err, ErrBadCookie)
-	start, accept = run(t, mine(), New(Options{}), a, b, "MINE", "MINE")
-	assert.ErrorIs(t, start.err, ErrBadCookie)
-	assert.ErrorIs(t, accept.err, ErrBadCookie)
+	refused(t, New(Options{}), mine(), b, a, "MINE", "MINE", "beta must use its own cookie")
+	refused(t, mine(), New(Options{}), a, b, "MINE", "MINE", "alpha dials beta with its own cookie")
 }
 
 // SetPeerCookie changes a peer's cookie for the handshakes after it, both ways, and "" gives the
@@ -152,29 +156,18 @@ func TestSetPeerCookie(t *testing.T) {
 	c, ok := h.PeerCookie("beta@127.0.0.1")
 	assert.True(t, ok)
 	assert.Equal(t, "NEW", c)
-	start, accept := run(t, h, New(Options{}), a, b, "MINE", "NEW")
-	require.NoError(t, start.err, "alpha dials beta with the new cookie")
-	require.NoError(t, accept.err)
-	start, accept = run(t, New(Options{}), h, b, a, "NEW", "MINE")
-	require.NoError(t, start.err, "beta dials alpha with the new cookie")
-	require.NoError(t, accept.err)
-	start, accept = run(t, New(Options{}), h, b, a, "OLD", "MINE")
-	assert.ErrorIs(t, start.err, ErrBadCookie, "the old cookie is gone")
-	assert.ErrorIs(t, accept.err, ErrBadCookie)
+	connects(t, h, New(Options{}), a, b, "MINE", "NEW", "alpha dials beta with the new cookie")
+	connects(t, New(Options{}), h, b, a, "NEW", "MINE", "beta dials alpha with the new cookie")
+	refused(t, New(Options{}), h, b, a, "OLD", "MINE", "the old cookie is gone")
 
 	h.SetPeerCookie("beta@127.0.0.1", "")
 	_, ok = h.PeerCookie("beta@127.0.0.1")
 	assert.False(t, ok)
-	start, accept = run(t, h, New(Options{}), a, b, "MINE", "MINE")
-	require.NoError(t, start.err, "beta is back on the node's cookie")
-	require.NoError(t, accept.err)
+	connects(t, h, New(Options{}), a, b, "MINE", "MINE", "beta is back on the node's cookie")
 
-	// A handshake that starts with no cookies at all takes one later.
 	fresh := New(Options{})
 	fresh.SetPeerCookie("beta@127.0.0.1", "PAIR")
-	start, accept = run(t, New(Options{}), fresh, b, a, "PAIR", "MINE")
-	require.NoError(t, start.err)
-	require.NoError(t, accept.err)
+	connects(t, New(Options{}), fresh, b, a, "PAIR", "MINE", "a handshake made without cookies takes one later")
 }
 
 // The node's cookie set on the handshake stands in for the one Ergo passes in, both ways, until
@@ -185,29 +178,17 @@ func TestSetCookie(t *testing.T) {
 	c := newFakeNode("gamma@127.0.0.1", 3)
 	h := New(Options{Cookie: "NODE", Cookies: map[gen.Atom]string{"gamma@127.0.0.1": "PAIR"}})
 
-	start, accept := run(t, h, New(Options{}), a, b, "", "NODE")
-	require.NoError(t, start.err, "no cookie from Ergo: the handshake's own")
-	require.NoError(t, accept.err)
+	connects(t, h, New(Options{}), a, b, "", "NODE", "no cookie from Ergo: the handshake's own")
 
 	h.SetCookie("NEW")
-	start, accept = run(t, h, New(Options{}), a, b, "ERGO", "NEW")
-	require.NoError(t, start.err, "alpha dials beta with the new cookie")
-	require.NoError(t, accept.err)
-	start, accept = run(t, New(Options{}), h, b, a, "NEW", "ERGO")
-	require.NoError(t, start.err, "beta dials alpha with the new cookie")
-	require.NoError(t, accept.err)
-	start, accept = run(t, New(Options{}), h, b, a, "NODE", "ERGO")
-	assert.ErrorIs(t, start.err, ErrBadCookie, "the old cookie is gone")
-	assert.ErrorIs(t, accept.err, ErrBadCookie)
-	start, accept = run(t, New(Options{}), h, c, a, "PAIR", "ERGO")
-	require.NoError(t, start.err, "gamma keeps its own cookie")
-	require.NoError(t, accept.err)
+	connects(t, h, New(Options{}), a, b, "ERGO", "NEW", "alpha dials beta with the new cookie")
+	connects(t, New(Options{}), h, b, a, "NEW", "ERGO", "beta dials alpha with the new cookie")
+	refused(t, New(Options{}), h, b, a, "NODE", "ERGO", "the old cookie is gone")
+	connects(t, New(Options{}), h, c, a, "PAIR", "ERGO", "gamma keeps its own cookie")
 
 	h.SetCookie("")
-	start, accept = run(t, New(Options{}), h, b, a, "ERGO", "ERGO")
-	require.NoError(t, start.err, "back to the cookie Ergo passes in")
-	require.NoError(t, accept.err)
-	start, accept = run(t, h, New(Options{}), a, b, "", "ERGO")
+	connects(t, New(Options{}), h, b, a, "ERGO", "ERGO", "back to the cookie Ergo passes in")
+	start, _ := run(t, h, New(Options{}), a, b, "", "ERGO")
 	assert.ErrorIs(t, start.err, ErrNoCookie)
 }
 
