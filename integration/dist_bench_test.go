@@ -12,6 +12,7 @@ import (
 	"github.com/gobeam/gobeam/etf"
 	"github.com/gobeam/gobeam/integration/erlpeer"
 	"github.com/gobeam/gobeam/node"
+	"github.com/gobeam/gobeam/node/nodetest"
 )
 
 // BenchmarkDist measures one-way throughput over the distribution link: BEAM->BEAM (two erl
@@ -29,7 +30,7 @@ func BenchmarkDistTLS(b *testing.B) { benchDist(b, newTestCA(b, "gobeam bench CA
 // benchDist runs the measurements of BenchmarkDist, over TLS with certificates from ca unless
 // ca is nil.
 func benchDist(b *testing.B, ca *testCA) {
-	c := &cluster{epmdPort: freePortTB(b), cookie: "bench"}
+	c := &cluster{epmdPort: nodetest.Port(b), cookie: "bench"}
 	opts := node.Options{Cookie: c.cookie, EPMDPort: c.epmdPort}
 	if ca != nil {
 		opts.TLS = ca.goTLS(b)

@@ -3,7 +3,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"net"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/gobeam/gobeam/integration/erlpeer"
 	"github.com/gobeam/gobeam/node/epmd"
 	"github.com/gobeam/gobeam/node/handshake"
+	"github.com/gobeam/gobeam/node/nodetest"
 )
 
 // EPMD against real Erlang: epmd's own client lists a Go node registered with the embedded
@@ -26,14 +26,6 @@ import (
 
 // epmdTestProto stands for the DIST protocol's version in routes; these tests dial themselves.
 var epmdTestProto = gen.Version{Name: "erlang-dist", Release: "6"}
-
-func epmdFreePort(t *testing.T) uint16 {
-	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return uint16(l.Addr().(*net.TCPAddr).Port)
-}
 
 // epmdGoNode is the part of an Ergo node the registrar and the handshake use.
 type epmdGoNode struct {
@@ -109,7 +101,7 @@ func epmdCommand(t *testing.T, port uint16, args ...string) *exec.Cmd {
 }
 
 func TestEPMDNamesOfRealEpmdListsGoNode(t *testing.T) {
-	port := epmdFreePort(t)
+	port := nodetest.Port(t)
 	n := newEPMDGoNode("gonames")
 	r := epmdRegistrar(t, n, port, 23456, epmd.Options{})
 	require.NotNil(t, r.Server(), "no EPMD ran on the port: the registrar must serve it")
@@ -123,7 +115,7 @@ func TestEPMDNamesOfRealEpmdListsGoNode(t *testing.T) {
 func TestEPMDErlRegistersWithEmbeddedServer(t *testing.T) {
 	for _, short := range []bool{false, true} {
 		t.Run(map[bool]string{false: "name", true: "sname"}[short], func(t *testing.T) {
-			port := epmdFreePort(t)
+			port := nodetest.Port(t)
 			n := newEPMDGoNode("goembed")
 			// Every interface, as erl with -sname reaches the EPMD of its host name.
 			r := epmdRegistrar(t, n, port, 23457, epmd.Options{ServerAddr: ":" + strconv.Itoa(int(port))})
@@ -192,7 +184,7 @@ func realEPMD(t *testing.T, port uint16) (stop func()) {
 }
 
 func TestEPMDClientAgainstRealEpmd(t *testing.T) {
-	port := epmdFreePort(t)
+	port := nodetest.Port(t)
 	realEPMD(t, port)
 
 	n := newEPMDGoNode("goreal")
@@ -247,7 +239,7 @@ func TestEPMDClientAgainstRealEpmd(t *testing.T) {
 
 // epmd is killed and started again: the Go node registers again by itself.
 func TestEPMDReregistersAfterRealEpmdRestart(t *testing.T) {
-	port := epmdFreePort(t)
+	port := nodetest.Port(t)
 	stop := realEPMD(t, port)
 	n := newEPMDGoNode("gorestart")
 	epmdRegistrar(t, n, port, 23460, epmd.Options{DisableServer: true})

@@ -3,7 +3,6 @@ package integration
 import (
 	"embed"
 	"fmt"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -15,21 +14,11 @@ import (
 	"github.com/gobeam/gobeam/etf"
 	"github.com/gobeam/gobeam/integration/erlpeer"
 	"github.com/gobeam/gobeam/node"
+	"github.com/gobeam/gobeam/node/nodetest"
 )
 
 //go:embed erl/*.erl
 var erlSources embed.FS
-
-// freePort returns a loopback TCP port nobody listens on, for a test's own EPMD.
-func freePort(t *testing.T) uint16 { return freePortTB(t) }
-
-func freePortTB(t testing.TB) uint16 {
-	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return uint16(l.Addr().(*net.TCPAddr).Port)
-}
 
 // cluster is one test's EPMD port and cookie, shared by the Go node and the erl peers.
 type cluster struct {
@@ -39,7 +28,7 @@ type cluster struct {
 }
 
 func newCluster(t *testing.T) *cluster {
-	return &cluster{t: t, epmdPort: freePort(t), cookie: "gobeam-" + erlpeer.UniqueName("cookie")}
+	return &cluster{t: t, epmdPort: nodetest.Port(t), cookie: "gobeam-" + erlpeer.UniqueName("cookie")}
 }
 
 // goNode starts a Go node on the cluster's EPMD (embedded: no erl has started one).

@@ -19,6 +19,7 @@ import (
 	"github.com/gobeam/gobeam/integration/erlpeer"
 	"github.com/gobeam/gobeam/node/epmd"
 	"github.com/gobeam/gobeam/node/handshake"
+	"github.com/gobeam/gobeam/node/nodetest"
 )
 
 // The distribution handshake against real erl, both ways, visible and hidden, and refused
@@ -113,7 +114,7 @@ func newHSSetup(t *testing.T, hidden bool, goCookie, erlCookie string) *hsSetup 
 	s := &hsSetup{node: newEPMDGoNode("gohs")}
 	s.h = handshake.New(handshake.Options{Hidden: hidden})
 	s.acceptor = hsListen(t, s.node, s.h, goCookie)
-	port := epmdFreePort(t)
+	port := nodetest.Port(t)
 	s.registry = epmdRegistrar(t, s.node, port, s.acceptor.port(), epmd.Options{Hidden: hidden, OnResolve: s.h.ExpectPeer})
 	s.peer = erlpeer.Start(t, erlpeer.Options{
 		Name: erlpeer.UniqueName("erlhs"), Cookie: erlCookie, EPMDPort: int(port), NoStartEPMD: true,
@@ -225,7 +226,7 @@ func TestHandshakeDynamicNameForErl(t *testing.T) {
 	n.name = gen.Atom(strings.Replace(string(n.name), "@127.0.0.1", "@"+host, 1))
 	h := handshake.New(handshake.Options{})
 	acceptor := hsListen(t, n, h, "hs-cookie")
-	port := epmdFreePort(t)
+	port := nodetest.Port(t)
 	epmdRegistrar(t, n, port, acceptor.port(), epmd.Options{})
 	p := erlpeer.Start(t, erlpeer.Options{
 		Name: "undefined", ShortNames: true, Cookie: "hs-cookie", EPMDPort: int(port), NoStartEPMD: true,

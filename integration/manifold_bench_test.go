@@ -13,6 +13,7 @@ import (
 	"github.com/gobeam/gobeam/manifold"
 	"github.com/gobeam/gobeam/manifold/elixir"
 	"github.com/gobeam/gobeam/node"
+	"github.com/gobeam/gobeam/node/nodetest"
 )
 
 // BenchmarkManifold fans a ~300-byte chat map out to 10,000 receivers, b.N rounds, in one run:
@@ -21,7 +22,7 @@ import (
 // scripts/bench-manifold prints the ratios.
 func BenchmarkManifold(b *testing.B) {
 	const receivers = 10_000
-	c := &cluster{epmdPort: freePortTB(b), cookie: "bench"}
+	c := &cluster{epmdPort: nodetest.Port(b), cookie: "bench"}
 	start := func(prefix string) gen.Node {
 		opts := node.Options{Cookie: c.cookie, EPMDPort: c.epmdPort}
 		opts.Ergo.Log.Level = gen.LogLevelWarning

@@ -10,6 +10,7 @@ import (
 	"github.com/gobeam/gobeam/etf"
 	"github.com/gobeam/gobeam/integration/erlpeer"
 	"github.com/gobeam/gobeam/node"
+	"github.com/gobeam/gobeam/node/nodetest"
 )
 
 // A cluster without EPMD, as erl runs with -erl_epmd_port Port -start_epmd false: every node
@@ -18,7 +19,7 @@ import (
 func TestNoEPMDClusterBothWays(t *testing.T) {
 	const count = 10_000
 	c := newCluster(t)
-	distPort := freePort(t)
+	distPort := nodetest.Port(t)
 	gn := c.goNodeAt("go", "127.0.0.2", node.Options{DistPort: distPort})
 	_, out := spawnInbox(t, gn, "inbox", count+16)
 	erlNoEPMD := func(prefix string) *erlpeer.Peer {

@@ -13,6 +13,7 @@ import (
 	"github.com/gobeam/gobeam/manifold"
 	"github.com/gobeam/gobeam/node"
 	"github.com/gobeam/gobeam/node/epmd"
+	"github.com/gobeam/gobeam/node/nodetest"
 )
 
 // frozenNode registers name with the EPMD on port, at a listener that accepts connections
@@ -44,7 +45,7 @@ func frozenNode(t *testing.T, port uint16, name string) gen.Atom {
 // dial runs in the background, and the casts behind it reach this node's receivers at once.
 // What waited for the dial is dropped when it fails, and counted.
 func TestUnreachableNodeDoesNotHoldUpTheFanOut(t *testing.T) {
-	port := freePort(t)
+	port := nodetest.Port(t)
 	n, err := node.Start("mx_"+itoa(seq.Add(1))+"@127.0.0.1", node.Options{Cookie: "c", EPMDPort: port, HandshakeTimeout: 4 * time.Second})
 	require.NoError(t, err)
 	t.Cleanup(n.Stop)

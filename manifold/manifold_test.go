@@ -1,7 +1,6 @@
 package manifold_test
 
 import (
-	"net"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -14,20 +13,14 @@ import (
 	"github.com/gobeam/gobeam/etf"
 	"github.com/gobeam/gobeam/manifold"
 	"github.com/gobeam/gobeam/node"
+	"github.com/gobeam/gobeam/node/nodetest"
 )
-
-func freePort(t *testing.T) uint16 {
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return uint16(l.Addr().(*net.TCPAddr).Port)
-}
 
 var seq atomic.Int64
 
 // cluster starts n Go nodes on one embedded EPMD, each running Manifold.
 func cluster(t *testing.T, n int, cfg manifold.Config) ([]gen.Node, []*manifold.Manifold) {
-	port := freePort(t)
+	port := nodetest.Port(t)
 	var nodes []gen.Node
 	var ms []*manifold.Manifold
 	for i := 0; i < n; i++ {

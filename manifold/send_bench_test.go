@@ -1,7 +1,6 @@
 package manifold_test
 
 import (
-	"net"
 	"testing"
 	"time"
 
@@ -10,13 +9,14 @@ import (
 	"github.com/gobeam/gobeam/etf"
 	"github.com/gobeam/gobeam/manifold"
 	"github.com/gobeam/gobeam/node"
+	"github.com/gobeam/gobeam/node/nodetest"
 )
 
 // BenchmarkSendToRemoteNode is the Go sender's loop for one round of a fan-out to 10,000
 // receivers on another node: grouping, the cast's encoding and its hand-off to the connection.
 // The other node runs no Manifold, so it only reads and drops the casts.
 func BenchmarkSendToRemoteNode(b *testing.B) {
-	port := freePortTB(b)
+	port := nodetest.Port(b)
 	start := func(name string) gen.Node {
 		opts := node.Options{Cookie: "c", EPMDPort: port}
 		opts.Ergo.Log.Level = gen.LogLevelError
@@ -76,13 +76,4 @@ func toList(pids []gen.PID) etf.List {
 		l[i] = p
 	}
 	return l
-}
-
-func freePortTB(tb testing.TB) uint16 {
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return uint16(l.Addr().(*net.TCPAddr).Port)
 }

@@ -7,6 +7,7 @@ import (
 	"ergo.services/ergo"
 	"ergo.services/ergo/app/system"
 	"ergo.services/ergo/gen"
+	"github.com/gobeam/gobeam/node/nodetest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -33,7 +34,7 @@ func disconnect(t *testing.T, a, b gen.Node) {
 // Cookies change on running nodes, as with erlang:set_cookie/1,2: a peer's own cookie and the
 // node's, for dials and accepts alike, from the next connection on.
 func TestCookiesAtRunTime(t *testing.T) {
-	port := freePort(t)
+	port := nodetest.Port(t)
 	a := startNode(t, "rta@127.0.0.1", Options{Cookie: "ca", EPMDPort: port})
 	b := startNode(t, "rtb@127.0.0.1", Options{Cookie: "cb", EPMDPort: port})
 	c := startNode(t, "rtc@127.0.0.1", Options{Cookie: "cb", EPMDPort: port})
@@ -79,7 +80,7 @@ func TestCookiesAtRunTime(t *testing.T) {
 }
 
 func TestCookieSettersRefuse(t *testing.T) {
-	port := freePort(t)
+	port := nodetest.Port(t)
 	n := startNode(t, "refuse@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
 	require.ErrorContains(t, SetCookie(n, ""), "empty cookie")
 	require.ErrorContains(t, SetPeerCookie(n, "nohost", "x"), `"nohost" is not a node name`)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ergo.services/ergo/gen"
+	"github.com/gobeam/gobeam/node/nodetest"
 )
 
 // BenchmarkIdleLinkMemory measures what one idle distribution link costs a node: heap (buffers
@@ -18,7 +19,7 @@ import (
 //	go test -run '^$' -bench IdleLinkMemory -benchtime=1x ./node/
 func BenchmarkIdleLinkMemory(b *testing.B) {
 	const peers = 32
-	port := freePort(b)
+	port := nodetest.Port(b)
 	opts := Options{Cookie: "c", EPMDPort: port, TickTime: 4 * time.Second}
 	hub := startNode(b, "hub@127.0.0.1", opts)
 	got, inbox := registerInbox(b, hub, peers)

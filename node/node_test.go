@@ -11,17 +11,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gobeam/gobeam/etf"
+	"github.com/gobeam/gobeam/node/nodetest"
 )
 
-func freePort(t testing.TB) uint16 {
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return uint16(l.Addr().(*net.TCPAddr).Port)
-}
-
 func TestStartDisablesMetrics(t *testing.T) {
-	n, err := Start("metrics@127.0.0.1", Options{Cookie: "c", EPMDPort: freePort(t)})
+	n, err := Start("metrics@127.0.0.1", Options{Cookie: "c", EPMDPort: nodetest.Port(t)})
 	require.NoError(t, err)
 	defer n.Stop()
 	v, ok := n.Env(system.DISABLE_METRICS)
@@ -45,7 +39,7 @@ func TestStartRejectsBadOptions(t *testing.T) {
 // Two Go nodes find each other through the embedded EPMD and exchange messages and calls over
 // the Erlang distribution protocol, with no Erlang installed.
 func TestTwoGoNodes(t *testing.T) {
-	port := freePort(t)
+	port := nodetest.Port(t)
 	a := startNode(t, "a@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
 	b := startNode(t, "b@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
 	got, _ := registerInbox(t, b, 8)
@@ -61,7 +55,7 @@ func TestTwoGoNodes(t *testing.T) {
 // goNodes starts Go nodes of the given names on one embedded EPMD, each with a registered
 // process "inbox" that hands what it receives to the node's channel.
 func goNodes(t *testing.T, inboxSize int, names ...string) ([]gen.Node, map[gen.Node]chan any) {
-	port := freePort(t)
+	port := nodetest.Port(t)
 	var nodes []gen.Node
 	inboxes := map[gen.Node]chan any{}
 	for _, name := range names {
@@ -152,7 +146,7 @@ func TestTwoGoNodesOverIPv6(t *testing.T) {
 // Go nodes in a cluster without EPMD (erl's -erl_epmd_port): each listens on the one port on
 // its own address, and they find each other by name alone.
 func TestGoNodesWithoutEPMD(t *testing.T) {
-	port, epmdPort := freePort(t), freePort(t)
+	port, epmdPort := nodetest.Port(t), nodetest.Port(t)
 	opts := Options{Cookie: "c", EPMDPort: epmdPort, DistPort: port}
 	a := startNode(t, "noepmd_a@127.0.0.1", opts)
 	b := startNode(t, "noepmd_b@127.0.0.2", opts)

@@ -8,13 +8,14 @@ import (
 	"testing"
 
 	"ergo.services/ergo/gen"
+	"github.com/gobeam/gobeam/node/nodetest"
 	"github.com/stretchr/testify/require"
 )
 
 func TestSlogLoggerCarriesTheNodesLogs(t *testing.T) {
 	var out lockedBuffer
 	l := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	opts := Options{Cookie: "c", EPMDPort: freePort(t)}
+	opts := Options{Cookie: "c", EPMDPort: nodetest.Port(t)}
 	opts.Ergo.Log.DefaultLogger.Disable = true
 	opts.Ergo.Log.Loggers = []gen.Logger{{Name: "slog", Logger: SlogLogger(l)}}
 	n, err := Start("slogged@127.0.0.1", opts)

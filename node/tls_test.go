@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gobeam/gobeam/etf"
+	"github.com/gobeam/gobeam/node/nodetest"
 )
 
 // selfSigned is a certificate for 127.0.0.1 and 127.0.0.2 that is its own authority.
@@ -44,7 +45,7 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 // Two Go nodes over TLS: calls and messages as over TCP, and a node without TLS cannot join.
 func TestTwoGoNodesOverTLS(t *testing.T) {
 	cert, pool := selfSigned(t)
-	port := freePort(t)
+	port := nodetest.Port(t)
 	opts := Options{Cookie: "c", EPMDPort: port, TLS: &TLS{Certificate: cert, CAs: pool}}
 	a := startNode(t, "tls_a@127.0.0.1", opts)
 	b := startNode(t, "tls_b@127.0.0.1", opts)
@@ -62,10 +63,10 @@ func TestTwoGoNodesOverTLS(t *testing.T) {
 }
 
 func TestTLSOptionsAreChecked(t *testing.T) {
-	_, err := Start("a@127.0.0.1", Options{Cookie: "c", EPMDPort: freePort(t), TLS: &TLS{}})
+	_, err := Start("a@127.0.0.1", Options{Cookie: "c", EPMDPort: nodetest.Port(t), TLS: &TLS{}})
 	require.ErrorContains(t, err, "no certificate")
 	cert, _ := selfSigned(t)
-	opts := Options{Cookie: "c", EPMDPort: freePort(t)}
+	opts := Options{Cookie: "c", EPMDPort: nodetest.Port(t)}
 	opts.Ergo.CertManager = gen.CreateCertManager(cert)
 	_, err = Start("a@127.0.0.1", opts)
 	require.ErrorContains(t, err, "Options.TLS")
@@ -75,7 +76,7 @@ func TestTLSOptionsAreChecked(t *testing.T) {
 // know a self-signed certificate, and asks nothing of nodes that dial in; InsecureSkipVerify
 // accepts any certificate.
 func TestTLSWithoutAuthorities(t *testing.T) {
-	port := freePort(t)
+	port := nodetest.Port(t)
 	certA, _ := selfSigned(t)
 	certB, _ := selfSigned(t)
 	b := startNode(t, "noca_b@127.0.0.1", Options{Cookie: "c", EPMDPort: port, TLS: &TLS{Certificate: certB}})
@@ -92,7 +93,7 @@ func TestTLSWithoutAuthorities(t *testing.T) {
 // TLS in a cluster without EPMD: the fixed-port routes are TLS routes too.
 func TestTLSWithoutEPMD(t *testing.T) {
 	cert, pool := selfSigned(t)
-	opts := Options{Cookie: "c", EPMDPort: freePort(t), DistPort: freePort(t), TLS: &TLS{Certificate: cert, CAs: pool}}
+	opts := Options{Cookie: "c", EPMDPort: nodetest.Port(t), DistPort: nodetest.Port(t), TLS: &TLS{Certificate: cert, CAs: pool}}
 	a := startNode(t, "tlsfixed_a@127.0.0.1", opts)
 	b := startNode(t, "tlsfixed_b@127.0.0.2", opts)
 	reply, err := a.Call(gen.ProcessID{Name: "net_kernel", Node: b.Name()}, etf.Tuple{etf.Atom("is_auth"), a.Name()})

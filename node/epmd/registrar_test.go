@@ -9,6 +9,7 @@ import (
 
 	"ergo.services/ergo/gen"
 	"github.com/gobeam/gobeam/node/handshake"
+	"github.com/gobeam/gobeam/node/nodetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -34,14 +35,6 @@ func (l *fakeGenLog) Error(format string, args ...any)   { l.testLog.Error(forma
 
 func newNode(name gen.Atom) *fakeNode { return &fakeNode{name: name, log: &fakeGenLog{}} }
 
-// freePort finds a port nothing listens on.
-func freePort(t *testing.T) uint16 {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return uint16(l.Addr().(*net.TCPAddr).Port)
-}
-
 var (
 	protoV = gen.Version{Name: "erlang-dist", Release: "6"}
 	hsV    = handshake.Version
@@ -61,7 +54,7 @@ func testRegistrar(port uint16, opts Options) *Registrar {
 // TestTLSRoutesDialTheNodesHostName: over TLS the peer's certificate is checked against the
 // host that is dialled, so a TLS route names the node's host, not the address EPMD answered on.
 func TestTLSRoutesDialTheNodesHostName(t *testing.T) {
-	port := freePort(t)
+	port := nodetest.Port(t)
 	r := testRegistrar(port, Options{TLS: true})
 	_, err := r.Register(newNode("go@localhost"), routes(15002))
 	require.NoError(t, err)
@@ -83,7 +76,7 @@ func TestTLSRoutesDialTheNodesHostName(t *testing.T) {
 // TestFixedPortNeedsNoEPMD: in a cluster without EPMD every node listens on one port, so
 // nothing is registered or asked, and any node resolves to its host and that port.
 func TestFixedPortNeedsNoEPMD(t *testing.T) {
-	port := freePort(t) // nothing listens there, and no server may start
+	port := nodetest.Port(t) // nothing listens there, and no server may start
 	r := testRegistrar(port, Options{FixedPort: 9100})
 	_, err := r.Register(newNode("go@127.0.0.1"), routes(9100))
 	require.NoError(t, err)
@@ -104,7 +97,7 @@ func TestFixedPortNeedsNoEPMD(t *testing.T) {
 }
 
 func TestRegistrarStartsEmbeddedServer(t *testing.T) {
-	port := freePort(t)
+	port := nodetest.Port(t)
 	var resolved []gen.Route
 	r := testRegistrar(port, Options{OnResolve: func(n gen.Atom, rs []gen.Route) { resolved = rs }})
 	node := newNode("go@127.0.0.1")
@@ -159,7 +152,7 @@ func TestRegistrarUsesRunningEPMD(t *testing.T) {
 }
 
 func TestRegistrarReregistersWhenEPMDRestarts(t *testing.T) {
-	port := freePort(t)
+	port := nodetest.Port(t)
 	addr := "127.0.0.1:" + strconv.Itoa(int(port))
 	s, err := Listen(ServerOptions{Addr: addr})
 	require.NoError(t, err)
@@ -187,7 +180,7 @@ func TestRegistrarReregistersWhenEPMDRestarts(t *testing.T) {
 // The node owning the embedded server stops: another Go node takes over serving EPMD and
 // registers again; the rest register with it.
 func TestRegistrarTakesOverEmbeddedServer(t *testing.T) {
-	port := freePort(t)
+	port := nodetest.Port(t)
 	owner := testRegistrar(port, Options{})
 	_, err := owner.Register(newNode("owner@127.0.0.1"), routes(15005))
 	require.NoError(t, err)
@@ -216,7 +209,7 @@ func TestRegistrarTakesOverEmbeddedServer(t *testing.T) {
 }
 
 func TestRegistrarWithoutServer(t *testing.T) {
-	r := testRegistrar(freePort(t), Options{DisableServer: true})
+	r := testRegistrar(nodetest.Port(t), Options{DisableServer: true})
 	_, err := r.Register(newNode("x@127.0.0.1"), routes(15008))
 	assert.Error(t, err)
 	assert.Nil(t, r.Server())
@@ -274,7 +267,7 @@ func TestRegistrarUnsupported(t *testing.T) {
 // An EPMD on its way out accepts and then drops the connection: the registrar tries again,
 // finds the port free, and serves EPMD itself.
 func TestRegistrarRetriesWhenEPMDDropsTheConnection(t *testing.T) {
-	port := freePort(t)
+	port := nodetest.Port(t)
 	l, err := net.Listen("tcp4", "127.0.0.1:"+strconv.Itoa(int(port)))
 	require.NoError(t, err)
 	go func() {

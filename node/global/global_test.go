@@ -2,7 +2,6 @@ package global_test
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
@@ -13,18 +12,12 @@ import (
 	"github.com/gobeam/gobeam/etf"
 	"github.com/gobeam/gobeam/node"
 	"github.com/gobeam/gobeam/node/global"
+	"github.com/gobeam/gobeam/node/nodetest"
 )
 
 // Go nodes running global sync with each other as BEAM nodes do, with no erl: both roles of
 // the locker, the resolver's own conflict resolution, names registered from Go, and a third
 // node learning of the others through new_nodes. (The tests against erl are in integration.)
-
-func freePort(t *testing.T) uint16 {
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return uint16(l.Addr().(*net.TCPAddr).Port)
-}
 
 type idle struct{ act.Actor }
 
@@ -75,7 +68,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func TestGoNodesSyncAndShareNames(t *testing.T) {
-	c := &goCluster{t: t, port: freePort(t)}
+	c := &goCluster{t: t, port: nodetest.Port(t)}
 	n1, g1 := c.start("g1")
 	n2, g2 := c.start("g2")
 
@@ -143,7 +136,7 @@ func TestGoNodesSyncAndShareNames(t *testing.T) {
 // Two Go nodes that both have a name when they meet: the smaller node resolves the conflict
 // with global:random_exit_name/3, run in Go, which kills the process on the greater node.
 func TestGoNodesResolveANameConflict(t *testing.T) {
-	c := &goCluster{t: t, port: freePort(t)}
+	c := &goCluster{t: t, port: nodetest.Port(t)}
 	n1, g1 := c.start("c1")
 	n2, g2 := c.start("c2")
 	p1, p2 := spawnIdle(t, n1), spawnIdle(t, n2)
@@ -169,7 +162,7 @@ func TestGoNodesResolveANameConflict(t *testing.T) {
 }
 
 func TestStartTwiceAndStop(t *testing.T) {
-	c := &goCluster{t: t, port: freePort(t)}
+	c := &goCluster{t: t, port: nodetest.Port(t)}
 	n, g := c.start("s1")
 	_, err := global.Start(n, global.Options{})
 	require.ErrorIs(t, err, global.ErrStarted)
@@ -201,7 +194,7 @@ func TestStartTwiceAndStop(t *testing.T) {
 
 // A name server that fails is restarted with a fresh state, as kernel_sup restarts global's.
 func TestServerIsRestarted(t *testing.T) {
-	c := &goCluster{t: t, port: freePort(t)}
+	c := &goCluster{t: t, port: nodetest.Port(t)}
 	n, g := c.start("r1")
 	ok, err := g.RegisterName(ctx(t), etf.Atom("before"), spawnIdle(t, n))
 	require.NoError(t, err)
@@ -256,7 +249,7 @@ func sameSet(a, b map[gen.Atom]bool) bool {
 // disconnects nodes until the cluster is partitions that do not overlap: every node is
 // connected to exactly the other nodes of its partition.
 func TestGoNodesPreventOverlappingPartitions(t *testing.T) {
-	c := &goCluster{t: t, port: freePort(t)}
+	c := &goCluster{t: t, port: nodetest.Port(t)}
 	n1, g1 := c.start("p1")
 	n2, g2 := c.start("p2")
 	n3, g3 := c.start("p3")
