@@ -24,6 +24,7 @@ import (
 	"github.com/gobeam/gobeam/manifold"
 	"github.com/gobeam/gobeam/manifold/elixir"
 	"github.com/gobeam/gobeam/node"
+	"github.com/gobeam/gobeam/node/epmd"
 )
 
 //go:embed demo.exs
@@ -32,7 +33,7 @@ var demoScript []byte
 // demoInterval is the pause between two fan-out rounds on each side.
 const demoInterval = 2 * time.Millisecond
 
-// runDemo starts this node on an embedded EPMD, starts an Elixir node beside it, and has both
+// runDemo starts this node on an EPMD of its own, starts an Elixir node beside it, and has both
 // fan a chat message out to the other's receivers the Manifold way, with live counters, then
 // prints a summary.
 func runDemo(ctx context.Context, c config, log *slog.Logger) error {
@@ -40,10 +41,14 @@ func runDemo(ctx context.Context, c config, log *slog.Logger) error {
 	if err != nil {
 		return errors.New("the demo needs Elixir on PATH (scripts/demo installs it)")
 	}
-	port, err := freePort()
+	// The demo's own EPMD, on a port it holds from the start: a port picked free and let go
+	// could be taken by another listener before a node started an EPMD on it.
+	registry, err := epmd.Listen(epmd.ServerOptions{Addr: "127.0.0.1:0"})
 	if err != nil {
 		return err
 	}
+	defer registry.Close()
+	port := uint16(registry.Addr().(*net.TCPAddr).Port)
 	cookie := randomCookie()
 	opts := node.Options{Cookie: cookie, EPMDPort: port}
 	// The demo's output is its table; Ergo's own log keeps to warnings, on stderr.
@@ -304,15 +309,6 @@ func chatPayload(seq int) etf.Map {
 		{Key: []byte("mentions"), Value: etf.List{}},
 		{Key: []byte("pinned"), Value: false},
 	}
-}
-
-func freePort() (uint16, error) {
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return uint16(l.Addr().(*net.TCPAddr).Port), nil
 }
 
 func randomCookie() string {
