@@ -1,5 +1,6 @@
-// Package nodetest helps the tests of programs that run nodes: it picks ports that nothing else
-// will take between the pick and the test's use of them.
+// Package nodetest helps the tests of programs that run nodes: ports that nothing else takes
+// between the pick and the test's use of them, and certificate authorities for nodes that run
+// the distribution over TLS.
 //
 // A test that gives its nodes an EPMD port (node.Options.EPMDPort), so that they find each
 // other through the EPMD the first of them embeds, must pick a free port and let it go before a
