@@ -1,17 +1,8 @@
 package integration
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -24,6 +15,7 @@ import (
 	"github.com/gobeam/gobeam/etf"
 	"github.com/gobeam/gobeam/integration/erlpeer"
 	"github.com/gobeam/gobeam/node"
+	"github.com/gobeam/gobeam/node/nodetest"
 )
 
 // The distribution over TLS against erl's inet_tls_dist, with certificates checked both ways
@@ -31,71 +23,17 @@ import (
 // the Go side): connections both ways, order, a large message each way, and the nodes that must
 // be refused (a plain TCP node, a node whose certificate another authority signed).
 
-// testCA is a certificate authority made for one test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
+// testCA is a certificate authority made for one test, with what the Go node and erl need of it.
+type testCA struct{ *nodetest.CA }
 
-func newTestCA(t testing.TB, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	cert, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
+func newTestCA(t testing.TB, name string) *testCA { return &testCA{nodetest.NewCA(t, name)} }
 
-func (ca *testCA) pool() *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(ca.cert)
-	return p
-}
-
-// issue makes a certificate for the nodes on 127.0.0.1 and ::1, good as server and as client, as one
-// certfile serves both sides of erl's TLS distribution. It returns the certificate and key PEM.
-func (ca *testCA) issue(t testing.TB) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		// Go checks an address against the IP names; OTP 25 checks the host part of a node
-		// name against the DNS names even when it is an address (OTP 27 and 29 do not).
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		DNSNames:    []string{"localhost", "127.0.0.1", "::1"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	require.NoError(t, err)
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	require.NoError(t, err)
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
-}
+// testHosts are the hosts a test certificate names: the nodes on 127.0.0.1 and ::1.
+var testHosts = []string{"127.0.0.1", "::1", "localhost"}
 
 // goTLS is the Go node's TLS configuration with a certificate from ca.
 func (ca *testCA) goTLS(t testing.TB) *node.TLS {
-	certPEM, keyPEM := ca.issue(t)
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	require.NoError(t, err)
-	return &node.TLS{Certificate: cert, CAs: ca.pool()}
+	return &node.TLS{Certificate: ca.Certificate(t, testHosts...), CAs: ca.Pool()}
 }
 
 // erlTLSArgs writes a certificate from ca and an ssl_dist_optfile where erl can read them, and
@@ -109,8 +47,8 @@ func (ca *testCA) erlTLSArgs(t testing.TB, verify bool) []string {
 	host := release.HostPath(dir)
 	require.NoError(t, os.MkdirAll(host, 0o700))
 	t.Cleanup(func() { os.RemoveAll(host) })
-	certPEM, keyPEM := ca.issue(t)
-	for name, data := range map[string][]byte{"cert.pem": certPEM, "key.pem": keyPEM, "ca.pem": ca.pem} {
+	certPEM, keyPEM := ca.Issue(t, testHosts...)
+	for name, data := range map[string][]byte{"cert.pem": certPEM, "key.pem": keyPEM, "ca.pem": ca.PEM} {
 		require.NoError(t, os.WriteFile(filepath.Join(host, name), data, 0o600))
 	}
 	files := fmt.Sprintf(`{certfile, "%[1]s/cert.pem"}, {keyfile, "%[1]s/key.pem"}, {cacertfile, "%[1]s/ca.pem"}`, dir)

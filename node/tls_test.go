@@ -1,15 +1,9 @@
 package node
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"math/big"
-	"net"
 	"testing"
-	"time"
 
 	"ergo.services/ergo/gen"
 	"github.com/stretchr/testify/require"
@@ -18,33 +12,16 @@ import (
 	"github.com/gobeam/gobeam/node/nodetest"
 )
 
-// selfSigned is a certificate for 127.0.0.1 and 127.0.0.2 that is its own authority.
-func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv4(127, 0, 0, 2)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	leaf, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+// testCertificate is a certificate for 127.0.0.1 and 127.0.0.2 from an authority of its own,
+// and a pool of that authority.
+func testCertificate(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	ca := nodetest.NewCA(t, "node test CA")
+	return ca.Certificate(t, "127.0.0.1", "127.0.0.2"), ca.Pool()
 }
 
 // Two Go nodes over TLS: calls and messages as over TCP, and a node without TLS cannot join.
 func TestTwoGoNodesOverTLS(t *testing.T) {
-	cert, pool := selfSigned(t)
+	cert, pool := testCertificate(t)
 	port := nodetest.Port(t)
 	opts := Options{Cookie: "c", EPMDPort: port, TLS: &TLS{Certificate: cert, CAs: pool}}
 	a := startNode(t, "tls_a@127.0.0.1", opts)
@@ -65,7 +42,7 @@ func TestTwoGoNodesOverTLS(t *testing.T) {
 func TestTLSOptionsAreChecked(t *testing.T) {
 	_, err := Start("a@127.0.0.1", Options{Cookie: "c", EPMDPort: nodetest.Port(t), TLS: &TLS{}})
 	require.ErrorContains(t, err, "no certificate")
-	cert, _ := selfSigned(t)
+	cert, _ := testCertificate(t)
 	opts := Options{Cookie: "c", EPMDPort: nodetest.Port(t)}
 	opts.Ergo.CertManager = gen.CreateCertManager(cert)
 	_, err = Start("a@127.0.0.1", opts)
@@ -73,17 +50,17 @@ func TestTLSOptionsAreChecked(t *testing.T) {
 }
 
 // Without authorities a node checks dialled nodes against the system's roots, which do not
-// know a self-signed certificate, and asks nothing of nodes that dial in; InsecureSkipVerify
+// know a test's authority, and asks nothing of nodes that dial in; InsecureSkipVerify
 // accepts any certificate.
 func TestTLSWithoutAuthorities(t *testing.T) {
 	port := nodetest.Port(t)
-	certA, _ := selfSigned(t)
-	certB, _ := selfSigned(t)
+	certA, _ := testCertificate(t)
+	certB, _ := testCertificate(t)
 	b := startNode(t, "noca_b@127.0.0.1", Options{Cookie: "c", EPMDPort: port, TLS: &TLS{Certificate: certB}})
 	got, inbox := registerInbox(t, b, 1)
 
 	strict := startNode(t, "noca_strict@127.0.0.1", Options{Cookie: "c", EPMDPort: port, TLS: &TLS{Certificate: certA}})
-	require.Error(t, strict.Send(inbox, "hello"), "a self-signed certificate is not among the system's roots")
+	require.Error(t, strict.Send(inbox, "hello"), "a test's authority is not among the system's roots")
 
 	lax := startNode(t, "noca_lax@127.0.0.1", Options{Cookie: "c", EPMDPort: port, TLS: &TLS{Certificate: certA, InsecureSkipVerify: true}})
 	require.NoError(t, lax.Send(inbox, "hello"))
@@ -92,7 +69,7 @@ func TestTLSWithoutAuthorities(t *testing.T) {
 
 // TLS in a cluster without EPMD: the fixed-port routes are TLS routes too.
 func TestTLSWithoutEPMD(t *testing.T) {
-	cert, pool := selfSigned(t)
+	cert, pool := testCertificate(t)
 	opts := Options{Cookie: "c", EPMDPort: nodetest.Port(t), DistPort: nodetest.Port(t), TLS: &TLS{Certificate: cert, CAs: pool}}
 	a := startNode(t, "tlsfixed_a@127.0.0.1", opts)
 	b := startNode(t, "tlsfixed_b@127.0.0.2", opts)

@@ -1,18 +1,14 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/gobeam/gobeam/node/nodetest"
 )
 
 func TestMaxMessageSizeFlag(t *testing.T) {
@@ -48,25 +44,23 @@ func TestMaxMessageSizeFlag(t *testing.T) {
 
 func TestTLSFlags(t *testing.T) {
 	dir := t.TempDir()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	require.NoError(t, err)
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
-	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600))
+	ca := nodetest.NewCA(t, "flags test CA")
+	certPEM, keyPEM := ca.Issue(t, "127.0.0.1")
+	block, _ := pem.Decode(certPEM)
+	require.NotNil(t, block)
+	der := block.Bytes
+	certFile, keyFile, caFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "ca.pem")
+	require.NoError(t, os.WriteFile(certFile, certPEM, 0o600))
+	require.NoError(t, os.WriteFile(keyFile, keyPEM, 0o600))
+	require.NoError(t, os.WriteFile(caFile, ca.PEM, 0o600))
 
-	c, err := parseFlags([]string{"--tls-cert", certFile, "--tls-key", keyFile, "--tls-ca", certFile, "--tls-server-name", "cluster.internal"})
+	c, err := parseFlags([]string{"--tls-cert", certFile, "--tls-key", keyFile, "--tls-ca", caFile, "--tls-server-name", "cluster.internal"})
 	require.NoError(t, err)
 	o, err := c.nodeOptions(nil)
 	require.NoError(t, err)
 	require.NotNil(t, o.TLS)
 	require.Equal(t, [][]byte{der}, o.TLS.Certificate.Certificate)
-	require.NotNil(t, o.TLS.CAs)
+	require.True(t, o.TLS.CAs.Equal(ca.Pool()), "the authorities of --tls-ca")
 	require.Equal(t, "cluster.internal", o.TLS.ServerName)
 
 	c, err = parseFlags(nil)
