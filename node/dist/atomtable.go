@@ -19,22 +19,23 @@ type atomPage struct {
 
 // get returns the atom in slot, 0 <= slot < atomCacheSize, and whether the slot is filled.
 func (t *atomTable) get(slot int) (etf.Atom, bool) {
-	p := t.pages[slot/atomPageSize]
+	// Unsigned: the divisions are shifts and the masks, not checks, keep the indexes in range.
+	page, i := uint(slot)/atomPageSize%uint(len(t.pages)), uint(slot)%atomPageSize
+	p := t.pages[page]
 	if p == nil {
 		return "", false
 	}
-	i := slot % atomPageSize
 	return p.entries[i], p.filled&(1<<i) != 0
 }
 
 // put fills slot, 0 <= slot < atomCacheSize, with a.
 func (t *atomTable) put(slot int, a etf.Atom) {
-	p := t.pages[slot/atomPageSize]
+	page, i := uint(slot)/atomPageSize%uint(len(t.pages)), uint(slot)%atomPageSize
+	p := t.pages[page]
 	if p == nil {
 		p = new(atomPage)
-		t.pages[slot/atomPageSize] = p
+		t.pages[page] = p
 	}
-	i := slot % atomPageSize
 	p.entries[i] = a
 	p.filled |= 1 << i
 }
