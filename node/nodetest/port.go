@@ -31,11 +31,14 @@ func Port(t testing.TB) uint16 {
 }
 
 // The ports Port picks from: below the ephemeral range when there is room there above the
-// well-known and registered services most hosts run (epmd's 4369 among them), else above it.
+// well-known and registered services most hosts run (epmd's 4369 among them), else above it,
+// past the ports a node tries after the one it was handed (node.Start listens on the first
+// free one of 65).
 const (
 	lowestPick   = 10000
 	highestPort  = 65535
 	minPickRange = 1000
+	nodeScan     = 64
 )
 
 // ephemeralRangeFile is where Linux keeps the range of ports it hands out.
@@ -48,8 +51,8 @@ func pickRange() (low, high int, ok bool) {
 		return 0, 0, false
 	case lo-1-lowestPick >= minPickRange:
 		return lowestPick, lo - 1, true
-	case highestPort-(hi+1) >= minPickRange:
-		return hi + 1, highestPort, true
+	case highestPort-(hi+1+nodeScan) >= minPickRange:
+		return hi + 1 + nodeScan, highestPort, true
 	}
 	return 0, 0, false
 }
