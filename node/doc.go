@@ -13,5 +13,5 @@
 //
 // The pieces live in sub-packages, split as erl_dist splits them: node/epmd (the port mapper
 // client, server and Ergo registrar), node/handshake (the distribution handshake) and node/dist
-// (the DIST protocol on a connection).
+// (the DIST protocol on a connection). node/nodetest helps the tests of programs that run nodes.
 package node
