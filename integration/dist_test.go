@@ -36,12 +36,7 @@ func TestDistErlConnectsAndSendsInOrder(t *testing.T) {
 	logRelease(t, p)
 
 	// erl dials the Go node (found through the Go node's EPMD) and sends to its registered name.
-	dest := etf.Tuple{etf.Atom("inbox"), gn.Name()}
-	require.Equal(t, etf.Atom("ok"), p.MustCall("gobeam_dist", "send_seq", dest, etf.Atom("reg"), seqCount))
-	for i := 1; i <= seqCount; i++ {
-		m := receive(t, out, 30*time.Second)
-		require.Equal(t, etf.Tuple{etf.Atom("seq"), etf.Atom("reg"), int64(i)}, m, "message %d", i)
-	}
+	erlSendsInOrder(t, p, gn, out, "reg", seqCount)
 	require.True(t, connected(gn, p.Node()))
 }
 
@@ -50,13 +45,8 @@ func TestDistGoConnectsAndSendsInOrder(t *testing.T) {
 	gn := c.goNode("go", node.Options{})
 	p := c.erlNode("erl", erlpeer.Options{})
 
-	collector, ok := p.MustCall("gobeam_dist", "start_collector", seqCount).(etf.PID)
-	require.True(t, ok)
 	// The Go node dials erl (EPMD lookup, handshake as initiator) and sends to its pid.
-	for i := 1; i <= seqCount; i++ {
-		require.NoError(t, gn.Send(collector, etf.Tuple{etf.Atom("seq"), etf.Atom("go"), i}))
-	}
-	require.Equal(t, etf.Atom("ok"), p.MustCall("gobeam_dist", "await_collector", collector, 60_000))
+	goSendsInOrder(t, gn, p, seqCount, time.Minute)
 }
 
 // Many Go processes sending at once to a node the Go node is not connected to yet: one

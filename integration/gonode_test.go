@@ -108,6 +108,31 @@ func receive(t *testing.T, ch chan any, timeout time.Duration) any {
 	return nil
 }
 
+// erlSendsInOrder has erl node p send {seq, Tag, 1..count} to the Go node's process
+// registered as inbox, whose messages come out of out, and checks that all of them arrive, in
+// order.
+func erlSendsInOrder(t *testing.T, p *erlpeer.Peer, gn gen.Node, out chan any, tag etf.Atom, count int) {
+	t.Helper()
+	dest := etf.Tuple{etf.Atom("inbox"), gn.Name()}
+	require.Equal(t, etf.Atom("ok"), p.MustCall("gobeam_dist", "send_seq", dest, tag, count))
+	for i := 1; i <= count; i++ {
+		require.Equal(t, etf.Tuple{etf.Atom("seq"), tag, int64(i)}, receive(t, out, 30*time.Second), "message %d", i)
+	}
+}
+
+// goSendsInOrder has the Go node send {seq, go, 1..count} to a collector on erl node p and
+// waits up to timeout for the collector to have all of them, in order.
+func goSendsInOrder(t *testing.T, gn gen.Node, p *erlpeer.Peer, count int, timeout time.Duration) {
+	t.Helper()
+	v := p.MustCall("gobeam_dist", "start_collector", count)
+	collector, ok := v.(etf.PID)
+	require.True(t, ok, "start_collector returned %v", v)
+	for i := 1; i <= count; i++ {
+		require.NoError(t, gn.Send(collector, etf.Tuple{etf.Atom("seq"), etf.Atom("go"), i}))
+	}
+	require.Equal(t, etf.Atom("ok"), p.MustCall("gobeam_dist", "await_collector", collector, int(timeout.Milliseconds())))
+}
+
 // waitFor polls cond until it holds or the timeout passes.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()

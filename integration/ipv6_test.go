@@ -26,11 +26,7 @@ func TestIPv6DistributionBothWays(t *testing.T) {
 	p := c.erlNode6("erl_a", erlpeer.Options{})
 
 	// erl dials the Go node.
-	dest := etf.Tuple{etf.Atom("inbox"), gn.Name()}
-	require.Equal(t, etf.Atom("ok"), p.MustCall("gobeam_dist", "send_seq", dest, etf.Atom("v6"), count))
-	for i := 1; i <= count; i++ {
-		require.Equal(t, etf.Tuple{etf.Atom("seq"), etf.Atom("v6"), int64(i)}, receive(t, out, 30*time.Second), "message %d", i)
-	}
+	erlSendsInOrder(t, p, gn, out, "v6", count)
 	_, err := p.EvalWith(`{inbox, Go} ! {big, gobeam_dist:pattern(Size)}, ok.`, map[string]etf.Term{"Go": gn.Name(), "Size": size})
 	require.NoError(t, err)
 	big := receive(t, out, 60*time.Second).(etf.Tuple)
@@ -74,20 +70,12 @@ func TestTLSOverIPv6BothWays(t *testing.T) {
 
 	// erl dials the Go node.
 	a := tls6("erl_a")
-	dest := etf.Tuple{etf.Atom("inbox"), gn.Name()}
-	require.Equal(t, etf.Atom("ok"), a.MustCall("gobeam_dist", "send_seq", dest, etf.Atom("tls6"), count))
-	for i := 1; i <= count; i++ {
-		require.Equal(t, etf.Tuple{etf.Atom("seq"), etf.Atom("tls6"), int64(i)}, receive(t, out, 30*time.Second), "message %d", i)
-	}
+	erlSendsInOrder(t, a, gn, out, "tls6", count)
 	overTLS6(a)
 
 	// The Go node dials another erl.
 	b := tls6("erl_b")
-	collector := b.MustCall("gobeam_dist", "start_collector", count).(etf.PID)
-	for i := 1; i <= count; i++ {
-		require.NoError(t, gn.Send(collector, etf.Tuple{etf.Atom("seq"), etf.Atom("go"), i}))
-	}
-	require.Equal(t, etf.Atom("ok"), b.MustCall("gobeam_dist", "await_collector", collector, 60_000))
+	goSendsInOrder(t, gn, b, count, time.Minute)
 	overTLS6(b)
 }
 

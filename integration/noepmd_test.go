@@ -5,9 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
-
-	"github.com/gobeam/gobeam/etf"
 	"github.com/gobeam/gobeam/integration/erlpeer"
 	"github.com/gobeam/gobeam/node"
 	"github.com/gobeam/gobeam/node/nodetest"
@@ -28,17 +25,9 @@ func TestNoEPMDClusterBothWays(t *testing.T) {
 	}
 
 	a := erlNoEPMD("erl_a")
-	dest := etf.Tuple{etf.Atom("inbox"), gn.Name()}
-	require.Equal(t, etf.Atom("ok"), a.MustCall("gobeam_dist", "send_seq", dest, etf.Atom("direct"), count))
-	for i := 1; i <= count; i++ {
-		require.Equal(t, etf.Tuple{etf.Atom("seq"), etf.Atom("direct"), int64(i)}, receive(t, out, 30*time.Second), "message %d", i)
-	}
+	erlSendsInOrder(t, a, gn, out, "direct", count)
 	a.Stop() // the next erl listens on the same address and port
 
 	b := erlNoEPMD("erl_b")
-	collector := b.MustCall("gobeam_dist", "start_collector", count).(etf.PID)
-	for i := 1; i <= count; i++ {
-		require.NoError(t, gn.Send(collector, etf.Tuple{etf.Atom("seq"), etf.Atom("go"), i}))
-	}
-	require.Equal(t, etf.Atom("ok"), b.MustCall("gobeam_dist", "await_collector", collector, 60_000))
+	goSendsInOrder(t, gn, b, count, time.Minute)
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gobeam/gobeam/etf"
 	"github.com/gobeam/gobeam/integration/erlpeer"
 	"github.com/gobeam/gobeam/node"
 )
@@ -31,16 +30,8 @@ func TestShortNamesBothWays(t *testing.T) {
 	p := c.erlNode("erl_s", erlpeer.Options{ShortNames: true})
 	_, host, _ := strings.Cut(string(p.Node()), "@")
 	require.Equal(t, short, host, "erl -sname names the node after the short host name")
-	dest := etf.Tuple{etf.Atom("inbox"), gn.Name()}
-	require.Equal(t, etf.Atom("ok"), p.MustCall("gobeam_dist", "send_seq", dest, etf.Atom("short"), count))
-	for i := 1; i <= count; i++ {
-		require.Equal(t, etf.Tuple{etf.Atom("seq"), etf.Atom("short"), int64(i)}, receive(t, out, 30*time.Second), "message %d", i)
-	}
+	erlSendsInOrder(t, p, gn, out, "short", count)
 
 	q := c.erlNode("erl_t", erlpeer.Options{ShortNames: true})
-	collector := q.MustCall("gobeam_dist", "start_collector", count).(etf.PID)
-	for i := 1; i <= count; i++ {
-		require.NoError(t, gn.Send(collector, etf.Tuple{etf.Atom("seq"), etf.Atom("go"), i}))
-	}
-	require.Equal(t, etf.Atom("ok"), q.MustCall("gobeam_dist", "await_collector", collector, 30_000))
+	goSendsInOrder(t, gn, q, count, 30*time.Second)
 }

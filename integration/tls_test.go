@@ -81,11 +81,7 @@ func TestTLSDistributionBothWays(t *testing.T) {
 	// erl dials the Go node.
 	a := c.erlNode("erl_a", erlpeer.Options{ProtoDist: "inet_tls", Args: ca.erlTLSArgs(t, true)})
 	logRelease(t, a)
-	dest := etf.Tuple{etf.Atom("inbox"), gn.Name()}
-	require.Equal(t, etf.Atom("ok"), a.MustCall("gobeam_dist", "send_seq", dest, etf.Atom("tls"), count))
-	for i := 1; i <= count; i++ {
-		require.Equal(t, etf.Tuple{etf.Atom("seq"), etf.Atom("tls"), int64(i)}, receive(t, out, 30*time.Second), "message %d", i)
-	}
+	erlSendsInOrder(t, a, gn, out, "tls", count)
 	got, err := a.EvalWith(tlsControlled, map[string]etf.Term{"Peer": gn.Name()})
 	require.NoError(t, err)
 	require.Equal(t, etf.Atom("tls"), got)
