@@ -39,10 +39,8 @@ func TestStartRejectsBadOptions(t *testing.T) {
 // Two Go nodes find each other through the embedded EPMD and exchange messages and calls over
 // the Erlang distribution protocol, with no Erlang installed.
 func TestTwoGoNodes(t *testing.T) {
-	port := nodetest.Port(t)
-	a := startNode(t, "a@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
-	b := startNode(t, "b@127.0.0.1", Options{Cookie: "c", EPMDPort: port})
-	got, _ := registerInbox(t, b, 8)
+	nodes, inboxes := goNodes(t, 8, "a@127.0.0.1", "b@127.0.0.1")
+	a, got := nodes[0], inboxes[nodes[1]]
 
 	require.NoError(t, a.Send(gen.ProcessID{Name: "inbox", Node: "b@127.0.0.1"}, etf.Tuple{etf.Atom("hi"), "there"}))
 	require.Equal(t, etf.Tuple{etf.Atom("hi"), []byte("there")}, received(t, got))
