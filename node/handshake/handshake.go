@@ -112,10 +112,8 @@ func New(options Options) *Handshake {
 // nodeCookie is the node's cookie: the one set on the handshake, else given (the one Ergo passed
 // in).
 func (h *Handshake) nodeCookie(given string) string {
-	h.cookiesMu.RLock()
-	defer h.cookiesMu.RUnlock()
-	if h.cookie != "" {
-		return h.cookie
+	if c := h.Cookie(); c != "" {
+		return c
 	}
 	return given
 }
