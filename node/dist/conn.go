@@ -51,6 +51,8 @@ type Connection struct {
 	lastWrite atomic.Int64 // unix nanoseconds of the last write
 
 	messagesIn, messagesOut, bytesIn, bytesOut atomic.Uint64
+	undelivered                                atomic.Uint64 // messages in that met a full mailbox
+	undeliveredLog                             undeliveredLog
 
 	closeOnce sync.Once
 	serving   atomic.Bool
@@ -171,6 +173,7 @@ func (c *Connection) serve() error {
 	go func() { defer close(written); c.writeLoop() }()
 	stopTicks := c.startTicks()
 	err := c.readLoop()
+	c.reportUndelivered()
 	c.shutdown(err)
 	stopTicks()
 	<-written

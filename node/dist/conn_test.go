@@ -3,7 +3,9 @@ package dist
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -30,13 +32,14 @@ type fakeCore struct {
 	name     gen.Atom
 	routed   chan routed
 	unknown  map[gen.PID]bool
-	discard  bool // fuzzing: route into nothing
+	full     map[gen.PID]bool // processes whose mailbox is full
+	discard  bool             // fuzzing: route into nothing
 	mu       sync.Mutex
 	refs     uint64
 }
 
 func newFakeCore(name gen.Atom) *fakeCore {
-	return &fakeCore{name: name, routed: make(chan routed, 1<<17), unknown: map[gen.PID]bool{}}
+	return &fakeCore{name: name, routed: make(chan routed, 1<<17), unknown: map[gen.PID]bool{}, full: map[gen.PID]bool{}}
 }
 
 func (f *fakeCore) push(r routed) {
@@ -57,6 +60,9 @@ func (f *fakeCore) RouteSendPID(from, to gen.PID, o gen.MessageOptions, m any) e
 	if f.unknown[to] {
 		return gen.ErrProcessUnknown
 	}
+	if f.full[to] {
+		return gen.ErrProcessMailboxFull
+	}
 	f.push(routed{kind: "send", from: from, to: to, message: m})
 	return nil
 }
@@ -69,6 +75,9 @@ func (f *fakeCore) RouteSendAlias(from gen.PID, to gen.Alias, o gen.MessageOptio
 	return nil
 }
 func (f *fakeCore) RouteCallPID(from, to gen.PID, o gen.MessageOptions, m any) error {
+	if f.full[to] {
+		return gen.ErrProcessMailboxFull
+	}
 	f.push(routed{kind: "call", from: from, to: to, ref: o.Ref, message: m})
 	return nil
 }
@@ -128,17 +137,37 @@ func (f *fakeCore) next(t *testing.T) routed {
 	return routed{}
 }
 
-// testLog discards Ergo log lines but keeps errors visible in the test output.
+// testLog discards Ergo log lines but keeps errors visible in the test output, and keeps
+// warnings in warnings when that is set.
 type testLog struct {
 	gen.Log
-	t *testing.T
+	t        *testing.T
+	warnings *logLines
 }
 
-func (l testLog) Trace(string, ...any)       {}
-func (l testLog) Debug(string, ...any)       {}
-func (l testLog) Info(f string, a ...any)    { l.t.Logf("info: "+f, a...) }
-func (l testLog) Warning(f string, a ...any) { l.t.Logf("warning: "+f, a...) }
-func (l testLog) Error(f string, a ...any)   { l.t.Logf("error: "+f, a...) }
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.lines)
+}
+
+func (l testLog) Trace(string, ...any)    {}
+func (l testLog) Debug(string, ...any)    {}
+func (l testLog) Info(f string, a ...any) { l.t.Logf("info: "+f, a...) }
+func (l testLog) Warning(f string, a ...any) {
+	l.t.Logf("warning: "+f, a...)
+	if l.warnings != nil {
+		l.warnings.mu.Lock()
+		l.warnings.lines = append(l.warnings.lines, fmt.Sprintf(f, a...))
+		l.warnings.mu.Unlock()
+	}
+}
+func (l testLog) Error(f string, a ...any) { l.t.Logf("error: "+f, a...) }
 
 const allFlags = flagDistHdrAtomCache | flagSendSender | flagExitPayload | flagFragments | flagUnlinkID | flagAlias
 
@@ -149,8 +178,12 @@ type served struct {
 }
 
 func serveOn(t *testing.T, sock net.Conn, local, peer gen.Atom, flags uint64, opts Options) *served {
+	return serveLogged(t, sock, local, peer, flags, opts, testLog{t: t})
+}
+
+func serveLogged(t *testing.T, sock net.Conn, local, peer gen.Atom, flags uint64, opts Options, log testLog) *served {
 	core := newFakeCore(local)
-	c := newConnection(core, Peer{Name: peer, Creation: 1, Flags: flags, LocalFlags: allFlags}, opts.withDefaults(), testLog{t: t})
+	c := newConnection(core, Peer{Name: peer, Creation: 1, Flags: flags, LocalFlags: allFlags}, opts.withDefaults(), log)
 	require.NoError(t, c.Join(sock, "", nil, nil))
 	s := &served{conn: c, core: core, done: make(chan error, 1)}
 	go func() { s.done <- c.serve() }()

@@ -67,7 +67,7 @@ func (c *Connection) dispatch(ctrl Control, payload etf.Term) {
 			return c.core.RouteSendPID(ctrl.From, ctrl.To, opts, msg)
 		}, func(opts gen.MessageOptions, req any) error {
 			return c.core.RouteCallPID(ctrl.From, ctrl.To, opts, req)
-		}, ctrl.To)
+		}, ctrl.To, ctrl.To)
 
 	case OpRegSend, OpRegSendTT:
 		to := gen.ProcessID{Name: ctrl.ToName, Node: local}
@@ -75,7 +75,7 @@ func (c *Connection) dispatch(ctrl Control, payload etf.Term) {
 			return c.core.RouteSendProcessID(ctrl.From, to, opts, msg)
 		}, func(opts gen.MessageOptions, req any) error {
 			return c.core.RouteCallProcessID(ctrl.From, to, opts, req)
-		}, gen.PID{})
+		}, gen.PID{}, ctrl.ToName)
 
 	case OpAliasSend, OpAliasSendTT:
 		alias := gen.Alias(ctrl.Ref)
@@ -83,7 +83,7 @@ func (c *Connection) dispatch(ctrl Control, payload etf.Term) {
 			return c.core.RouteSendAlias(ctrl.From, alias, opts, msg)
 		}, func(opts gen.MessageOptions, req any) error {
 			return c.core.RouteCallAlias(ctrl.From, alias, opts, req)
-		}, gen.PID{})
+		}, gen.PID{}, alias)
 
 	case OpLink:
 		c.linkIn(ctrl.From, ctrl.To)
@@ -137,13 +137,14 @@ func (c *Connection) dispatch(ctrl Control, payload etf.Term) {
 
 // deliver hands a message to Ergo: a gen_server call as a call (so any Ergo actor answers
 // GenServer.call), a reply to one of our calls as its response, anything else as a message.
+// to is the local pid for SEND (gen.PID{} otherwise), target the pid, name or alias for logs.
 func (c *Connection) deliver(from gen.PID, msg etf.Term,
-	send func(gen.MessageOptions, any) error, call func(gen.MessageOptions, any) error, to gen.PID) {
+	send func(gen.MessageOptions, any) error, call func(gen.MessageOptions, any) error, to gen.PID, target any) {
 	if caller, ref, tag, req, ok := parseGenCall(msg); ok {
 		c.peerCalls.add(ref, tag)
 		if err := call(gen.MessageOptions{Ref: ref}, req); err != nil {
 			c.peerCalls.take(ref)
-			c.log.Trace("call from %s not delivered: %s", caller, err)
+			c.undeliverable("call", caller, target, err)
 		}
 		return
 	}
@@ -157,7 +158,7 @@ func (c *Connection) deliver(from gen.PID, msg etf.Term,
 		}
 	}
 	if err := send(gen.MessageOptions{}, msg); err != nil {
-		c.log.Trace("message from %s not delivered: %s", from, err)
+		c.undeliverable("message", from, target, err)
 	}
 }
 

@@ -1,0 +1,73 @@
+package dist
+
+import (
+	"net"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"ergo.services/ergo/gen"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMessagesToAFullMailboxAreCountedAndLogged(t *testing.T) {
+	sa, sb := net.Pipe()
+	a := serveOn(t, sa, "a@host", "b@host", allFlags, Options{})
+	warnings := &logLines{}
+	b := serveLogged(t, sb, "b@host", "a@host", allFlags, Options{}, testLog{t: t, warnings: warnings})
+
+	from := gen.PID{Node: "a@host", ID: 7, Creation: 1}
+	full := gen.PID{Node: "b@host", ID: 3001, Creation: 1}
+	ghost := gen.PID{Node: "b@host", ID: 3002, Creation: 1}
+	live := gen.PID{Node: "b@host", ID: 3003, Creation: 1}
+	b.core.full[full] = true
+	b.core.unknown[ghost] = true
+
+	const messages = 4
+	for i := range messages {
+		require.NoError(t, a.conn.SendPID(from, full, gen.MessageOptions{}, int64(i)))
+	}
+	require.NoError(t, a.conn.CallPID(from, full, gen.MessageOptions{Ref: a.core.MakeRef()}, "request"))
+	// A message to a process that does not exist is dropped as BEAM drops it: not counted.
+	require.NoError(t, a.conn.SendPID(from, ghost, gen.MessageOptions{}, "to nobody"))
+	require.NoError(t, a.conn.SendPID(from, live, gen.MessageOptions{}, "marker"))
+	require.Equal(t, []byte("marker"), b.core.next(t).message)
+
+	counter, ok := b.conn.Node().(interface{ MessagesUndelivered() uint64 })
+	require.True(t, ok, "the remote node has no MessagesUndelivered")
+	require.EqualValues(t, messages+1, counter.MessagesUndelivered())
+	require.EqualValues(t, 0, a.conn.remote.MessagesUndelivered())
+
+	lines := warnings.all()
+	require.NotEmpty(t, lines)
+	require.Equal(t, "message from "+from.String()+" to "+full.String()+" lost: the mailbox is full", lines[0])
+
+	// The lines within a second of the first are summed up when the connection ends.
+	a.conn.Terminate(nil)
+	select {
+	case <-b.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the connection did not end")
+	}
+	require.EqualValues(t, messages+1, reported(t, warnings.all()))
+}
+
+// reported adds up the losses the log lines tell of: one for each line about a message or a
+// call, and the counts of the lines that sum up others.
+func reported(t *testing.T, lines []string) int {
+	t.Helper()
+	more := regexp.MustCompile(`(\d+) more messages from 'a@host' lost to full mailboxes since`)
+	total := 0
+	for _, line := range lines {
+		if m := more.FindStringSubmatch(line); m != nil {
+			n, err := strconv.Atoi(m[1])
+			require.NoError(t, err)
+			total += n
+		}
+		if regexp.MustCompile(`^(message|call) from .* lost: the mailbox is full`).MatchString(line) {
+			total++
+		}
+	}
+	return total
+}
