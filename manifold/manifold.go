@@ -20,11 +20,12 @@ type Manifold struct {
 	connects connects // casts waiting for a connection to their node
 	procs    sync.Map // gen.PID of every partitioner, worker and sender: what Drain waits for
 
-	castsIn    atomic.Uint64
-	deliveries atomic.Uint64
-	relayed    atomic.Uint64
-	sends      atomic.Uint64
-	dropped    atomic.Uint64
+	castsIn     atomic.Uint64
+	deliveries  atomic.Uint64
+	relayed     atomic.Uint64
+	sends       atomic.Uint64
+	dropped     atomic.Uint64
+	undelivered atomic.Uint64
 }
 
 // Stats are Manifold's counters on this node since Start.
@@ -40,16 +41,22 @@ type Stats struct {
 	// Dropped counts casts refused as malformed and casts that could not be passed on (their
 	// node unreachable), with log lines saying why.
 	Dropped uint64
+	// Undelivered counts messages workers could not hand to a live receiver because its
+	// mailbox was full (gen.ProcessOptions.MailboxSize; BEAM processes have no such bound), with
+	// a log line a second at most. Receivers that no longer exist are not counted: Manifold's
+	// send to a dead pid is dropped too.
+	Undelivered uint64
 }
 
 // Stats returns the counters.
 func (m *Manifold) Stats() Stats {
 	return Stats{
-		CastsIn:    m.castsIn.Load(),
-		Deliveries: m.deliveries.Load(),
-		Relayed:    m.relayed.Load(),
-		Sends:      m.sends.Load(),
-		Dropped:    m.dropped.Load(),
+		CastsIn:     m.castsIn.Load(),
+		Deliveries:  m.deliveries.Load(),
+		Relayed:     m.relayed.Load(),
+		Sends:       m.sends.Load(),
+		Dropped:     m.dropped.Load(),
+		Undelivered: m.undelivered.Load(),
 	}
 }
 

@@ -306,3 +306,54 @@ func TestMalformedCastIsCountedNotFatal(t *testing.T) {
 	asProcess(t, n, func(p gen.Process) error { return ms[0].Send(p, pid, "still fine") })
 	require.Equal(t, []any{"still fine"}, collect(t, out, 1)[pid])
 }
+
+// stuckReceiver tells started of each message it takes and then waits for release, so its
+// mailbox fills.
+type stuckReceiver struct {
+	act.Actor
+	started chan any
+	release chan struct{}
+}
+
+func (r *stuckReceiver) HandleMessage(from gen.PID, msg any) error {
+	r.started <- msg
+	<-r.release
+	return nil
+}
+
+// BEAM processes have no bounded mailboxes; an Ergo receiver may, and a delivery it refuses is
+// counted, not lost without a trace.
+func TestDeliveriesToAFullMailboxAreCounted(t *testing.T) {
+	nodes, ms := cluster(t, 1, manifold.Config{})
+	n := nodes[0]
+	r := &stuckReceiver{started: make(chan any, 16), release: make(chan struct{})}
+	pid, err := n.Spawn(func() gen.ProcessBehavior { return r }, gen.ProcessOptions{MailboxSize: 1})
+	require.NoError(t, err)
+	defer close(r.release)
+
+	send := func(msgs ...string) {
+		done := make(chan error, 1)
+		asProcess(t, n, func(p gen.Process) error {
+			for _, m := range msgs {
+				if err := ms[0].Send(p, pid, m); err != nil {
+					done <- err
+					return nil
+				}
+			}
+			done <- nil
+			return nil
+		})
+		require.NoError(t, <-done)
+	}
+	send("m0")
+	require.Equal(t, "m0", <-r.started) // the receiver holds m0; its mailbox has room for one
+	send("m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9")
+	require.Eventually(t, func() bool { st := ms[0].Stats(); return st.Deliveries+st.Undelivered == 10 },
+		5*time.Second, time.Millisecond, "%+v", ms[0].Stats())
+	st := ms[0].Stats()
+	require.EqualValues(t, 2, st.Deliveries)
+	require.EqualValues(t, 8, st.Undelivered)
+	require.Zero(t, st.Dropped)
+	r.release <- struct{}{}
+	require.Equal(t, "m1", <-r.started)
+}

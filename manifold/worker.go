@@ -1,6 +1,10 @@
 package manifold
 
 import (
+	"errors"
+	"fmt"
+	"time"
+
 	"ergo.services/ergo/act"
 	"ergo.services/ergo/gen"
 
@@ -12,7 +16,15 @@ import (
 type worker struct {
 	act.Actor
 	m *Manifold
+
+	// Deliveries lost to full mailboxes since the last log line about them, and when that was:
+	// a flood of them makes a line a second.
+	unreported int
+	reported   time.Time
 }
+
+// reportInterval is the least time between two of a worker's log lines about lost deliveries.
+const reportInterval = time.Second
 
 // batch is a partitioner's request to a worker.
 type batch struct {
@@ -41,16 +53,50 @@ func (w *worker) HandleMessage(from gen.PID, message any) error {
 	}
 	// Every receiver gets the same decoded value; receivers must treat messages as read-only,
 	// as BEAM processes cannot but do.
-	delivered := 0
+	delivered, full := 0, 0
+	var firstFull gen.PID
 	for _, pid := range b.pids {
 		// A receiver that is gone is no error: Manifold's send to a dead pid is dropped too.
 		// (SendPID, not Send: a gen.PID passed as any would be copied to the heap each time.)
-		if err := w.SendPID(pid, msg); err == nil {
+		err := w.SendPID(pid, msg)
+		switch {
+		case err == nil:
 			delivered++
+		case errors.Is(err, gen.ErrProcessMailboxFull):
+			if full == 0 {
+				firstFull = pid
+			}
+			full++
 		}
 	}
 	w.m.deliveries.Add(uint64(delivered))
+	if full > 0 {
+		w.m.undelivered.Add(uint64(full))
+		w.reportFull(full, len(b.pids), firstFull)
+	}
 	return nil
 }
 
-func (w *worker) Terminate(reason error) { w.m.untrack(w.PID()) }
+// reportFull logs deliveries lost to full mailboxes: at once, unless the last line was less
+// than reportInterval ago, in which case the next line sums them up.
+func (w *worker) reportFull(full, of int, first gen.PID) {
+	now := time.Now()
+	if now.Sub(w.reported) < reportInterval {
+		w.unreported += full
+		return
+	}
+	more := ""
+	if w.unreported > 0 {
+		more = fmt.Sprintf(" (and %d more since %s)", w.unreported, w.reported.Format(time.TimeOnly))
+	}
+	w.Log().Warning("manifold: %d of %d deliveries lost to full mailboxes (%s the first)%s",
+		full, of, first, more)
+	w.unreported, w.reported = 0, now
+}
+
+func (w *worker) Terminate(reason error) {
+	if w.unreported > 0 {
+		w.Log().Warning("manifold: %d more deliveries lost to full mailboxes since %s", w.unreported, w.reported.Format(time.TimeOnly))
+	}
+	w.m.untrack(w.PID())
+}
