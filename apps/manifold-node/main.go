@@ -312,7 +312,7 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 			s := m.Stats()
 			secs := now.Sub(lastAt).Seconds()
 			log.Info("manifold", "casts_in", s.CastsIn, "deliveries", s.Deliveries, "relayed", s.Relayed,
-				"sends", s.Sends, "dropped", s.Dropped,
+				"sends", s.Sends, "dropped", s.Dropped, "undelivered", s.Undelivered,
 				"casts_in_per_s", rate(s.CastsIn-last.CastsIn, secs),
 				"deliveries_per_s", rate(s.Deliveries-last.Deliveries, secs),
 				"relayed_per_s", rate(s.Relayed-last.Relayed, secs),
@@ -354,6 +354,9 @@ func logLink(log *slog.Logger, l, prev nodestats.Link, secs float64) {
 			"msgs_out_per_s", rate(l.MessagesOut-prev.MessagesOut, secs),
 			"bytes_in_per_s", rate(l.BytesIn-prev.BytesIn, secs),
 			"bytes_out_per_s", rate(l.BytesOut-prev.BytesOut, secs))
+		if l.MessagesUndelivered > 0 { // lost to full mailboxes over the connection's life
+			attrs = append(attrs, "msgs_undelivered", l.MessagesUndelivered)
+		}
 	}
 	log.Info("link", attrs...)
 }
@@ -370,7 +373,7 @@ func shutdown(n gen.Node, m *manifold.Manifold, timeout time.Duration, log *slog
 	}
 	s := m.Stats()
 	log.Info("stopping", "node", string(n.Name()), "drained_in", time.Since(start).Round(time.Millisecond),
-		"casts_in", s.CastsIn, "deliveries", s.Deliveries, "relayed", s.Relayed, "sends", s.Sends, "dropped", s.Dropped)
+		"casts_in", s.CastsIn, "deliveries", s.Deliveries, "relayed", s.Relayed, "sends", s.Sends, "dropped", s.Dropped, "undelivered", s.Undelivered)
 	m.Stop()
 	n.Stop()
 }

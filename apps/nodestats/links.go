@@ -17,9 +17,13 @@ type Link struct {
 	// Since is when the link came up, or, for a link that is down, when Observe first found it
 	// gone.
 	Since time.Time
-	// Counters of the connection, as last seen while it was up.
-	MessagesIn, MessagesOut, BytesIn, BytesOut uint64
+	// Counters of the connection, as last seen while it was up. MessagesUndelivered counts the
+	// messages from the peer lost because their local receiver's mailbox was full.
+	MessagesIn, MessagesOut, BytesIn, BytesOut, MessagesUndelivered uint64
 }
+
+// undeliveredCounter is what every remote node of the Erlang distribution has (node/dist).
+type undeliveredCounter interface{ MessagesUndelivered() uint64 }
 
 // Links remembers the peer nodes the node has been connected to, so that a peer that went
 // away shows as down instead of vanishing from the list, for KeepDown.
@@ -48,6 +52,10 @@ func (l *Links) Observe(n gen.Node) []Link {
 			continue
 		}
 		info := remote.Info()
+		var undelivered uint64
+		if u, ok := remote.(undeliveredCounter); ok {
+			undelivered = u.MessagesUndelivered()
+		}
 		up = append(up, Link{
 			Node:        name,
 			Up:          true,
@@ -56,6 +64,8 @@ func (l *Links) Observe(n gen.Node) []Link {
 			MessagesOut: info.MessagesOut,
 			BytesIn:     info.BytesIn,
 			BytesOut:    info.BytesOut,
+
+			MessagesUndelivered: undelivered,
 		})
 	}
 	return l.observe(now, up)

@@ -33,8 +33,9 @@ type server struct {
 
 // HandleCall answers stats with
 //
-//	#{casts_in, deliveries, relayed, sends, dropped, uptime_s,
-//	  peers => [#{node, state => up | down, state_s, messages_in, messages_out, bytes_in, bytes_out}]}
+//	#{casts_in, deliveries, relayed, sends, dropped, undelivered, uptime_s,
+//	  peers => [#{node, state => up | down, state_s, messages_in, messages_out, bytes_in, bytes_out,
+//	              messages_undelivered}]}
 //
 // where peers lists the nodes the Go node is connected to and those it lost within the last
 // hour (Links.KeepDown), and state_s is how many seconds the link has been in its state.
@@ -64,6 +65,7 @@ func Snapshot(n gen.Node, m *manifold.Manifold, links *Links, since time.Time) e
 			{Key: etf.Atom("messages_out"), Value: l.MessagesOut},
 			{Key: etf.Atom("bytes_in"), Value: l.BytesIn},
 			{Key: etf.Atom("bytes_out"), Value: l.BytesOut},
+			{Key: etf.Atom("messages_undelivered"), Value: l.MessagesUndelivered},
 		})
 	}
 	return etf.Map{
@@ -72,6 +74,7 @@ func Snapshot(n gen.Node, m *manifold.Manifold, links *Links, since time.Time) e
 		{Key: etf.Atom("relayed"), Value: st.Relayed},
 		{Key: etf.Atom("sends"), Value: st.Sends},
 		{Key: etf.Atom("dropped"), Value: st.Dropped},
+		{Key: etf.Atom("undelivered"), Value: st.Undelivered},
 		{Key: etf.Atom("uptime_s"), Value: int64(time.Since(since).Seconds())},
 		{Key: etf.Atom("peers"), Value: peers},
 	}
