@@ -173,11 +173,11 @@ func (c *Connection) serve() error {
 	go func() { defer close(written); c.writeLoop() }()
 	stopTicks := c.startTicks()
 	err := c.readLoop()
-	c.reportUndelivered()
 	c.shutdown(err)
 	stopTicks()
 	<-written
 	c.lost()
+	c.reportUndelivered()
 	return c.reason
 }
 

@@ -90,6 +90,9 @@ func (f *fakeCore) RouteSendResponse(from, to gen.PID, o gen.MessageOptions, m a
 	return nil
 }
 func (f *fakeCore) RouteSendExit(from, to gen.PID, reason error) error {
+	if f.full[to] {
+		return gen.ErrProcessMailboxFull
+	}
 	f.push(routed{kind: "exit", from: from, to: to, reason: reason})
 	return nil
 }
@@ -138,11 +141,11 @@ func (f *fakeCore) next(t *testing.T) routed {
 }
 
 // testLog discards Ergo log lines but keeps errors visible in the test output, and keeps
-// warnings in warnings when that is set.
+// warnings and errors in warnings and errors when those are set.
 type testLog struct {
 	gen.Log
-	t        *testing.T
-	warnings *logLines
+	t                *testing.T
+	warnings, errors *logLines
 }
 
 type logLines struct {
@@ -161,13 +164,20 @@ func (l testLog) Debug(string, ...any)    {}
 func (l testLog) Info(f string, a ...any) { l.t.Logf("info: "+f, a...) }
 func (l testLog) Warning(f string, a ...any) {
 	l.t.Logf("warning: "+f, a...)
-	if l.warnings != nil {
-		l.warnings.mu.Lock()
-		l.warnings.lines = append(l.warnings.lines, fmt.Sprintf(f, a...))
-		l.warnings.mu.Unlock()
+	l.warnings.add(f, a...)
+}
+func (l testLog) Error(f string, a ...any) {
+	l.t.Logf("error: "+f, a...)
+	l.errors.add(f, a...)
+}
+
+func (l *logLines) add(f string, a ...any) {
+	if l != nil {
+		l.mu.Lock()
+		l.lines = append(l.lines, fmt.Sprintf(f, a...))
+		l.mu.Unlock()
 	}
 }
-func (l testLog) Error(f string, a ...any) { l.t.Logf("error: "+f, a...) }
 
 const allFlags = flagDistHdrAtomCache | flagSendSender | flagExitPayload | flagFragments | flagUnlinkID | flagAlias
 

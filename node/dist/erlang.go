@@ -104,7 +104,8 @@ type localMonitor struct {
 func (c *Connection) deliverDown(ref gen.Ref, m localMonitor, reason error) {
 	down := MessageDown{Ref: ref, PID: m.pid, Name: m.name, Reason: reason}
 	from := m.pid
-	c.core.RouteSendPID(from, m.local, gen.MessageOptions{Priority: gen.MessagePriorityMax}, down)
+	err := c.core.RouteSendPID(from, m.local, gen.MessageOptions{Priority: gen.MessagePriorityMax}, down)
+	c.signalUndeliverable("DOWN", from, m.local, err)
 }
 
 // exitSignal delivers an exit signal from a peer process to a local one with Erlang's rules:
@@ -121,7 +122,7 @@ func (c *Connection) exitSignal(from, to gen.PID, reason error, untrappable bool
 	if errors.Is(reason, gen.TerminateReasonNormal) && !c.trapsExits(to) {
 		return
 	}
-	c.core.RouteSendExit(from, to, reason)
+	c.signalUndeliverable("exit signal", from, to, c.core.RouteSendExit(from, to, reason))
 }
 
 func (c *Connection) trapsExits(pid gen.PID) bool {

@@ -46,6 +46,20 @@ func (c *Connection) undeliverable(what string, from gen.PID, target any, err er
 	u.last, u.unreported = now, 0
 }
 
+// signalUndeliverable accounts for an exit signal or a DOWN that Ergo did not take (err nil: it
+// did). Those are rare, and worse to lose than a message: a process linked to a peer process
+// lives on after it died. So each one is logged, as an error.
+func (c *Connection) signalUndeliverable(what string, from, to gen.PID, err error) {
+	switch {
+	case err == nil:
+	case errors.Is(err, gen.ErrProcessMailboxFull):
+		c.undelivered.Add(1)
+		c.log.Error("%s from %s to %s lost: the mailbox is full", what, from, to)
+	default:
+		c.log.Trace("%s from %s to %s not delivered: %s", what, from, to, err)
+	}
+}
+
 // reportUndelivered logs the losses the last line did not cover, when the connection ends.
 func (c *Connection) reportUndelivered() {
 	u := &c.undeliveredLog
@@ -56,8 +70,8 @@ func (c *Connection) reportUndelivered() {
 	}
 }
 
-// MessagesUndelivered is how many messages from the peer were lost because the local process
-// they were for had a full mailbox. Every gen.RemoteNode of this package has it:
+// MessagesUndelivered is how many messages (exit signals and DOWNs included) from the peer were
+// lost because the local process they were for had a full mailbox. Every gen.RemoteNode of this package has it:
 //
 //	if r, ok := remote.(interface{ MessagesUndelivered() uint64 }); ok { ... }
 func (r *remoteNode) MessagesUndelivered() uint64 { return r.c.undelivered.Load() }

@@ -71,3 +71,24 @@ func reported(t *testing.T, lines []string) int {
 	}
 	return total
 }
+
+// An exit signal a full mailbox refuses leaves a linked process alive where BEAM would have
+// ended it: each one is counted and logged as an error.
+func TestExitSignalToAFullMailboxIsCountedAndLogged(t *testing.T) {
+	sa, sb := net.Pipe()
+	a := serveOn(t, sa, "a@host", "b@host", allFlags, Options{})
+	errs := &logLines{}
+	b := serveLogged(t, sb, "b@host", "a@host", allFlags, Options{}, testLog{t: t, errors: errs})
+	from := gen.PID{Node: "a@host", ID: 7, Creation: 1}
+	full := gen.PID{Node: "b@host", ID: 3001, Creation: 1}
+	live := gen.PID{Node: "b@host", ID: 3003, Creation: 1}
+	b.core.full[full] = true
+
+	require.NoError(t, a.conn.SendExit(from, full, gen.TerminateReasonShutdown))
+	require.NoError(t, a.conn.SendExit(from, live, gen.TerminateReasonShutdown))
+	r := b.core.next(t)
+	require.Equal(t, "exit", r.kind)
+	require.Equal(t, live, r.to)
+	require.EqualValues(t, 1, b.conn.remote.MessagesUndelivered())
+	require.Equal(t, []string{"exit signal from " + from.String() + " to " + full.String() + " lost: the mailbox is full"}, errs.all())
+}
