@@ -3,9 +3,11 @@ package node
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"ergo.services/ergo/gen"
 
+	"github.com/gobeam/gobeam/node/epmd"
 	"github.com/gobeam/gobeam/node/handshake"
 )
 
@@ -13,28 +15,39 @@ import (
 // the functions below reach it from the gen.Node a program holds.
 var handshakes sync.Map // gen.Node -> *handshake.Handshake
 
-func trackHandshake(n gen.Node, h *handshake.Handshake) {
-	// Ergo says nothing when a node stops. A program starts few nodes, so forgetting the
-	// stopped ones at each start keeps the map as small as the nodes running.
-	handshakes.Range(func(k, _ any) bool {
-		if !k.(gen.Node).IsAlive() {
-			handshakes.Delete(k)
-		}
-		return true
-	})
+// stopNoticingRegistrar is the node's registrar. Ergo says nothing else to its plug-ins when a
+// node stops, but terminates the registrar: the node's handshake is forgotten then.
+type stopNoticingRegistrar struct {
+	*epmd.Registrar
+	node atomic.Value // gen.Node, once started
+}
+
+func (r *stopNoticingRegistrar) Terminate() {
+	r.Registrar.Terminate()
+	if n, ok := r.node.Load().(gen.Node); ok {
+		handshakes.Delete(n)
+	}
+}
+
+// trackHandshake records h as the handshake of n, until r learns that n stopped.
+func trackHandshake(n gen.Node, h *handshake.Handshake, r *stopNoticingRegistrar) {
 	handshakes.Store(n, h)
+	r.node.Store(n)
+	if !n.IsAlive() { // stopped before r knew which node it served
+		handshakes.Delete(n)
+	}
 }
 
 func handshakeOf(n gen.Node) (*handshake.Handshake, error) {
 	if n == nil {
 		return nil, fmt.Errorf("node: no node")
 	}
+	if !n.IsAlive() {
+		return nil, fmt.Errorf("node: %s: %w", string(n.Name()), gen.ErrNodeTerminated)
+	}
 	h, ok := handshakes.Load(n)
 	if !ok {
 		return nil, fmt.Errorf("node: %s was not started by node.Start", string(n.Name()))
-	}
-	if !n.IsAlive() {
-		return nil, fmt.Errorf("node: %s: %w", string(n.Name()), gen.ErrNodeTerminated)
 	}
 	return h.(*handshake.Handshake), nil
 }

@@ -99,4 +99,6 @@ func TestCookieSettersRefuse(t *testing.T) {
 
 	n.Stop()
 	require.ErrorIs(t, SetPeerCookie(n, "other@127.0.0.1", "x"), gen.ErrNodeTerminated)
+	_, tracked := handshakes.Load(n)
+	require.False(t, tracked, "a stopped node's handshake is forgotten")
 }

@@ -77,7 +77,7 @@ func Start(name string, opts Options) (gen.Node, error) {
 		return peerOf(result)
 	}
 	proto := dist.New(distOpts)
-	registrar := epmd.New(epmd.Options{
+	registrar := &stopNoticingRegistrar{Registrar: epmd.New(epmd.Options{
 		Port:             epmdPort,
 		DisableServer:    opts.NoEmbeddedEPMD || opts.DistPort != 0,
 		FixedPort:        opts.DistPort,
@@ -86,7 +86,7 @@ func Start(name string, opts Options) (gen.Node, error) {
 		ProtoVersion:     proto.Version(),
 		OnResolve:        hs.ExpectPeer,
 		TLS:              opts.TLS != nil,
-	})
+	})}
 
 	env := make(map[gen.Env]any, len(nodeOpts.Env)+1)
 	for k, v := range nodeOpts.Env {
@@ -130,7 +130,7 @@ func Start(name string, opts Options) (gen.Node, error) {
 	// the program. The program embedding the node owns its signals and its shutdown order
 	// (drain, flush, stop), so that handler is switched off.
 	n.SetCTRLC(false)
-	trackHandshake(n, hs)
+	trackHandshake(n, hs, registrar)
 	if err := k.Start(n); err != nil {
 		n.Stop()
 		return nil, fmt.Errorf("node: %w", err)
