@@ -177,7 +177,7 @@ func (c *Connection) serve() error {
 	stopTicks()
 	<-written
 	c.lost()
-	c.reportUndelivered()
+	c.reportUndelivered(true)
 	return c.reason
 }
 
@@ -308,6 +308,7 @@ func (c *Connection) startTicks() (stop func()) {
 		if now-c.lastWrite.Load() >= int64(interval) {
 			c.out.push(outItem{segs: [][]byte{tickPacket}})
 		}
+		c.reportUndelivered(false)
 		timer.Load().Reset(interval)
 	}
 	// Created unarmed, and armed once stored, so the first check finds the timer to re-arm.

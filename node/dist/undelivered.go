@@ -2,6 +2,7 @@ package dist
 
 import (
 	"errors"
+	"sync"
 	"time"
 
 	"ergo.services/ergo/gen"
@@ -13,15 +14,44 @@ import (
 // says so in the log, where a message to a process that does not exist is dropped silently, as
 // BEAM drops it.
 
-// undeliveredLog keeps the log to about a line a second however fast messages are lost. Only
-// the connection's reader goroutine touches it.
+// undeliveredLog keeps the log to about a line a second however fast messages are lost: the
+// reader writes a line at a loss when the last one is older than reportInterval, else counts
+// it for the next line, which a loss, a tick check or the connection's end writes.
 type undeliveredLog struct {
+	mu         sync.Mutex
 	last       time.Time // of the last line written
 	unreported uint64    // lost since then
 }
 
 // reportInterval is the least time between two log lines about lost messages.
 const reportInterval = time.Second
+
+// lost records a loss at now. It says whether a line is due now, and how many losses since
+// when it is to sum up besides this one.
+func (u *undeliveredLog) lost(now time.Time) (due bool, earlier uint64, since time.Time) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if now.Sub(u.last) < reportInterval {
+		u.unreported++
+		return false, 0, time.Time{}
+	}
+	earlier, since = u.unreported, u.last
+	u.last, u.unreported = now, 0
+	return true, earlier, since
+}
+
+// take returns the losses no line has told of, and since when, if the last line is at least
+// reportInterval old or final is set; the caller writes the line.
+func (u *undeliveredLog) take(now time.Time, final bool) (n uint64, since time.Time) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.unreported == 0 || !final && now.Sub(u.last) < reportInterval {
+		return 0, time.Time{}
+	}
+	n, since = u.unreported, u.last
+	u.last, u.unreported = now, 0
+	return n, since
+}
 
 // undeliverable accounts for a message from the peer that Ergo did not take, err saying why;
 // target names the local process it was for.
@@ -31,19 +61,15 @@ func (c *Connection) undeliverable(what string, from gen.PID, target any, err er
 		return
 	}
 	c.undelivered.Add(1)
-	u := &c.undeliveredLog
-	now := time.Now()
-	if now.Sub(u.last) < reportInterval {
-		u.unreported++
-		return
-	}
-	if u.unreported > 0 {
+	due, earlier, since := c.undeliveredLog.lost(time.Now())
+	switch {
+	case !due:
+	case earlier > 0:
 		c.log.Warning("%s from %s to %v lost: the mailbox is full (and %d more messages from %s to full mailboxes since %s)",
-			what, from, target, u.unreported, c.peer.Name, u.last.Format(time.TimeOnly))
-	} else {
+			what, from, target, earlier, c.peer.Name, since.Format(time.TimeOnly))
+	default:
 		c.log.Warning("%s from %s to %v lost: the mailbox is full", what, from, target)
 	}
-	u.last, u.unreported = now, 0
 }
 
 // signalUndeliverable accounts for an exit signal or a DOWN that Ergo did not take (err nil: it
@@ -60,18 +86,18 @@ func (c *Connection) signalUndeliverable(what string, from, to gen.PID, err erro
 	}
 }
 
-// reportUndelivered logs the losses the last line did not cover, when the connection ends.
-func (c *Connection) reportUndelivered() {
-	u := &c.undeliveredLog
-	if u.unreported > 0 {
+// reportUndelivered logs the losses no line has told of: those of the last second at a tick
+// check, all of them when the connection ends (final).
+func (c *Connection) reportUndelivered(final bool) {
+	if n, since := c.undeliveredLog.take(time.Now(), final); n > 0 {
 		c.log.Warning("%d more messages from %s lost to full mailboxes since %s",
-			u.unreported, c.peer.Name, u.last.Format(time.TimeOnly))
-		u.unreported = 0
+			n, c.peer.Name, since.Format(time.TimeOnly))
 	}
 }
 
-// MessagesUndelivered is how many messages (exit signals and DOWNs included) from the peer were
-// lost because the local process they were for had a full mailbox. Every gen.RemoteNode of this package has it:
+// MessagesUndelivered is how many messages (exit signals and DOWNs included) from the peer
+// were lost because the local process they were for had a full mailbox. Every gen.RemoteNode
+// of this package has it:
 //
 //	if r, ok := remote.(interface{ MessagesUndelivered() uint64 }); ok { ... }
 func (r *remoteNode) MessagesUndelivered() uint64 { return r.c.undelivered.Load() }

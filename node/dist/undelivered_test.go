@@ -92,3 +92,23 @@ func TestExitSignalToAFullMailboxIsCountedAndLogged(t *testing.T) {
 	require.EqualValues(t, 1, b.conn.remote.MessagesUndelivered())
 	require.Equal(t, []string{"exit signal from " + from.String() + " to " + full.String() + " lost: the mailbox is full"}, errs.all())
 }
+
+// Losses after a line are not left untold until the next loss: a tick check tells of them once
+// the second is up, while the connection stays.
+func TestLossesAfterALineAreToldAtATickCheck(t *testing.T) {
+	sa, sb := net.Pipe()
+	opts := Options{TickTime: 400 * time.Millisecond}
+	a := serveOn(t, sa, "a@host", "b@host", allFlags, opts)
+	warnings := &logLines{}
+	b := serveLogged(t, sb, "b@host", "a@host", allFlags, opts, testLog{t: t, warnings: warnings})
+	from := gen.PID{Node: "a@host", ID: 7, Creation: 1}
+	full := gen.PID{Node: "b@host", ID: 3001, Creation: 1}
+	b.core.full[full] = true
+
+	for i := range 3 {
+		require.NoError(t, a.conn.SendPID(from, full, gen.MessageOptions{}, int64(i)))
+	}
+	require.Eventually(t, func() bool { return reported(t, warnings.all()) == 3 }, 5*time.Second, 10*time.Millisecond,
+		"%q", warnings.all())
+	require.EqualValues(t, 3, b.conn.remote.MessagesUndelivered())
+}
