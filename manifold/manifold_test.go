@@ -1,7 +1,10 @@
 package manifold_test
 
 import (
+	"fmt"
 	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -326,6 +329,8 @@ func (r *stuckReceiver) HandleMessage(from gen.PID, msg any) error {
 func TestDeliveriesToAFullMailboxAreCounted(t *testing.T) {
 	nodes, ms := cluster(t, 1, manifold.Config{})
 	n := nodes[0]
+	lost := &lossLines{}
+	require.NoError(t, n.LoggerAdd("losses", lost, gen.LogLevelWarning))
 	r := &stuckReceiver{started: make(chan any, 16), release: make(chan struct{})}
 	pid, err := n.Spawn(func() gen.ProcessBehavior { return r }, gen.ProcessOptions{MailboxSize: 1})
 	require.NoError(t, err)
@@ -354,6 +359,43 @@ func TestDeliveriesToAFullMailboxAreCounted(t *testing.T) {
 	require.EqualValues(t, 2, st.Deliveries)
 	require.EqualValues(t, 8, st.Undelivered)
 	require.Zero(t, st.Dropped)
+	// A line at the first loss; the seven after it within the second are told a second later.
+	require.Eventually(t, func() bool { return lost.count() == 8 }, 5*time.Second, 10*time.Millisecond, "%q", lost.all())
 	r.release <- struct{}{}
 	require.Equal(t, "m1", <-r.started)
+}
+
+// lossLines keeps the log lines about deliveries lost to full mailboxes.
+type lossLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *lossLines) Log(m gen.MessageLog) {
+	if line := fmt.Sprintf(m.Format, m.Args...); strings.Contains(line, "lost to full mailboxes") {
+		l.mu.Lock()
+		l.lines = append(l.lines, line)
+		l.mu.Unlock()
+	}
+}
+func (l *lossLines) Terminate() {}
+
+func (l *lossLines) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.lines)
+}
+
+// count adds up the losses the lines tell of.
+func (l *lossLines) count() int {
+	total := 0
+	for _, line := range l.all() {
+		var n, of int
+		if _, err := fmt.Sscanf(line, "manifold: %d of %d deliveries", &n, &of); err == nil {
+			total += n
+		} else if _, err := fmt.Sscanf(line, "manifold: %d more deliveries", &n); err == nil {
+			total += n
+		}
+	}
+	return total
 }

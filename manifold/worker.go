@@ -2,7 +2,6 @@ package manifold
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"ergo.services/ergo/act"
@@ -42,6 +41,10 @@ func (w *worker) Init(args ...any) error {
 func (w *worker) HandleMessage(from gen.PID, message any) error {
 	b, ok := message.(batch)
 	if !ok {
+		if _, due := message.(reportDue); due {
+			w.reportUnreported()
+			return nil
+		}
 		w.Log().Debug("ignored message from %s: %v", from, message)
 		return nil
 	}
@@ -78,25 +81,33 @@ func (w *worker) HandleMessage(from gen.PID, message any) error {
 }
 
 // reportFull logs deliveries lost to full mailboxes: at once, unless the last line was less
-// than reportInterval ago, in which case the next line sums them up.
+// than reportInterval ago; then they wait for the next line, which the worker has itself sent
+// a reportDue for, so they are told within a second even if no more are lost.
 func (w *worker) reportFull(full, of int, first gen.PID) {
 	now := time.Now()
-	if now.Sub(w.reported) < reportInterval {
+	if since := now.Sub(w.reported); since < reportInterval {
+		if w.unreported == 0 {
+			w.SendAfter(w.PID(), reportDue{}, reportInterval-since)
+		}
 		w.unreported += full
 		return
 	}
-	more := ""
-	if w.unreported > 0 {
-		more = fmt.Sprintf(" (and %d more since %s)", w.unreported, w.reported.Format(time.TimeOnly))
-	}
-	w.Log().Warning("manifold: %d of %d deliveries lost to full mailboxes (%s the first)%s",
-		full, of, first, more)
+	w.Log().Warning("manifold: %d of %d deliveries lost to full mailboxes (the first to %s)", full, of, first)
 	w.unreported, w.reported = 0, now
 }
 
-func (w *worker) Terminate(reason error) {
+// reportDue asks a worker to log the losses it has not told of yet.
+type reportDue struct{}
+
+func (w *worker) reportUnreported() {
 	if w.unreported > 0 {
-		w.Log().Warning("manifold: %d more deliveries lost to full mailboxes since %s", w.unreported, w.reported.Format(time.TimeOnly))
+		w.Log().Warning("manifold: %d more deliveries lost to full mailboxes since %s",
+			w.unreported, w.reported.Format(time.TimeOnly))
+		w.unreported, w.reported = 0, time.Now()
 	}
+}
+
+func (w *worker) Terminate(reason error) {
+	w.reportUnreported()
 	w.m.untrack(w.PID())
 }
