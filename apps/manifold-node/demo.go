@@ -194,8 +194,8 @@ func (s *demoState) summary(w *os.File) {
 	row("Go->Elixir", s.goRounds.Load(), s.elixirDeliveries.Load(), s.elixirViolations.Load())
 	tw.Flush()
 	st := s.m.Stats()
-	fmt.Fprintf(w, "\nGo node Manifold counters: casts in %d, deliveries %d, relayed %d, sends %d, dropped %d\n",
-		st.CastsIn, st.Deliveries, st.Relayed, st.Sends, st.Dropped)
+	fmt.Fprintf(w, "\nGo node Manifold counters: casts in %d, deliveries %d, relayed %d, sends %d, dropped %d, undelivered %d\n",
+		st.CastsIn, st.Deliveries, st.Relayed, st.Sends, st.Dropped, st.Undelivered)
 }
 
 // demoDriver is the Go node's registered 'demo' process: it talks to the Elixir side and runs
