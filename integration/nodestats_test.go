@@ -15,17 +15,23 @@ import (
 	"github.com/gobeam/gobeam/node"
 )
 
-// BEAM code reads the Go node's Manifold counters and link state with a gen_server call.
-func TestNodeStatsFromErl(t *testing.T) {
-	c := newCluster(t)
-	gn := c.goNode("go", node.Options{})
+// statsCluster starts a Go node running Manifold (one partitioner) and manifold_node_stats,
+// and an Elixir node running Manifold beside it.
+func statsCluster(t *testing.T) (c *cluster, gn gen.Node, ex *erlpeer.Peer) {
+	c = newCluster(t)
+	gn = c.goNode("go", node.Options{})
 	m, err := manifold.Start(gn, manifold.Config{Partitioners: 1})
 	require.NoError(t, err)
 	_, err = nodestats.Start(gn, m)
 	require.NoError(t, err)
-	ex := c.elixirNode("ex", 1, 3)
+	return c, gn, c.elixirNode("ex", 1, 3)
+}
+
+// BEAM code reads the Go node's Manifold counters and link state with a gen_server call.
+func TestNodeStatsFromErl(t *testing.T) {
+	c, gn, ex := statsCluster(t)
 	pids, right, _ := spawnCounters(t, gn, 10, etf.Atom("hi"))
-	_, err = ex.EvalWith(`'Elixir.GobeamManifold':send(Pids, hi)`, map[string]etf.Term{"Pids": pids})
+	_, err := ex.EvalWith(`'Elixir.GobeamManifold':send(Pids, hi)`, map[string]etf.Term{"Pids": pids})
 	require.NoError(t, err)
 	waitFor(t, 10*time.Second, "deliveries", func() bool { return right.Load() == 10 })
 
@@ -71,13 +77,7 @@ func (s *stuck) HandleMessage(from gen.PID, msg any) error {
 // mailbox refuses one, from erl directly or through Manifold, the loss shows in the counters
 // BEAM code reads.
 func TestFullMailboxLossesShowInNodeStats(t *testing.T) {
-	c := newCluster(t)
-	gn := c.goNode("go", node.Options{})
-	m, err := manifold.Start(gn, manifold.Config{Partitioners: 1})
-	require.NoError(t, err)
-	_, err = nodestats.Start(gn, m)
-	require.NoError(t, err)
-	ex := c.elixirNode("ex", 1, 3)
+	_, gn, ex := statsCluster(t)
 
 	s := &stuck{started: make(chan any, 16), release: make(chan struct{})}
 	pid, err := gn.SpawnRegister("stuck", func() gen.ProcessBehavior { return s }, gen.ProcessOptions{MailboxSize: 1})
