@@ -29,4 +29,9 @@
 // were sent, on every path (the same sender always uses the same partitioner or sender, the
 // same receiver always the same worker). As with Manifold, mixing offload and direct sends to
 // the same receivers gives no order between the two paths.
+//
+// Nothing is lost without a trace: a cast that cannot be read or passed on counts in
+// Stats.Dropped, a delivery a receiver's bounded mailbox refuses (which a BEAM process never
+// does) in Stats.Undelivered, each with log lines. A receiver that no longer exists is skipped,
+// as Manifold's send to a dead pid is.
 package manifold

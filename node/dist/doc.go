@@ -14,4 +14,8 @@
 // Ordering: every signal from one peer is decoded and routed by a single reader goroutine in the
 // order it arrived, and everything written to a peer goes through one ordered queue, so messages
 // between a pair of processes arrive in the order they were sent.
+//
+// Losses: a peer takes a message to a live process as delivered, as BEAM mailboxes have no
+// bound. When an Ergo process's bounded mailbox refuses one, the connection counts it (the
+// remote node's MessagesUndelivered) and logs it, so nothing is lost without a trace.
 package dist
