@@ -340,6 +340,99 @@ func TestLostNodeGivesNoconnection(t *testing.T) {
 	}
 }
 
+// Go processes watch BEAM nodes with Ergo's node monitors and links, as BEAM processes do with
+// erlang:monitor_node/2: a killed erl node gives the monitor a down message and the link an
+// exit (a message to a process that traps exits), each naming the node; a second node's
+// monitor and link stay until it goes too.
+func TestGoProcessesMonitorAndLinkErlNodes(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	doomed := c.erlNode("doomed", erlpeer.Options{})
+	other := c.erlNode("other", erlpeer.Options{})
+	for _, p := range []*erlpeer.Peer{doomed, other} {
+		require.Equal(t, etf.Atom("pong"), pingGo(p, gn))
+	}
+	pid, events := spawnProbe(t, gn, "", true)
+	done := make(chan error, 1)
+	run(t, gn, pid, func(pr *probe) error {
+		for _, p := range []*erlpeer.Peer{doomed, other} {
+			if err := pr.MonitorNode(p.Node()); err != nil {
+				done <- err
+				return nil
+			}
+			if err := pr.LinkNode(p.Node()); err != nil {
+				done <- err
+				return nil
+			}
+		}
+		done <- nil
+		return nil
+	})
+	require.NoError(t, <-done)
+
+	require.NoError(t, doomed.Kill())
+	var down, exit bool
+	for !down || !exit {
+		switch m := receive(t, events, 10*time.Second).(type) {
+		case gen.MessageDownNode:
+			require.False(t, down, "a second down message")
+			require.Equal(t, doomed.Node(), m.Name)
+			down = true
+		case gen.MessageExitNode:
+			require.False(t, exit, "a second exit")
+			require.Equal(t, doomed.Node(), m.Name)
+			exit = true
+		default:
+			t.Fatalf("unexpected %#v", m)
+		}
+	}
+	// The other node's monitor and link are still there: nothing more arrives for it until it
+	// goes too.
+	select {
+	case m := <-events:
+		t.Fatalf("unexpected %#v", m)
+	case <-time.After(500 * time.Millisecond):
+	}
+	require.NoError(t, other.Kill())
+	for range 2 {
+		switch m := receive(t, events, 10*time.Second).(type) {
+		case gen.MessageDownNode:
+			require.Equal(t, other.Node(), m.Name)
+		case gen.MessageExitNode:
+			require.Equal(t, other.Node(), m.Name)
+		default:
+			t.Fatalf("unexpected %#v", m)
+		}
+	}
+}
+
+// erlang:monitor_node/2 on a Go node: nodedown when the Go node stops.
+func TestErlMonitorsGoNode(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	p := c.erlNode("erl", erlpeer.Options{})
+	vars := map[string]etf.Term{"Go": gn.Name()}
+	_, err := p.EvalWith(`Self = self(),
+	    spawn(fun() ->
+	        true = erlang:monitor_node(Go, true),
+	        Self ! watching,
+	        receive Down -> persistent_term:put(go_down, Down) end
+	    end),
+	    receive watching -> ok end`, vars)
+	require.NoError(t, err)
+	// monitor_node connects to the node, as erl does.
+	waitFor(t, 5*time.Second, "the connection", func() bool { return connected(gn, p.Node()) })
+	require.Equal(t, etf.Atom("none"), p.MustEval(`persistent_term:get(go_down, none).`))
+	gn.Stop()
+	var got etf.Term
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if got = p.MustEval(`persistent_term:get(go_down, none).`); got != etf.Atom("none") {
+			break
+		}
+	}
+	require.Equal(t, etf.Tuple{etf.Atom("nodedown"), gn.Name()}, got)
+}
+
 // Process aliases both ways: erl sends to an alias a Go process made, and Go sends to an alias
 // an erl process made (ALIAS_SEND).
 func TestAliasesBothWays(t *testing.T) {
