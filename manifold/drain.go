@@ -28,7 +28,7 @@ func (m *Manifold) Drain(ctx context.Context) error {
 		// Twice idle in a row: a worker that just took its batch from the mailbox shows
 		// as running, and a partitioner that just handed a batch on made its worker's mailbox
 		// non-empty; one quiet look after another sees both settled.
-		if m.idle() && m.idle() && m.connects.idle() {
+		if m.idle() && m.connects.idle() && m.idle() {
 			break
 		}
 		select {
