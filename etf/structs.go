@@ -249,11 +249,6 @@ func (s *encodeState) reflectValue(t Term) error {
 	return err
 }
 
-// value writes a value met by reflection (a field, an element, a map key).
-func (s *encodeState) value(v reflect.Value) error {
-	return typeEncoder(v.Type())(s, v)
-}
-
 func typeEncoder(t reflect.Type) encoderFunc {
 	if f, ok := encoders.Load(t); ok {
 		return f.(encoderFunc)

@@ -180,15 +180,6 @@ func optionValue(opts etf.List, key etf.Atom) any {
 	return nil
 }
 
-// truthy is Elixir's truthiness: anything but false and nil.
-func truthy(v any) bool {
-	switch v {
-	case nil, false, atomNil, etf.Atom("false"):
-		return false
-	}
-	return true
-}
-
 // pack wraps msg as Manifold's pack_mode binary does: {manifold_binary, term_to_binary(Msg)}.
 func pack(msg any) (etf.Tuple, error) {
 	b, err := etf.Encode(msg)

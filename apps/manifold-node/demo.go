@@ -162,7 +162,6 @@ type demoState struct {
 	goRounds, elixirRounds             atomic.Int64
 	goDeliveries, goViolations         atomic.Int64 // at Go receivers: Elixir -> Go
 	elixirDeliveries, elixirViolations atomic.Int64 // at Elixir receivers: Go -> Elixir
-	goSent                             time.Duration
 	final                              atomic.Bool
 }
 
