@@ -100,7 +100,7 @@ func (r *resolver) conflict(n nameInfo, e nameEntry) {
 		at = r.node
 	}
 	req := etf.Tuple{atomCall, atomGlobal, atomResolveIt, etf.List{e.Method, n.Name, n.Pid, e.Pid}, atomUser}
-	var b *callBatch
+	var b *callBatch //lint:ignore S1021 the callback below refers to b
 	b = startCall(r, rexName, []gen.Atom{at}, req, func(replies []nodeReply, bad []gen.Atom) {
 		var result etf.Term = etf.Tuple{atomBadrpc, atomNodedown}
 		if len(replies) == 1 {

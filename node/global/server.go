@@ -349,8 +349,7 @@ func (s *server) handleCall(from caller, req etf.Term, reply func(etf.Term)) {
 		s.insName(nameEntry{Name: m.Name, Pid: m.Pid, Method: m.Method}, lockHolder{pid: from.Pid, isPid: true}, nil)
 		reply(atomYes)
 	case registerExtReq:
-		s.insName(nameEntry{Name: m.Name, Pid: m.Pid, Method: m.Method, RegNode: m.RegNode},
-			lockHolder{pid: from.Pid, isPid: true}, nil)
+		s.insName(nameEntry(m), lockHolder{pid: from.Pid, isPid: true}, nil)
 		reply(atomYes)
 	case unregisterReq:
 		s.deleteName(m.Name)

@@ -99,9 +99,7 @@ func spawnEntry(s spawner, g *gate, e *entry, args etf.List, caller gen.PID) (ge
 	env[envCaller] = caller
 	opts.Env = env
 	initArgs := make([]any, len(args))
-	for i, a := range args {
-		initArgs[i] = a
-	}
+	copy(initArgs, args)
 	factory := func() gen.ProcessBehavior {
 		b := e.factory()
 		if b == nil {
