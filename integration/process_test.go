@@ -371,21 +371,7 @@ func TestGoProcessesMonitorAndLinkErlNodes(t *testing.T) {
 	require.NoError(t, <-done)
 
 	require.NoError(t, doomed.Kill())
-	var down, exit bool
-	for !down || !exit {
-		switch m := receive(t, events, 10*time.Second).(type) {
-		case gen.MessageDownNode:
-			require.False(t, down, "a second down message")
-			require.Equal(t, doomed.Node(), m.Name)
-			down = true
-		case gen.MessageExitNode:
-			require.False(t, exit, "a second exit")
-			require.Equal(t, doomed.Node(), m.Name)
-			exit = true
-		default:
-			t.Fatalf("unexpected %#v", m)
-		}
-	}
+	nodeGoes(t, events, doomed.Node())
 	// The other node's monitor and link are still there: nothing more arrives for it until it
 	// goes too.
 	select {
@@ -394,16 +380,27 @@ func TestGoProcessesMonitorAndLinkErlNodes(t *testing.T) {
 	case <-time.After(500 * time.Millisecond):
 	}
 	require.NoError(t, other.Kill())
-	for range 2 {
+	nodeGoes(t, events, other.Node())
+}
+
+// nodeGoes waits for what a node monitor and a node link give when node goes: one down message
+// and one exit, both naming it.
+func nodeGoes(t *testing.T, events chan any, node gen.Atom) {
+	t.Helper()
+	var downs, exits int
+	for downs+exits < 2 {
 		switch m := receive(t, events, 10*time.Second).(type) {
 		case gen.MessageDownNode:
-			require.Equal(t, other.Node(), m.Name)
+			require.Equal(t, node, m.Name)
+			downs++
 		case gen.MessageExitNode:
-			require.Equal(t, other.Node(), m.Name)
+			require.Equal(t, node, m.Name)
+			exits++
 		default:
 			t.Fatalf("unexpected %#v", m)
 		}
 	}
+	require.Equal(t, [2]int{1, 1}, [2]int{downs, exits}, "down messages and exits")
 }
 
 // erlang:monitor_node/2 on a Go node: nodedown when the Go node stops.
