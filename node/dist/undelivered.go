@@ -26,31 +26,19 @@ type undeliveredLog struct {
 // reportInterval is the least time between two log lines about lost messages.
 const reportInterval = time.Second
 
-// lost records a loss at now. It says whether a line is due now, and how many losses since
-// when it is to sum up besides this one.
-func (u *undeliveredLog) lost(now time.Time) (due bool, earlier uint64, since time.Time) {
+// add counts n losses at now. When a line is due, because the last one is at least
+// reportInterval old or final is set, it returns how many losses the line is to tell of and
+// since when, and the caller writes it; else 0.
+func (u *undeliveredLog) add(now time.Time, n uint64, final bool) (told uint64, since time.Time) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if now.Sub(u.last) < reportInterval {
-		u.unreported++
-		return false, 0, time.Time{}
-	}
-	earlier, since = u.unreported, u.last
-	u.last, u.unreported = now, 0
-	return true, earlier, since
-}
-
-// take returns the losses no line has told of, and since when, if the last line is at least
-// reportInterval old or final is set; the caller writes the line.
-func (u *undeliveredLog) take(now time.Time, final bool) (n uint64, since time.Time) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
+	u.unreported += n
 	if u.unreported == 0 || !final && now.Sub(u.last) < reportInterval {
 		return 0, time.Time{}
 	}
-	n, since = u.unreported, u.last
+	told, since = u.unreported, u.last
 	u.last, u.unreported = now, 0
-	return n, since
+	return told, since
 }
 
 // undeliverable accounts for a message from the peer that Ergo did not take, err saying why;
@@ -61,12 +49,12 @@ func (c *Connection) undeliverable(what string, from gen.PID, target any, err er
 		return
 	}
 	c.undelivered.Add(1)
-	due, earlier, since := c.undeliveredLog.lost(time.Now())
+	told, since := c.undeliveredLog.add(time.Now(), 1, false)
 	switch {
-	case !due:
-	case earlier > 0:
+	case told == 0:
+	case told > 1:
 		c.log.Warning("%s from %s to %v lost: the mailbox is full (and %d more messages from %s to full mailboxes since %s)",
-			what, from, target, earlier, c.peer.Name, since.Format(time.TimeOnly))
+			what, from, target, told-1, c.peer.Name, since.Format(time.TimeOnly))
 	default:
 		c.log.Warning("%s from %s to %v lost: the mailbox is full", what, from, target)
 	}
@@ -89,7 +77,7 @@ func (c *Connection) signalUndeliverable(what string, from, to gen.PID, err erro
 // reportUndelivered logs the losses no line has told of: those of the last second at a tick
 // check, all of them when the connection ends (final).
 func (c *Connection) reportUndelivered(final bool) {
-	if n, since := c.undeliveredLog.take(time.Now(), final); n > 0 {
+	if n, since := c.undeliveredLog.add(time.Now(), 0, final); n > 0 {
 		c.log.Warning("%d more messages from %s lost to full mailboxes since %s",
 			n, c.peer.Name, since.Format(time.TimeOnly))
 	}
