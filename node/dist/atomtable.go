@@ -17,10 +17,15 @@ type atomPage struct {
 	filled  uint32 // bit i: entries[i] holds an atom (an empty slot is not the empty atom '')
 }
 
+// locate returns the page of slot and its index in the page. Unsigned: the divisions are shifts
+// and the masks, not checks, keep the indexes in range.
+func (t *atomTable) locate(slot int) (page, i uint) {
+	return uint(slot) / atomPageSize % uint(len(t.pages)), uint(slot) % atomPageSize
+}
+
 // get returns the atom in slot, 0 <= slot < atomCacheSize, and whether the slot is filled.
 func (t *atomTable) get(slot int) (etf.Atom, bool) {
-	// Unsigned: the divisions are shifts and the masks, not checks, keep the indexes in range.
-	page, i := uint(slot)/atomPageSize%uint(len(t.pages)), uint(slot)%atomPageSize
+	page, i := t.locate(slot)
 	p := t.pages[page]
 	if p == nil {
 		return "", false
@@ -30,7 +35,7 @@ func (t *atomTable) get(slot int) (etf.Atom, bool) {
 
 // put fills slot, 0 <= slot < atomCacheSize, with a.
 func (t *atomTable) put(slot int, a etf.Atom) {
-	page, i := uint(slot)/atomPageSize%uint(len(t.pages)), uint(slot)%atomPageSize
+	page, i := t.locate(slot)
 	p := t.pages[page]
 	if p == nil {
 		p = new(atomPage)
