@@ -393,6 +393,12 @@ func (l *lossLines) count() int {
 		var n, of int
 		if _, err := fmt.Sscanf(line, "manifold: %d of %d deliveries", &n, &of); err == nil {
 			total += n
+			if _, rest, ok := strings.Cut(line, "), and "); ok { // losses an earlier batch left
+				var more int
+				if _, err := fmt.Sscanf(rest, "%d more", &more); err == nil {
+					total += more
+				}
+			}
 		} else if _, err := fmt.Sscanf(line, "manifold: %d more deliveries", &n); err == nil {
 			total += n
 		}

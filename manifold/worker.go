@@ -92,7 +92,13 @@ func (w *worker) reportFull(full, of int, first gen.PID) {
 		w.unreported += full
 		return
 	}
-	w.Log().Warning("manifold: %d of %d deliveries lost to full mailboxes (the first to %s)", full, of, first)
+	// Losses still waiting for their reportDue (queued behind this batch) go in this line.
+	if w.unreported > 0 {
+		w.Log().Warning("manifold: %d of %d deliveries lost to full mailboxes (the first to %s), and %d more since %s",
+			full, of, first, w.unreported, w.reported.Format(time.TimeOnly))
+	} else {
+		w.Log().Warning("manifold: %d of %d deliveries lost to full mailboxes (the first to %s)", full, of, first)
+	}
 	w.unreported, w.reported = 0, now
 }
 
