@@ -18,8 +18,9 @@ var (
 
 // pendingCalls are the gen_server calls Go processes made to the peer, by their tag. A reply
 // {Tag, Reply} whose tag is here goes to Ergo as the call's response. Like gen:call, each call
-// monitors its target with the tag as the monitor reference, so a target that does not exist
-// or dies before answering ends the call with that reason instead of a timeout.
+// to a pid or a name monitors its target with the tag as the monitor reference, so a target
+// that does not exist or dies before answering ends the call with that reason instead of a
+// timeout. A call through an alias monitors nothing: Erlang has no monitors of aliases.
 type pendingCalls struct {
 	mu    sync.Mutex
 	calls map[gen.Ref]pendingCall
@@ -27,8 +28,16 @@ type pendingCalls struct {
 
 type pendingCall struct {
 	caller gen.PID
+	// target or name is the monitored callee; both are empty for a call through an alias.
 	target gen.PID
 	name   gen.Atom
+}
+
+// monitored reports whether the call set up a monitor, which its reply must remove. A
+// DEMONITOR_P that names no process is a malformed message to BEAM, which closes the
+// connection over it.
+func (p pendingCall) monitored() bool {
+	return p.target != (gen.PID{}) || p.name != ""
 }
 
 func (p *pendingCalls) add(ref gen.Ref, call pendingCall) {

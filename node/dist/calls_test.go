@@ -1,0 +1,76 @@
+package dist
+
+import (
+	"net"
+	"testing"
+
+	"ergo.services/ergo/gen"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gobeam/gobeam/etf"
+)
+
+// demonitorCore is a fakeCore that also reports the demonitors the connection routes.
+type demonitorCore struct {
+	*fakeCore
+	demonitors chan routed
+}
+
+func (d *demonitorCore) RouteDemonitorPID(pid, target gen.PID) error {
+	d.demonitors <- routed{kind: "demonitor", from: pid, to: target}
+	return nil
+}
+
+func (d *demonitorCore) RouteDemonitorProcessID(pid gen.PID, target gen.ProcessID) error {
+	d.demonitors <- routed{kind: "demonitor", from: pid, to: target}
+	return nil
+}
+
+// A gen_server call by pid monitors the callee and its reply removes the monitor. A call
+// through an alias monitors nothing, so its reply sends no DEMONITOR_P: one that names no
+// process is a malformed message to BEAM, which closes the whole connection over it.
+func TestOnlyACallThatMonitorsDemonitorsAtItsReply(t *testing.T) {
+	sa, sb := net.Pipe()
+	a := serveOn(t, sa, "a@host", "b@host", allFlags, Options{})
+	bcore := &demonitorCore{fakeCore: newFakeCore("b@host"), demonitors: make(chan routed, 8)}
+	b := newConnection(bcore, Peer{Name: "a@host", Creation: 1, Flags: allFlags, LocalFlags: allFlags}, Options{}.withDefaults(), testLog{t: t})
+	require.NoError(t, b.Join(sb, "", nil, nil))
+	go b.serve()
+	t.Cleanup(func() { b.Terminate(nil) })
+
+	caller := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
+	server := gen.PID{Node: "b@host", ID: 1002, Creation: 1}
+	alias := gen.Alias{Node: "b@host", Creation: 1, ID: [3]uint64{5, 6, 7}}
+
+	// call answers a call the way gen:reply does, Caller ! {Tag, Reply}, and returns the
+	// response the caller's node routed.
+	call := func(makeCall func(ref gen.Ref) error) routed {
+		ref := a.core.MakeRef()
+		require.NoError(t, makeCall(ref))
+		r := bcore.next(t)
+		require.Equal(t, "call", r.kind)
+		require.Equal(t, ref, r.ref)
+		require.NoError(t, b.SendPID(server, caller, gen.MessageOptions{}, etf.Tuple{ref, etf.Atom("pong")}))
+		r = a.core.next(t)
+		require.Equal(t, "response", r.kind)
+		require.Equal(t, ref, r.ref)
+		require.Equal(t, etf.Atom("pong"), r.message)
+		return r
+	}
+
+	call(func(ref gen.Ref) error {
+		return a.conn.CallPID(caller, server, gen.MessageOptions{Ref: ref}, etf.Atom("ping"))
+	})
+	d := <-bcore.demonitors
+	require.Equal(t, caller, d.from)
+	require.Equal(t, server, d.to)
+
+	call(func(ref gen.Ref) error {
+		return a.conn.CallAlias(caller, alias, gen.MessageOptions{Ref: ref}, etf.Atom("ping"))
+	})
+	// A message sent after the response arrives after anything the reply made a send.
+	require.NoError(t, a.conn.SendPID(caller, server, gen.MessageOptions{}, etf.Atom("after")))
+	r := bcore.next(t)
+	require.Equal(t, etf.Atom("after"), r.message)
+	require.Empty(t, bcore.demonitors, "the reply to a call through an alias sent a DEMONITOR_P")
+}
