@@ -2,6 +2,7 @@ package manifold
 
 import (
 	"sync"
+	"time"
 
 	"ergo.services/ergo/gen"
 
@@ -16,7 +17,8 @@ import (
 // cast for a node without a connection starts a dial in the background, the casts that follow
 // queue behind it in order, and once the connection is up they go out in that order, before
 // any later cast goes straight to the connection. A dial that fails drops what waited for it
-// (counted in Dropped, one log line); the next cast tries again.
+// (counted in Dropped, one log line); the next cast tries again. Casts waiting for the first
+// probe of a partitioner (probe.go) queue the same way, connected or not.
 
 // maxQueuedBytes bounds the encoded casts waiting for one node's connection (as a connection's
 // own queue is bounded); beyond it they are dropped.
@@ -37,13 +39,16 @@ type dialing struct {
 type queuedCast struct {
 	to  gen.ProcessID
 	msg etf.Encoded // {'$gen_cast', Request}, encoded when queued: it holds pids a Send lent
+	// first, when not nil, is the first probe of (to.Node, to.Name): the cast waits for it
+	// and goes to the partitioner it found usable.
+	first <-chan struct{}
 }
 
 // cast sends request to to as a gen_server cast with Config.Cast. The default Cast does not
 // wait for a connection to be made: a cast for a node without one is queued (see queue).
 func (m *Manifold) cast(from gen.Process, to gen.ProcessID, request etf.Tuple) error {
 	if m.cfg.ownCast {
-		if queued, err := m.connects.queue(m, to, request); queued || err != nil {
+		if queued, err := m.connects.queue(m, to, request, nil); queued || err != nil {
 			return err
 		}
 	}
@@ -54,13 +59,38 @@ func (m *Manifold) cast(from gen.Process, to gen.ProcessID, request etf.Tuple) e
 	return nil
 }
 
+// castAfterProbe casts request to to.Name on to.Node once first, the first probe of that
+// pair, has ended, or to partitioner 0 there if the probe found no to.Name. With the default
+// Cast the cast is queued behind the node's earlier casts and the casting process goes on;
+// with a Cast of the program's own, the casting process waits.
+func (m *Manifold) castAfterProbe(from gen.Process, to gen.ProcessID, request etf.Tuple, first <-chan struct{}) error {
+	if m.cfg.ownCast {
+		_, err := m.connects.queue(m, to, request, first)
+		return err
+	}
+	waitProbe(first)
+	to.Name = m.probes.resolve(to.Node, to.Name)
+	return m.cast(from, to, request)
+}
+
+// waitProbe waits for a first probe to end, for probeWaitMax at most.
+func waitProbe(first <-chan struct{}) {
+	t := time.NewTimer(probeWaitMax)
+	defer t.Stop()
+	select {
+	case <-first:
+	case <-t.C:
+	}
+}
+
 // queue queues the cast of request to to when no connection to its node is up, starting the
-// dial if none is under way. It reports false when the connection is up: the caller sends.
-func (c *connects) queue(m *Manifold, to gen.ProcessID, request etf.Tuple) (bool, error) {
+// dial if none is under way, and always when first (see queuedCast) is not nil. It reports
+// false when the connection is up: the caller sends.
+func (c *connects) queue(m *Manifold, to gen.ProcessID, request etf.Tuple, first <-chan struct{}) (bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	d, dialling := c.nodes[to.Node]
-	if !dialling {
+	if !dialling && first == nil {
 		if _, err := m.node.Network().Node(to.Node); err == nil {
 			return false, nil
 		}
@@ -84,7 +114,7 @@ func (c *connects) queue(m *Manifold, to gen.ProcessID, request etf.Tuple) (bool
 		return true, nil
 	}
 	d.bytes += size
-	d.queue = append(d.queue, queuedCast{to: to, msg: enc})
+	d.queue = append(d.queue, queuedCast{to: to, msg: enc, first: first})
 	return true, nil
 }
 
@@ -112,6 +142,10 @@ func (c *connects) dial(m *Manifold, node gen.Atom) {
 			m.node.Log().Error("manifold: %d casts to %s dropped: over %d MB waited for its connection", over, node, maxQueuedBytes>>20)
 		}
 		for _, q := range batch {
+			if q.first != nil {
+				waitProbe(q.first)
+				q.to.Name = m.probes.resolve(q.to.Node, q.to.Name)
+			}
 			if err := m.node.Send(q.to, q.msg); err != nil {
 				m.dropped.Add(1)
 				m.node.Log().Error("manifold: cast to %s on %s failed: %s", q.to.Name, node, err)

@@ -253,11 +253,22 @@ func relay(p gen.Process, m *Manifold, nameFor func(gen.Atom) gen.Atom, groups [
 	for _, g := range groups {
 		c := cast{pids: g.pids, shape: m.cfg.shapeFor(g.node), opts: opts}
 		req := c.term(out)[1].(etf.Tuple)
-		name, probeIt := m.probes.usable(g.node, nameFor(g.node))
+		want := nameFor(g.node)
+		name, first, probeIt := m.probes.usable(g.node, want)
 		if probeIt {
-			p.Send(gen.ProcessID{Name: ProberName, Node: p.Node().Name()}, probe{key: probeKey{g.node, nameFor(g.node)}})
+			key := probeKey{g.node, want}
+			if err := p.Send(gen.ProcessID{Name: ProberName, Node: p.Node().Name()}, probe{key: key}); err != nil {
+				m.probes.done(key, false, false) // no prober (Manifold is stopping): the name is tried
+			}
 		}
-		if err := m.cast(p, gen.ProcessID{Name: name, Node: g.node}, req); err != nil {
+		to := gen.ProcessID{Name: name, Node: g.node}
+		var err error
+		if first != nil {
+			err = m.castAfterProbe(p, to, req, first)
+		} else {
+			err = m.cast(p, to, req)
+		}
+		if err != nil {
 			m.dropped.Add(1)
 			p.Log().Error("manifold cast to %s on %s failed, %d pids not reached: %s", name, g.node, len(g.pids), err)
 		}

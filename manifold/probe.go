@@ -16,10 +16,30 @@ import (
 // (node, partitioner) pair is used, a prober asks that partitioner which_children; a partitioner
 // that does not exist fails the call at once (noproc). A missing one is logged as an error, and
 // casts for that node go to partitioner 0, which every node running Manifold has: messages
-// arrive, in order per sender from then on, instead of vanishing.
+// arrive, in order per sender, instead of vanishing.
+//
+// Until that first answer, casts for the pair wait, in order, in the node's queue (see
+// connects), or, with a Config.Cast of the program's own, in the casting process: cast to the
+// name at once, they would vanish on a node that lacks it (Manifold's default is one
+// partitioner, this node's as many as GOMAXPROCS), and cast to partitioner 0 meanwhile, they
+// could be overtaken later by casts through the right one.
 
 // probeAgain is how long a result holds; a node may restart with another configuration.
 const probeAgain = time.Minute
+
+// probeWaitMax bounds how long casts wait for a first probe: the prober gives up on a
+// connection after probeConnectTries*probeConnectPoll and on the call after probeCallTimeout,
+// so this only matters if the prober itself is gone (Manifold stopping).
+const probeWaitMax = 20 * time.Second
+
+const (
+	probeConnectPoll  = 10 * time.Millisecond
+	probeConnectTries = 500
+	probeCallTimeout  = 10 // seconds
+	// probeConfirm is how long a prober waits before it asks again a partitioner that was there
+	// and now is not: a supervisor restarting it must not move its senders to partitioner 0.
+	probeConfirm = 500 * time.Millisecond
+)
 
 type probeKey struct {
 	node gen.Atom
@@ -28,8 +48,10 @@ type probeKey struct {
 
 type probeResult struct {
 	missing bool
+	known   bool // a probe has answered (missing or not); an unknown pair's name is tried
 	at      time.Time
 	pending bool
+	first   chan struct{} // closed when the pair's first probe ends; nil after that
 }
 
 type probes struct {
@@ -44,28 +66,52 @@ type probes struct {
 const forgetProbe = time.Hour
 
 // usable returns the partitioner to cast to on node in place of name, and whether a probe of
-// the pair should start.
-func (ps *probes) usable(node, name gen.Atom) (gen.Atom, bool) {
+// the pair should start. While the pair's first probe is under way, it returns that probe's
+// first channel instead: the cast waits for it, then goes to resolve(node, name).
+func (ps *probes) usable(node, name gen.Atom) (use gen.Atom, first <-chan struct{}, probeIt bool) {
 	if name == PartitionerName(0) {
-		return name, false
+		return name, nil, false
 	}
 	k := probeKey{node, name}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	r, ok := ps.results[k]
 	switch {
-	case !ok || (!r.pending && time.Since(r.at) > probeAgain):
+	case !ok:
 		if ps.results == nil {
 			ps.results = make(map[probeKey]probeResult)
 		}
-		if !ok {
-			ps.sweep()
-		}
-		ps.results[k] = probeResult{pending: true, missing: r.missing, at: r.at}
-		return pick(name, r.missing), true
-	default:
-		return pick(name, r.missing), false
+		ps.sweep()
+		r = probeResult{pending: true, first: make(chan struct{})}
+		ps.results[k] = r
+		return name, r.first, true
+	case r.first != nil:
+		return name, r.first, false
+	case !r.pending && time.Since(r.at) > probeAgain:
+		r.pending = true
+		ps.results[k] = r
+		return pick(name, r.missing), nil, true
 	}
+	return pick(name, r.missing), nil, false
+}
+
+// resolve returns the partitioner to cast to on node in place of name once the pair's first
+// probe has ended.
+func (ps *probes) resolve(node, name gen.Atom) gen.Atom {
+	if name == PartitionerName(0) {
+		return name
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return pick(name, ps.results[probeKey{node, name}].missing)
+}
+
+// wasThere reports whether the last answer for the pair found its partitioner.
+func (ps *probes) wasThere(k probeKey) bool {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	r := ps.results[k]
+	return r.known && !r.missing
 }
 
 // sweep forgets the results older than forgetProbe, at most once per probeAgain.
@@ -89,10 +135,21 @@ func pick(name gen.Atom, missing bool) gen.Atom {
 	return name
 }
 
-func (ps *probes) done(k probeKey, missing bool) {
+// done records the end of a probe of k. A probe that got no answer (known false: no
+// connection, a timeout) leaves what an earlier one found; the first time, the name is tried.
+func (ps *probes) done(k probeKey, missing, known bool) {
 	ps.mu.Lock()
-	ps.results[k] = probeResult{missing: missing, at: time.Now()}
-	ps.mu.Unlock()
+	defer ps.mu.Unlock()
+	r := ps.results[k]
+	if known {
+		r.missing, r.known = missing, true
+	}
+	r.at, r.pending = time.Now(), false
+	if r.first != nil {
+		close(r.first)
+		r.first = nil
+	}
+	ps.results[k] = r
 }
 
 // prober runs the probes, one call at a time, off the senders' path.
@@ -102,8 +159,9 @@ type prober struct {
 }
 
 type probe struct {
-	key   probeKey
-	tries int
+	key     probeKey
+	tries   int
+	confirm bool // asking again after a noproc from a partitioner that was there
 }
 
 // ProberName is the registered name of the process that checks partitioners on other nodes.
@@ -122,20 +180,31 @@ func (p *prober) HandleMessage(from gen.PID, message any) error {
 	// The cast that asked for the probe makes the connection; a second dial racing it would do
 	// no good, so the probe waits for the connection to be there.
 	if _, err := p.Node().Network().Node(pr.key.node); err != nil {
-		if pr.tries < 50 {
+		if pr.tries < probeConnectTries {
 			pr.tries++
-			p.SendAfter(p.PID(), pr, 100*time.Millisecond)
+			p.SendAfter(p.PID(), pr, probeConnectPoll)
 		} else {
-			p.m.probes.done(pr.key, false) // unknown: try again after probeAgain
+			p.m.probes.done(pr.key, false, false)
 		}
 		return nil
 	}
-	_, err := p.CallWithTimeout(gen.ProcessID{Name: pr.key.name, Node: pr.key.node}, etf.Atom("which_children"), 10)
-	missing := errors.Is(err, gen.ErrProcessUnknown)
-	if missing {
+	_, err := p.CallWithTimeout(gen.ProcessID{Name: pr.key.name, Node: pr.key.node}, etf.Atom("which_children"), probeCallTimeout)
+	switch {
+	case err == nil:
+		p.m.probes.done(pr.key, false, true)
+	case errors.Is(err, gen.ErrProcessUnknown):
+		if !pr.confirm && p.m.probes.wasThere(pr.key) {
+			// Between a crash and its supervisor's restart a partitioner is not registered;
+			// moving its senders to partitioner 0 for a minute and back would risk their order.
+			pr.confirm, pr.tries = true, 0
+			p.SendAfter(p.PID(), pr, probeConfirm)
+			return nil
+		}
 		p.Log().Error("%s runs no %s: it has fewer Manifold partitioners than this node's %d; casts for it go to %s (set Config.NodePartitioners for it)",
 			pr.key.node, pr.key.name, p.m.cfg.Partitioners, PartitionerName(0))
+		p.m.probes.done(pr.key, true, true)
+	default:
+		p.m.probes.done(pr.key, false, false) // no answer: try again after probeAgain
 	}
-	p.m.probes.done(pr.key, missing)
 	return nil
 }

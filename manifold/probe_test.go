@@ -16,11 +16,11 @@ func TestProbeResultsOfUnusedPairsAreForgotten(t *testing.T) {
 	here := probeKey{"here@h", PartitionerName(1)}
 	slow := probeKey{"slow@h", PartitionerName(1)}
 	ps.results = map[probeKey]probeResult{
-		gone: {missing: true, at: old},
-		here: {missing: true, at: time.Now()},
+		gone: {missing: true, known: true, at: old},
+		here: {missing: true, known: true, at: time.Now()},
 		slow: {pending: true, at: old}, // a probe under way is never dropped
 	}
-	name, probe := ps.usable("new@h", PartitionerName(2))
+	name, _, probe := ps.usable("new@h", PartitionerName(2))
 	require.True(t, probe)
 	require.Equal(t, PartitionerName(2), name)
 	require.NotContains(t, ps.results, gone)
@@ -28,11 +28,66 @@ func TestProbeResultsOfUnusedPairsAreForgotten(t *testing.T) {
 	require.Contains(t, ps.results, slow)
 
 	// A pair still known keeps its answer: the missing partitioner's casts go to 0.
-	name, probe = ps.usable("here@h", PartitionerName(1))
+	name, _, probe = ps.usable("here@h", PartitionerName(1))
 	require.False(t, probe)
 	require.Equal(t, PartitionerName(0), name)
 
 	ps.results[gone] = probeResult{at: old}
 	ps.usable("newer@h", PartitionerName(2))
 	require.Contains(t, ps.results, gone, "a second sweep within probeAgain")
+}
+
+// Casts for a pair never probed wait for its first probe, and every cast that comes meanwhile
+// waits for the same one; then they go where it found they can.
+func TestCastsWaitForTheFirstProbe(t *testing.T) {
+	var ps probes
+	k := probeKey{"ex@h", PartitionerName(3)}
+	name, first, probe := ps.usable(k.node, k.name)
+	require.True(t, probe)
+	require.NotNil(t, first)
+	require.Equal(t, k.name, name)
+	_, again, probe := ps.usable(k.node, k.name)
+	require.False(t, probe, "one probe at a time")
+	require.Equal(t, first, again)
+	select {
+	case <-first:
+		t.Fatal("the first probe has not ended")
+	default:
+	}
+	ps.done(k, true, true)
+	<-first
+	require.Equal(t, PartitionerName(0), ps.resolve(k.node, k.name))
+	name, first, probe = ps.usable(k.node, k.name)
+	require.Nil(t, first)
+	require.False(t, probe)
+	require.Equal(t, PartitionerName(0), name)
+
+	// Partitioner 0 is never probed: every node running Manifold has it.
+	name, first, probe = ps.usable(k.node, PartitionerName(0))
+	require.Nil(t, first)
+	require.False(t, probe)
+	require.Equal(t, PartitionerName(0), name)
+}
+
+// A probe that gets no answer (the node is away, the call times out) leaves what an earlier
+// one found: a node found without partitioner 3 keeps getting casts through partitioner 0.
+func TestAProbeWithoutAnswerKeepsWhatWasFound(t *testing.T) {
+	var ps probes
+	k := probeKey{"ex@h", PartitionerName(3)}
+	ps.results = map[probeKey]probeResult{k: {missing: true, known: true, at: time.Now().Add(-2 * probeAgain)}}
+	name, first, probe := ps.usable(k.node, k.name)
+	require.True(t, probe, "the result is old")
+	require.Nil(t, first, "casts do not wait for a probe again")
+	require.Equal(t, PartitionerName(0), name)
+	ps.done(k, false, false)
+	name, _, probe = ps.usable(k.node, k.name)
+	require.False(t, probe)
+	require.Equal(t, PartitionerName(0), name)
+
+	// The first time, a probe without answer lets the casts try the name.
+	u := probeKey{"away@h", PartitionerName(3)}
+	_, first, _ = ps.usable(u.node, u.name)
+	ps.done(u, false, false)
+	<-first
+	require.Equal(t, u.name, ps.resolve(u.node, u.name))
 }
