@@ -278,6 +278,34 @@ func TestCrashedWorkerIsReplaced(t *testing.T) {
 	require.Len(t, collect(t, out, 50), 50)
 }
 
+// An exit signal with reason shutdown, to a worker or to the partitioner, from anyone but
+// the partitioner's supervisor, leaves the partitioner serving under its name: the worker is
+// replaced, the signal to the partitioner ignored.
+func TestShutdownSignalsDoNotTakeAPartitionerDown(t *testing.T) {
+	nodes, ms := cluster(t, 1, manifold.Config{Workers: 1, Partitioners: 1})
+	n := nodes[0]
+	part := gen.ProcessID{Name: manifold.PartitionerName(0), Node: n.Name()}
+	worker := func(i int) gen.PID {
+		children, err := n.Call(part, etf.Atom("which_children"))
+		require.NoError(t, err)
+		return children.(etf.List)[i].(etf.Tuple)[1].(gen.PID)
+	}
+	victim := worker(1)
+	require.NoError(t, n.SendExit(victim, gen.TerminateReasonShutdown))
+	require.Eventually(t, func() bool { return worker(1) != victim }, 5*time.Second, 20*time.Millisecond)
+	partPID, err := n.ProcessPID(part.Name)
+	require.NoError(t, err)
+	require.NoError(t, n.SendExit(partPID, gen.TerminateReasonShutdown))
+
+	out := make(chan etf.Tuple, 100)
+	pids := receivers(t, n, 50, out)
+	asProcess(t, n, func(p gen.Process) error { return ms[0].Send(p, pids, "after") })
+	require.Len(t, collect(t, out, 50), 50)
+	after, err := n.ProcessPID(part.Name)
+	require.NoError(t, err)
+	require.Equal(t, partPID, after, "the same partitioner, not a restarted one")
+}
+
 // A partitioner cast that lists pids of another node is relayed there, so a Go node can stand
 // in for a BEAM relay node.
 func TestPartitionerRelaysOtherNodesPids(t *testing.T) {

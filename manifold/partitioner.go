@@ -1,8 +1,6 @@
 package manifold
 
 import (
-	"errors"
-
 	"ergo.services/ergo/act"
 	"ergo.services/ergo/gen"
 
@@ -71,9 +69,14 @@ func (p *partitioner) HandleMessage(from gen.PID, message any) error {
 	return nil
 }
 
+// workerExited handles an exit signal the partitioner trapped. Only its supervisor stops it
+// (Manifold.Stop, the node stopping). A worker that ends, for whatever reason, is replaced, as
+// Manifold's partitioner does: a worker stopped with shutdown by someone else must not take
+// the partitioner's name with it, since the supervisor does not restart a child that ended
+// with shutdown. When the node stops, a worker replaced that way goes with the partitioner,
+// to which it is linked. Exit signals from other processes are ignored.
 func (p *partitioner) workerExited(exit gen.MessageExitPID) error {
-	if errors.Is(exit.Reason, gen.TerminateReasonShutdown) {
-		// Workers are shut down only when the node stops; the partitioner goes with them.
+	if exit.PID == p.Parent() {
 		return exit.Reason
 	}
 	for i, w := range p.workers {
@@ -87,9 +90,6 @@ func (p *partitioner) workerExited(exit gen.MessageExitPID) error {
 		}
 		p.workers[i] = pid
 		return nil
-	}
-	if exit.PID == p.Parent() {
-		return exit.Reason
 	}
 	return nil
 }
