@@ -3,6 +3,9 @@ package integration
 import (
 	"context"
 	"fmt"
+	"math"
+	"math/rand"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -266,6 +269,40 @@ func TestManifoldNilsOneAndKeys(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 	require.Equal(t, etf.Atom("Manifold.Partitioner_25"), ex.MustEval(`'Elixir.GobeamManifold':set_partitioner_key(<<"hello">>), get(manifold_partitioner)`))
+}
+
+// Key pinning hashes a key's text, as Elixir's to_string gives it; Go's KeyHash must give
+// Elixir's hash for every kind of key, floats the hardest: shortest digits, and scientific
+// notation from 2^53 up.
+func TestManifoldKeyHashesMatchElixir(t *testing.T) {
+	c := newCluster(t)
+	c.goNode("go", node.Options{}) // the cluster's EPMD
+	ex := c.elixirNode("ex", 1, 3)
+	keys := etf.List{[]byte("hello"), []byte(""), []byte("ünïcode"), etf.Atom("hello"),
+		etf.Atom("Elixir.Chat.Room"), etf.Atom("nil"), etf.Atom("true"), int64(0), int64(-42),
+		int64(1) << 62, 0.0, 1.5, -2.5e-10, 1.0e15, 1.0e16, 1.0e21, 0.1,
+		float64(1<<53 - 1), float64(1 << 53), -float64(1 << 53), 1.2345678901234568e17}
+	r := rand.New(rand.NewSource(7))
+	for i := 0; i < 2000; i++ {
+		f := r.Float64() * math.Pow(10, float64(r.Intn(50)-25))
+		if i%4 == 0 {
+			f = math.Trunc(f * 1e6) // integers, many of them at and past 2^53
+		}
+		if i%3 == 0 {
+			f = -f
+		}
+		keys = append(keys, f)
+	}
+	res, err := ex.EvalWith(`[integer_to_binary('Elixir.GobeamManifold':hash(K)) || K <- Keys]`,
+		map[string]etf.Term{"Keys": keys})
+	require.NoError(t, err)
+	got := res.(etf.List)
+	require.Len(t, got, len(keys))
+	for i, k := range keys {
+		h, err := manifold.KeyHash(k)
+		require.NoError(t, err, "%v", k)
+		require.Equal(t, string(got[i].([]byte)), strconv.FormatUint(h, 10), "key %#v", k)
+	}
 }
 
 // A worker killed mid-stream loses only what it held; the partitioner replaces it and keeps

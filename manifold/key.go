@@ -67,7 +67,8 @@ func keyText(key any) ([]byte, error) {
 
 // elixirFloat formats f as Elixir's to_string does (erlang:float_to_binary(F, [short])): the
 // shortest digits that read back as f, written in plain notation (123456789.0) or scientific
-// notation (1.0e16), whichever is shorter, plain when both are as long.
+// notation (1.0e16), whichever is shorter, plain when both are as long; but always scientific
+// from 2^53 up (9.007199254740992e15), where not every integer is a float.
 func elixirFloat(f float64) string {
 	sign := ""
 	if f < 0 || (f == 0 && 1/f < 0) {
@@ -93,7 +94,7 @@ func elixirFloat(f float64) string {
 		frac = "0"
 	}
 	scientific := digits[:1] + "." + frac + "e" + strconv.Itoa(exp)
-	if len(scientific) < len(plain) {
+	if len(scientific) < len(plain) || f >= 1<<53 {
 		return sign + scientific
 	}
 	return sign + plain
