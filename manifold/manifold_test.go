@@ -189,15 +189,21 @@ func TestNilsSingleAndListOfOne(t *testing.T) {
 		errs <- ms[0].Send(p, []any{nil, pid, etf.Atom("nil")}, "one")
 		errs <- ms[0].Send(p, pid, "two")
 		errs <- ms[0].Send(p, []gen.PID{pid}, "three")
+		// The zero gen.PID is Go's nil pid, skipped in every form.
+		errs <- ms[0].Send(p, gen.PID{}, "hi")
+		errs <- ms[0].Send(p, []gen.PID{{}}, "hi")
+		errs <- ms[0].Send(p, []any{gen.PID{}, pid}, "four")
+		errs <- ms[0].Send(p, etf.List{pid, gen.PID{}}, "five")
 		errs <- ms[0].Send(p, "nope", "x")
 		return nil
 	})
-	for i := 0; i < 6; i++ {
+	for i := 0; i < 10; i++ {
 		require.NoError(t, <-errs)
 	}
 	require.Error(t, <-errs)
-	got := collect(t, out, 3)
-	require.Equal(t, []any{"one", "two", "three"}, got[pid])
+	got := collect(t, out, 5)
+	require.Equal(t, []any{"one", "two", "three", "four", "five"}, got[pid])
+	require.Zero(t, ms[0].Stats().Dropped)
 }
 
 // Manifold's linearization test: one sender, 1,001 messages, even ones to one pid, odd ones to

@@ -62,7 +62,7 @@ func SenderKey(key any) Option {
 }
 
 // Send sends msg to every pid of pids (a gen.PID, a []gen.PID, or a list ([]any, etf.List)
-// of pids in which nil entries are skipped) the Manifold way, on behalf of process from:
+// of pids; nil entries and the zero gen.PID, Go's nil pid, are skipped) the Manifold way, on behalf of process from:
 // grouped by node, one cast per node to the partitioner chosen for from. Local Go receivers
 // and BEAM receivers alike get msg as an ordinary message, from one of their node's workers.
 // Send keeps nothing of pids: the caller may reuse the slice as soon as it returns.
@@ -198,6 +198,9 @@ func normalizePids(pids any) (list []gen.PID, lent bool, err error) {
 	case nil:
 		return nil, false, nil
 	case gen.PID:
+		if p == (gen.PID{}) {
+			return nil, false, nil
+		}
 		return []gen.PID{p}, false, nil
 	case []gen.PID:
 		zero := slices.Index(p, gen.PID{})

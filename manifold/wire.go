@@ -99,7 +99,9 @@ func pidList(t any) ([]gen.PID, error) {
 	for _, e := range list {
 		switch p := e.(type) {
 		case gen.PID:
-			pids = append(pids, p)
+			if p != (gen.PID{}) { // Go's nil pid, in a list a Go caller gave Send
+				pids = append(pids, p)
+			}
 		case nil:
 		case etf.Atom:
 			if p != atomNil {
