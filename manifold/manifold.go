@@ -34,17 +34,20 @@ type Stats struct {
 	CastsIn uint64
 	// Deliveries counts messages workers handed to receiving processes of this node.
 	Deliveries uint64
-	// Relayed counts casts partitioners passed on to partitioners of other nodes.
+	// Relayed counts casts to partitioners of other nodes: those partitioners passed on, and
+	// those of Send and of offloaded sends.
 	Relayed uint64
 	// Sends counts Send calls and offloaded requests carried out.
 	Sends uint64
-	// Dropped counts casts refused as malformed and casts that could not be passed on (their
-	// node unreachable), with log lines saying why.
+	// Dropped counts casts refused as malformed (a packed message that does not decode among
+	// them, once a cast) and casts that could not be passed on (their node unreachable), with
+	// log lines saying why.
 	Dropped uint64
 	// Undelivered counts messages workers could not hand to a live receiver because its
 	// mailbox was full (gen.ProcessOptions.MailboxSize; BEAM processes have no such bound), with
-	// a log line a second at most. Receivers that no longer exist are not counted: Manifold's
-	// send to a dead pid is dropped too.
+	// a log line a second at most, and messages lost with a worker that was gone when its
+	// partitioner handed them on (crashed, not replaced yet). Receivers that no longer exist
+	// are not counted: Manifold's send to a dead pid is dropped too.
 	Undelivered uint64
 }
 

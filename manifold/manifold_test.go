@@ -342,6 +342,19 @@ func TestMalformedCastIsCountedNotFatal(t *testing.T) {
 	pid := receivers(t, n, 1, out)[0]
 	asProcess(t, n, func(p gen.Process) error { return ms[0].Send(p, pid, "still fine") })
 	require.Equal(t, []any{"still fine"}, collect(t, out, 1)[pid])
+
+	// A packed message that does not decode is one dropped cast, however many workers its
+	// pids would have gone through; the receivers get nothing.
+	list := etf.List{}
+	for _, r := range receivers(t, n, 40, out) {
+		list = append(list, r)
+	}
+	bad := etf.Tuple{etf.Atom("manifold_binary"), []byte{131, 104, 9}}
+	require.NoError(t, n.Send(part, etf.Tuple{etf.Atom("$gen_cast"), etf.Tuple{etf.Atom("send"), list, bad}}))
+	// A cast after it through the same partitioner: when it arrives, the bad one was handled.
+	require.NoError(t, n.Send(part, etf.Tuple{etf.Atom("$gen_cast"), etf.Tuple{etf.Atom("send"), etf.List{pid}, "after"}}))
+	require.Equal(t, []any{"after"}, collect(t, out, 1)[pid])
+	require.Equal(t, uint64(2), ms[0].Stats().Dropped)
 }
 
 // stuckReceiver tells started of each message it takes and then waits for release, so its

@@ -98,7 +98,16 @@ func (p *partitioner) workerExited(exit gen.MessageExitPID) error {
 func (p *partitioner) route(c cast) {
 	mine, remote := splitByNode(c.pids, p.Node().Name())
 	if len(mine) > 0 {
-		p.toWorkers(mine, c)
+		// A packed message ({manifold_binary, Bin}) is unpacked here, once for every worker and
+		// receiver; relays pass it on packed.
+		local := c
+		if msg, err := unpack(c.msg); err != nil {
+			p.m.dropped.Add(1)
+			p.Log().Error("cannot unpack a manifold_binary message for %d pids: %s", len(mine), err)
+		} else {
+			local.msg = msg
+			p.toWorkers(mine, local)
+		}
 	}
 	if len(remote) > 0 {
 		name := p.Name()
@@ -139,6 +148,7 @@ func (p *partitioner) toWorkers(pids []gen.PID, c cast) {
 		}
 		p.buckets[i] = nil // the worker keeps the slice
 		if err := p.Send(p.workers[i], batch{pids: b, msg: c.msg, opts: c.opts}); err != nil {
+			p.m.undelivered.Add(uint64(len(b)))
 			p.Log().Error("manifold worker %s unreachable, %d deliveries lost: %s", p.workers[i], len(b), err)
 		}
 	}

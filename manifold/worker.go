@@ -10,8 +10,7 @@ import (
 	"github.com/gobeam/gobeam/etf"
 )
 
-// worker is Manifold.Worker: it sends one message to each of its pids, unpacking a
-// {manifold_binary, Bin} message once for all of them.
+// worker is Manifold.Worker: it sends one message to each of its pids.
 type worker struct {
 	act.Actor
 	m *Manifold
@@ -48,14 +47,9 @@ func (w *worker) HandleMessage(from gen.PID, message any) error {
 		w.Log().Debug("ignored message from %s: %v", from, message)
 		return nil
 	}
-	msg, err := unpack(b.msg)
-	if err != nil {
-		w.m.dropped.Add(1)
-		w.Log().Error("cannot unpack a manifold_binary message for %d pids: %s", len(b.pids), err)
-		return nil
-	}
-	// Every receiver gets the same decoded value; receivers must treat messages as read-only,
-	// as BEAM processes cannot but do.
+	// Every receiver gets the same decoded value (a packed message was unpacked by the
+	// partitioner); receivers must treat messages as read-only, as BEAM processes cannot but do.
+	msg := b.msg
 	delivered, full := 0, 0
 	var firstFull gen.PID
 	for _, pid := range b.pids {
