@@ -113,6 +113,9 @@ func runDemo(ctx context.Context, c config, log *slog.Logger) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var lastIn, lastOut int64
+	// One deadline for the whole run: a timer made in the loop would start again every tick.
+	deadline := time.NewTimer(c.demoDuration + 30*time.Second)
+	defer deadline.Stop()
 	for !st.final.Load() {
 		select {
 		case <-ctx.Done():
@@ -129,7 +132,7 @@ func runDemo(ctx context.Context, c config, log *slog.Logger) error {
 			}
 			fmt.Printf("%7.0fs  %18d  %18d  %s\n", time.Since(start).Seconds(), in-lastIn, out-lastOut, order)
 			lastIn, lastOut = in, out
-		case <-time.After(c.demoDuration + 30*time.Second):
+		case <-deadline.C:
 			return errors.New("the demo did not finish")
 		}
 	}
