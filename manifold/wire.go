@@ -121,7 +121,6 @@ type senderRequest struct {
 	lent        bool // pids is the caller's slice: whatever keeps it past Send needs a copy
 	msg         any
 	pack        bool
-	shape       Shape    // the cast shape of the request's version
 	opts        etf.List // options of the newest request shape
 	// perNode names the partitioner for nodes that run another number of partitioners than
 	// this one (Config.NodePartitioners); the others use partitioner.
@@ -156,14 +155,14 @@ func parseSenderRequest(message any) (senderRequest, bool, error) {
 	if err != nil {
 		return senderRequest{}, true, err
 	}
-	r := senderRequest{partitioner: name, pids: pids, msg: req[3], shape: Shape3}
+	r := senderRequest{partitioner: name, pids: pids, msg: req[3]}
 	if len(req) == 5 {
 		switch mode := req[4].(type) {
 		case etf.Atom: // 1.6 / 1.7: binary | etf | nil
 			r.pack = mode == atomBinary
 		case nil:
 		case etf.List: // newer: the caller's options
-			r.shape, r.opts = Shape4, mode
+			r.opts = mode
 			r.pack = optionValue(mode, atomPackMode) == atomBinary
 		default:
 			return senderRequest{}, true, fmt.Errorf("manifold: sender pack mode is a %T", req[4])
