@@ -135,16 +135,20 @@ func genCall(from gen.PID, ref gen.Ref, request any) etf.Tuple {
 
 // LinkPID links a local process (Ergo sends its core pid) to a peer process.
 func (c *Connection) LinkPID(pid gen.PID, target gen.PID) error {
+	c.sig.mu.Lock()
+	addTo(&c.sig.links, pid, target, struct{}{})
+	c.sig.mu.Unlock()
 	return c.send(Control{Op: OpLink, From: pid, To: target}, nil)
 }
 
 // UnlinkPID removes a link, with the UNLINK_ID protocol that OTP 26+ require.
 func (c *Connection) UnlinkPID(pid gen.PID, target gen.PID) error {
+	c.sig.mu.Lock()
+	removeFrom(c.sig.links, pid, target)
+	c.sig.unlinkID++
+	id := c.sig.unlinkID
+	c.sig.mu.Unlock()
 	if c.peer.has(flagUnlinkID) {
-		c.sig.mu.Lock()
-		c.sig.unlinkID++
-		id := c.sig.unlinkID
-		c.sig.mu.Unlock()
 		return c.send(Control{Op: OpUnlinkID, ID: id, From: pid, To: target}, nil)
 	}
 	return c.send(Control{Op: OpUnlink, From: pid, To: target}, nil)

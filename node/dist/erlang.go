@@ -139,6 +139,9 @@ func (c *Connection) lost() {
 	c.sig.localMonitors = nil
 	c.sig.mu.Unlock()
 	for local, remotes := range links {
+		if local == c.core.PID() {
+			continue // Ergo tells the processes behind its own links that the node is gone
+		}
 		for remote := range remotes {
 			c.exitSignal(remote, local, gen.ErrNoConnection, false)
 		}

@@ -16,7 +16,9 @@ import (
 // with the exact Erlang signals when Ergo reports that the target terminated.
 type signalTables struct {
 	mu sync.Mutex
-	// links[local] = peer processes linked to it
+	// links[local] = peer processes linked to it, whichever side made the link; the links
+	// Ergo makes for its local processes are those of the node's core pid. An unlink removes
+	// the link at once, without waiting for the peer's UNLINK_ID_ACK (see exitIn).
 	links map[gen.PID]map[gen.PID]struct{}
 	// monitors of local processes by pid and by registered name, by the peer's reference
 	monitors     map[gen.PID]map[gen.Ref]gen.PID
@@ -96,8 +98,8 @@ func (c *Connection) dispatch(ctrl Control, payload etf.Term) {
 		c.sendLogged(Control{Op: OpUnlinkIDAck, ID: ctrl.ID, From: ctrl.To, To: ctrl.From}, nil)
 
 	case OpUnlinkIDAck, OpNodeLink, OpGroupLeader:
-		// Nothing to do: Ergo's unlink takes effect at once, and the group leader and
-		// node links have no Ergo counterpart.
+		// Nothing to do: an unlink took effect when it was made (see exitIn), and the group
+		// leader and node links have no Ergo counterpart.
 
 	case OpExit, OpExitTT, OpPayloadExit, OpPayloadExitTT:
 		reason := ctrl.Reason
@@ -186,10 +188,21 @@ func (c *Connection) unlinkIn(from, to gen.PID) {
 // exitIn is an exit signal along a link. Links Ergo made to the peer are owned by the node's
 // core pid, so the core learns the target terminated; a link the peer made to a local process
 // ends with the exit signal to that process.
+//
+// An exit signal for a link this side does not have is dropped, as BEAM drops it. It is how an
+// unlink stays final although the peer may have sent its EXIT before the UNLINK_ID reached it:
+// the link is gone from the moment of the unlink, so such an EXIT, which arrives while the
+// unlink waits for its UNLINK_ID_ACK, finds nothing. A new link made before the ack is a link
+// again, as on BEAM, where linking again ends the unlinking state.
 func (c *Connection) exitIn(from, to gen.PID, reason error) {
 	c.sig.mu.Lock()
+	_, linked := c.sig.links[to][from]
 	removeFrom(c.sig.links, to, from)
 	c.sig.mu.Unlock()
+	if !linked {
+		c.log.Debug("EXIT from %s to %s dropped: they are not linked", from, to)
+		return
+	}
 	if to == c.core.PID() {
 		c.core.RouteTerminatePID(from, reason)
 		return

@@ -1,0 +1,91 @@
+package dist
+
+import (
+	"net"
+	"testing"
+
+	"ergo.services/ergo/gen"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gobeam/gobeam/etf"
+)
+
+// unlinkHoldingCore is a fakeCore whose node holds each UNLINK_ID it receives until the test
+// releases it: the connection acknowledges an UNLINK_ID only once the core has removed the
+// link, so until then the peer's unlink waits for its UNLINK_ID_ACK.
+type unlinkHoldingCore struct {
+	*fakeCore
+	unlinking chan gen.PID // the peer process that unlinked
+	release   chan struct{}
+}
+
+func (u *unlinkHoldingCore) RouteUnlinkPID(pid, target gen.PID) error {
+	u.unlinking <- pid
+	<-u.release
+	return nil
+}
+
+// An exit signal for a link this side does not have is dropped, as on BEAM: above all the EXIT
+// a peer process sent before the UNLINK_ID of a local process reached it, which arrives while
+// that unlink still waits for its acknowledgement.
+func TestExitWithoutALinkIsDropped(t *testing.T) {
+	sa, sb := net.Pipe()
+	a := serveOn(t, sa, "a@host", "b@host", allFlags, Options{})
+	bcore := &unlinkHoldingCore{fakeCore: newFakeCore("b@host"), unlinking: make(chan gen.PID, 8), release: make(chan struct{})}
+	b := newConnection(bcore, Peer{Name: "a@host", Creation: 1, Flags: allFlags, LocalFlags: allFlags}, Options{}.withDefaults(), testLog{t: t})
+	require.NoError(t, b.Join(sb, "", nil, nil))
+	go b.serve()
+	t.Cleanup(func() { b.Terminate(nil) })
+	t.Cleanup(func() { close(bcore.release) })
+
+	local := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
+	remote := gen.PID{Node: "b@host", ID: 2002, Creation: 1}
+	stranger := gen.PID{Node: "b@host", ID: 2003, Creation: 1}
+
+	// marker has b send a message to local and waits for it: whatever b sent before it has
+	// been handled by a.
+	marker := func(name etf.Atom) {
+		t.Helper()
+		require.NoError(t, b.SendPID(remote, local, gen.MessageOptions{}, name))
+		r := a.core.next(t)
+		require.Equal(t, "send", r.kind, "%s came instead of the message %s: %v", r.kind, name, r.reason)
+		require.Equal(t, name, r.message)
+	}
+
+	// Never linked.
+	b.sendExit(stranger, local, etf.Atom("boom"))
+	marker("after_stranger")
+
+	// Linked: the EXIT arrives.
+	require.NoError(t, a.conn.Link(local, remote))
+	b.sendExit(remote, local, etf.Atom("boom"))
+	r := a.core.next(t)
+	require.Equal(t, "exit", r.kind)
+	require.Equal(t, remote, r.from)
+	require.Equal(t, etf.Atom("boom"), exitTerm(t, r.reason))
+
+	// Linked again and unlinked: b holds the UNLINK_ID unacknowledged while its process's
+	// EXIT, sent before it saw the unlink, reaches a.
+	require.NoError(t, a.conn.Link(local, remote))
+	require.NoError(t, a.conn.Unlink(local, remote))
+	require.Equal(t, local, <-bcore.unlinking)
+	b.sendExit(remote, local, etf.Atom("boom"))
+	marker("after_unlink")
+	bcore.release <- struct{}{}
+
+	// The links the node's core makes for Ergo's processes follow the same rule.
+	core := a.core.PID()
+	require.NoError(t, a.conn.LinkPID(core, remote))
+	require.NoError(t, a.conn.UnlinkPID(core, remote))
+	require.Equal(t, core, <-bcore.unlinking)
+	b.sendExit(remote, core, etf.Atom("boom"))
+	marker("after_core_unlink")
+	bcore.release <- struct{}{}
+}
+
+func exitTerm(t *testing.T, err error) etf.Term {
+	t.Helper()
+	var er *ExitReason
+	require.ErrorAs(t, err, &er)
+	return er.Term
+}
