@@ -1,12 +1,14 @@
 package handshake
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -201,8 +203,31 @@ func (h *Handshake) ExpectPeer(node gen.Atom, routes []gen.Route) {
 	// refused port.
 	h.dials.acquire(node, time.Now().Add(h.timeout+dialTimeout), unclaimedTurn)
 	for _, r := range routes {
-		h.dials.expect(addrKey(r.Host, r.Port), node)
+		for _, key := range routeKeys(r.Host, r.Port) {
+			h.dials.expect(key, node)
+		}
 	}
+}
+
+// routeKeys are the addresses a dial to host:port may connect to, as Start sees them (the
+// socket's remote address). A route keeps a host name where the name matters (TLS checks the
+// peer's certificate against it; without EPMD the node's host is all there is), so the name is
+// resolved here as the dial will resolve it; if it does not resolve, neither will the dial.
+func routeKeys(host string, port uint16) []string {
+	if _, err := netip.ParseAddr(host); err == nil {
+		return []string{addrKey(host, port)}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(ips) == 0 {
+		return []string{addrKey(host, port)}
+	}
+	keys := make([]string, len(ips))
+	for i, ip := range ips {
+		keys[i] = addrKey(ip.String(), port)
+	}
+	return keys
 }
 
 // dialTimeout is how long Ergo's dialer waits for a TCP connection; unclaimedTurn how long a

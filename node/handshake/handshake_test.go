@@ -413,21 +413,40 @@ func (s *tcpSide) route() []gen.Route {
 }
 
 // Both nodes dial each other at the same moment: the attempt of the greater name survives on
-// both sides; the other dial hands back the connection that survived.
+// both sides; the other dial hands back the connection that survived. Routes name the peer's
+// host by address (EPMD) or by name (TLS, or no EPMD), as the dial does.
 func TestSimultaneousConnect(t *testing.T) {
+	for _, host := range []string{"", "localhost"} {
+		t.Run("host="+host, func(t *testing.T) { simultaneousConnect(t, host) })
+	}
+}
+
+func simultaneousConnect(t *testing.T, host string) {
 	a := newTCPSide(t, "a@127.0.0.1")
 	b := newTCPSide(t, "b@127.0.0.1")
-	a.h.ExpectPeer(b.n.name, b.route())
-	b.h.ExpectPeer(a.n.name, a.route())
+	route := func(s *tcpSide) []gen.Route {
+		r := s.route()
+		if host != "" {
+			r[0].Host = host
+		}
+		return r
+	}
+	a.h.ExpectPeer(b.n.name, route(b))
+	b.h.ExpectPeer(a.n.name, route(a))
 
 	// The acceptors wait until both nodes are dialling, so the two attempts overlap: no Start
 	// can finish before an Accept has answered it.
 	overlap := make(chan struct{})
 	go func() {
+		defer close(overlap)
+		deadline := time.Now().Add(10 * time.Second)
 		for !a.h.dials.dialling(b.n.name) || !b.h.dials.dialling(a.n.name) {
+			if time.Now().After(deadline) {
+				t.Error("the nodes do not know whom they dial")
+				return
+			}
 			time.Sleep(time.Millisecond)
 		}
-		close(overlap)
 	}()
 	serve := func(me *tcpSide) {
 		c, err := me.l.Accept()
