@@ -289,6 +289,8 @@ func (c *Connection) readError(err error) error {
 // goes out whenever nothing was written for a quarter of net_ticktime, and a peer that sent
 // nothing (not even a tick) for net_ticktime is declared down. It runs on a timer rather than
 // a goroutine of its own, so an idle link holds two goroutines (reader and writer), not three.
+// A check never waits for room in the queue: a peer that stopped reading and writing would
+// otherwise keep senders blocked and the check with them, and never be declared down.
 // The returned function stops it.
 func (c *Connection) startTicks() (stop func()) {
 	interval := c.opts.TickTime / 4
@@ -306,7 +308,7 @@ func (c *Connection) startTicks() (stop func()) {
 			return
 		}
 		if now-c.lastWrite.Load() >= int64(interval) {
-			c.out.push(outItem{segs: [][]byte{tickPacket}})
+			c.out.pushTick()
 		}
 		c.reportUndelivered(false)
 		timer.Load().Reset(interval)
@@ -440,6 +442,21 @@ func (q *outQueue) push(item outItem) error {
 	q.mu.Unlock()
 	q.nonEmpty.Signal()
 	return nil
+}
+
+// pushTick queues a tick, without waiting for room, if nothing is queued or being written:
+// whatever else goes out tells the peer as much as a tick, as net_kernel ticks only when
+// nothing is pending.
+func (q *outQueue) pushTick() {
+	q.mu.Lock()
+	if q.closed || len(q.items) > 0 || q.writing {
+		q.mu.Unlock()
+		return
+	}
+	q.items = append(q.items, outItem{segs: [][]byte{tickPacket}})
+	q.bytes += len(tickPacket)
+	q.mu.Unlock()
+	q.nonEmpty.Signal()
 }
 
 // take moves everything queued into batch, waiting while the queue is empty.

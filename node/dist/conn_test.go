@@ -349,6 +349,42 @@ func TestSilentPeerIsDeclaredDown(t *testing.T) {
 	}
 }
 
+// A peer that vanished, reading nothing and sending nothing, is declared down within
+// net_ticktime even while senders keep the queue full; the senders it blocked get an error.
+func TestSilentPeerIsDeclaredDownWhileTheQueueIsFull(t *testing.T) {
+	ours, _ := net.Pipe() // nobody reads or writes the other end
+	// A queue that holds one message beside the one being written is full for a tick too.
+	s := serveOn(t, ours, "a@host", "b@host", allFlags, Options{TickTime: 200 * time.Millisecond, MaxQueueBytes: 1})
+	from := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
+	to := gen.PID{Node: "b@host", ID: 1002, Creation: 1}
+	const senders = 4
+	ended := make(chan error, senders)
+	for range senders {
+		go func() {
+			for {
+				if err := s.conn.SendPID(from, to, gen.MessageOptions{}, make([]byte, 1000)); err != nil {
+					ended <- err
+					return
+				}
+			}
+		}()
+	}
+	select {
+	case err := <-s.done:
+		require.ErrorIs(t, err, ErrTickTimeout)
+	case <-time.After(10 * time.Second):
+		t.Fatal("a vanished peer was not declared down while the queue was full")
+	}
+	for range senders {
+		select {
+		case err := <-ended:
+			require.ErrorIs(t, err, errClosed)
+		case <-time.After(10 * time.Second):
+			t.Fatal("a sender is still blocked after the connection ended")
+		}
+	}
+}
+
 func TestTicksKeepAnIdleLinkUp(t *testing.T) {
 	a, b := pair(t, allFlags, Options{TickTime: 200 * time.Millisecond})
 	time.Sleep(time.Second) // five tick times without messages
