@@ -422,15 +422,20 @@ func (q *outQueue) init(limit int) {
 	q.limit = limit
 }
 
-// push appends one message; all its segments are written together, nothing from another
-// sender lands between them.
-func (q *outQueue) push(item outItem) error {
+// push appends one message, waiting while the queue is full; all its segments are written
+// together, nothing from another sender lands between them.
+func (q *outQueue) push(item outItem) error { return q.add(item, true) }
+
+// pushNow is push without the wait: the message goes in over the limit if need be.
+func (q *outQueue) pushNow(item outItem) error { return q.add(item, false) }
+
+func (q *outQueue) add(item outItem, waitForRoom bool) error {
 	size := 0
 	for _, s := range item.segs {
 		size += len(s)
 	}
 	q.mu.Lock()
-	for !q.closed && q.limit > 0 && q.bytes > 0 && q.bytes+size > q.limit {
+	for waitForRoom && !q.closed && q.limit > 0 && q.bytes > 0 && q.bytes+size > q.limit {
 		q.hasRoom.Wait()
 	}
 	if q.closed {

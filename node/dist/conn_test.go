@@ -385,6 +385,80 @@ func TestSilentPeerIsDeclaredDownWhileTheQueueIsFull(t *testing.T) {
 	}
 }
 
+// The node's answers to the peer's signals, and the EXIT of a local process that ended, go out
+// even while the queue is full: the reader keeps reading the peer, and Ergo, which sends the
+// EXIT while it holds its link tables, goes on.
+func TestTheNodesOwnSignalsDoNotWaitForRoom(t *testing.T) {
+	ours, theirs := net.Pipe() // the peer writes, and reads nothing
+	a := serveOn(t, ours, "a@host", "b@host", allFlags, Options{MaxQueueBytes: 1})
+	local := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
+	remote := gen.PID{Node: "b@host", ID: 2002, Creation: 1}
+	ghost := gen.PID{Node: "a@host", ID: 4040, Creation: 1}
+	a.core.unknown[ghost] = true
+
+	// One message is being written and one waits: the queue is full, and so are the senders.
+	for range 3 {
+		go a.conn.SendPID(local, remote, gen.MessageOptions{}, make([]byte, 1000))
+	}
+	require.Eventually(t, func() bool {
+		a.conn.out.mu.Lock()
+		defer a.conn.out.mu.Unlock()
+		return a.conn.out.writing && len(a.conn.out.items) > 0
+	}, 10*time.Second, time.Millisecond)
+
+	// Each of these signals wants an answer but the last.
+	var stream []byte
+	for _, signal := range [][]etf.Term{
+		{controlTerm(t, Control{Op: OpLink, From: remote, To: local})},
+		{controlTerm(t, Control{Op: OpUnlinkID, ID: 7, From: remote, To: local})},
+		{controlTerm(t, Control{Op: OpLink, From: remote, To: ghost})},
+		{controlTerm(t, Control{Op: OpMonitorP, From: remote, To: ghost, Ref: gen.Ref{Node: "b@host", Creation: 1, ID: [3]uint64{1, 2, 3}}})},
+		{controlTerm(t, Control{Op: OpLink, From: remote, To: local})},
+		{controlTerm(t, Control{Op: OpSendSender, From: remote, To: local}), etf.Atom("still_reading")},
+	} {
+		packet := messagePacket(t, signal...)
+		stream = append(stream, frame(uint32(len(packet)), packet...)...)
+	}
+	go theirs.Write(stream)
+	r := a.core.next(t)
+	require.Equal(t, "send", r.kind)
+	require.Equal(t, etf.Atom("still_reading"), r.message)
+
+	// local is linked to remote again: its end sends the EXIT.
+	ended := make(chan error, 1)
+	go func() { ended <- a.conn.SendTerminatePID(local, gen.TerminateReasonNormal) }()
+	select {
+	case err := <-ended:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the EXIT of an ended process waits for room in the queue")
+	}
+	// Behind the message that waited are the answers, and the EXIT.
+	require.Equal(t, []Op{OpUnlinkIDAck, OpPayloadExit, OpPayloadMonitorPExit, OpPayloadExit}, queuedOps(t, a.conn)[1:])
+}
+
+// queuedOps returns the operations of the messages waiting in c's queue; those sent by
+// sendNow, which are written without atom cache references, are the ones it can read.
+func queuedOps(t *testing.T, c *Connection) []Op {
+	t.Helper()
+	c.out.mu.Lock()
+	defer c.out.mu.Unlock()
+	var ops []Op
+	for _, item := range c.out.items {
+		packet := slices.Concat(item.segs...)[4:]
+		if len(packet) < 3 || packet[2] != 0 { // a distribution header with atom cache references
+			ops = append(ops, 0) // no operation has number 0
+			continue
+		}
+		term, _, err := (&etf.Decoder{}).DecodeTerm(packet[3:])
+		require.NoError(t, err)
+		ctrl, err := ParseControl(term)
+		require.NoError(t, err)
+		ops = append(ops, ctrl.Op)
+	}
+	return ops
+}
+
 func TestTicksKeepAnIdleLinkUp(t *testing.T) {
 	a, b := pair(t, allFlags, Options{TickTime: 200 * time.Millisecond})
 	time.Sleep(time.Second) // five tick times without messages

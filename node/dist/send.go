@@ -11,7 +11,8 @@ import (
 const defaultFragmentSize = 64 << 10
 
 // send encodes a control message (and the payload, if the operation has one) into packets and
-// queues them as one unit.
+// queues them as one unit. A full queue makes the caller wait for room, as a busy distribution
+// port suspends an Erlang sender.
 func (c *Connection) send(ctrl Control, payload etf.Term) error {
 	select {
 	case <-c.closed:
@@ -23,7 +24,7 @@ func (c *Connection) send(ctrl Control, payload etf.Term) error {
 		return err
 	}
 	if !c.peer.has(flagDistHdrAtomCache) {
-		return c.sendPassThrough(ctrl, tuple, payload)
+		return c.sendPassThrough(ctrl, tuple, payload, c.out.push)
 	}
 	// The control message and the payload are encoded in the sender's goroutine, their atoms
 	// as references; the header with the atom cache references is made when the message is
@@ -69,14 +70,53 @@ func (c *Connection) send(ctrl Control, payload etf.Term) error {
 	return c.out.push(outItem{segs: segs, owner: b})
 }
 
+// sendNow is send for the signals the node originates itself: they go into the queue even when
+// it is full, as BEAM never suspends its own signals on a busy port. They come from the reader
+// (the answers to the peer's signals: UNLINK_ID_ACK, spawn replies, EXIT and DOWN noproc) or
+// from Ergo while it holds its link and monitor tables (EXIT and DOWN of a process that
+// ended); waiting for room there would stop reading the peer, or stop every link and monitor
+// of the node, until the peer reads again. Each is small, and the reader makes at most one per
+// signal the peer sent.
+//
+// A sender waiting for room holds queueMu, so these do without it: their atoms are written
+// out instead of as atom cache references, which makes them independent of the model of the
+// peer's cache and free to take any place in the queue. They go whole, unfragmented, which a
+// peer accepts at any size.
+func (c *Connection) sendNow(ctrl Control, payload etf.Term) error {
+	select {
+	case <-c.closed:
+		return errClosed
+	default:
+	}
+	tuple, err := ctrl.Term()
+	if err != nil {
+		return err
+	}
+	if !c.peer.has(flagDistHdrAtomCache) {
+		return c.sendPassThrough(ctrl, tuple, payload, c.out.pushNow)
+	}
+	var enc etf.Encoder
+	b := appendHeader(append(getBuffer(), 0, 0, 0, 0)) // length, filled in below
+	if b, err = enc.AppendTerm(b, tuple); err == nil && ctrl.Op.HasPayload() {
+		b, err = enc.AppendTerm(b, payload)
+	}
+	if err != nil {
+		putBuffer(b)
+		return err
+	}
+	c.messagesOut.Add(1)
+	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
+	return c.out.pushNow(outItem{segs: [][]byte{b}, owner: b})
+}
+
 // insertMin is the size from which a binary of a message is written from its own memory
 // rather than copied into the encoded message. Sending a []byte to another node hands it over,
 // as a local send does: it must not change until written.
 const insertMin = 8 << 10
 
 // sendPassThrough queues a message for a peer without distribution headers: 'p', then the
-// control message and payload as versioned terms.
-func (c *Connection) sendPassThrough(ctrl Control, tuple etf.Tuple, payload etf.Term) error {
+// control message and payload as versioned terms; push is the queue's push or pushNow.
+func (c *Connection) sendPassThrough(ctrl Control, tuple etf.Tuple, payload etf.Term, push func(outItem) error) error {
 	var enc etf.Encoder
 	b := getBuffer()
 	b = append(b, 0, 0, 0, 0, passThrough) // length, filled in below
@@ -90,7 +130,7 @@ func (c *Connection) sendPassThrough(ctrl Control, tuple etf.Tuple, payload etf.
 	}
 	c.messagesOut.Add(1)
 	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
-	return c.out.push(outItem{segs: [][]byte{b}, owner: b})
+	return push(outItem{segs: [][]byte{b}, owner: b})
 }
 
 // fragment splits a message into fragments without copying it: the first fragment carries

@@ -420,9 +420,10 @@ func (c *Connection) sendDown(from gen.PID, fromName gen.Atom, to gen.PID, ref g
 	c.sendReason(Control{Op: OpMonitorPExit, From: from, FromName: fromName, To: to, Ref: ref}, reason)
 }
 
-// sendReason sends an exit or DOWN signal with its reason, in the payload or in the control
-// message as the operation wants. A reason that has no Erlang form goes as its text in a binary:
-// the link or monitor on the other side must fire whatever the reason was.
+// sendReason sends an exit or DOWN signal, a signal the node originates itself (see sendNow),
+// with its reason, in the payload or in the control message as the operation wants. A reason
+// that has no Erlang form goes as its text in a binary: the link or monitor on the other side
+// must fire whatever the reason was.
 func (c *Connection) sendReason(ctrl Control, reason etf.Term) {
 	err := c.sendWithReason(ctrl, reason)
 	if err == nil || errors.Is(err, errClosed) {
@@ -436,16 +437,16 @@ func (c *Connection) sendReason(ctrl Control, reason etf.Term) {
 
 func (c *Connection) sendWithReason(ctrl Control, reason etf.Term) error {
 	if ctrl.Op.HasPayload() {
-		return c.send(ctrl, reason)
+		return c.sendNow(ctrl, reason)
 	}
 	ctrl.Reason = reason
-	return c.send(ctrl, nil)
+	return c.sendNow(ctrl, nil)
 }
 
-// sendLogged sends a signal the node originates itself; a failure can only mean the
-// connection is going away, which the reader reports.
+// sendLogged sends a signal the node originates itself (see sendNow); a failure can only mean
+// the connection is going away, which the reader reports.
 func (c *Connection) sendLogged(ctrl Control, payload etf.Term) {
-	if err := c.send(ctrl, payload); err != nil {
+	if err := c.sendNow(ctrl, payload); err != nil {
 		c.log.Debug("%s to %s not sent: %s", ctrl.Op, c.peer.Name, err)
 	}
 }
