@@ -36,14 +36,33 @@ func ConnectionOf(n gen.RemoteNode) (*Connection, bool) {
 // noconnection to local.
 func (c *Connection) Link(local, remote gen.PID) error {
 	// Ergo tells the connection when local ends (SendTerminatePID) once the peer process is
-	// registered as a consumer of it.
-	if err := c.core.RouteLinkPID(remote, local); err != nil {
-		return err
-	}
+	// registered as a consumer of it. By then the link is recorded, so that an end right after
+	// finds the peer process to send the EXIT to (see linkIn), and the LINK is queued, so that
+	// the EXIT follows it.
 	c.sig.mu.Lock()
 	addTo(&c.sig.links, local, remote, struct{}{})
 	c.sig.mu.Unlock()
-	return c.send(Control{Op: OpLink, From: local, To: remote}, nil)
+	if err := c.send(Control{Op: OpLink, From: local, To: remote}, nil); err != nil {
+		c.forgetLink(local, remote)
+		return err
+	}
+	if err := c.core.RouteLinkPID(remote, local); err != nil {
+		// local is gone: the peer process has the link, and the exit signal noproc ends it.
+		if c.forgetLink(local, remote) {
+			c.sendExit(local, remote, ReasonTerm(gen.ErrProcessUnknown))
+		}
+		return err
+	}
+	return nil
+}
+
+// forgetLink removes the record of a link and reports whether there was one.
+func (c *Connection) forgetLink(local, remote gen.PID) bool {
+	c.sig.mu.Lock()
+	defer c.sig.mu.Unlock()
+	_, recorded := c.sig.links[local][remote]
+	removeFrom(c.sig.links, local, remote)
+	return recorded
 }
 
 // Unlink removes a link made by Link or by the peer.

@@ -89,3 +89,62 @@ func exitTerm(t *testing.T, err error) etf.Term {
 	require.ErrorAs(t, err, &er)
 	return er.Term
 }
+
+// endingCore is a fakeCore on which the processes in ending end the moment Ergo has made them
+// the target of a link or a monitor, before the call that made it returns: Ergo then tells the
+// connection at once (SendTerminatePID).
+type endingCore struct {
+	*fakeCore
+	c      *Connection
+	ending map[gen.PID]error
+}
+
+func (e *endingCore) end(target gen.PID) error {
+	if reason, ok := e.ending[target]; ok {
+		return e.c.SendTerminatePID(target, reason)
+	}
+	return nil
+}
+
+func (e *endingCore) RouteLinkPID(pid, target gen.PID) error    { return e.end(target) }
+func (e *endingCore) RouteMonitorPID(pid, target gen.PID) error { return e.end(target) }
+
+// A local process that ends as soon as it is linked or monitored, whether the peer or a local
+// process made the link, still sends its EXIT or DOWN to the peer process.
+func TestAnEndRightAfterALinkOrMonitorReachesThePeer(t *testing.T) {
+	sa, sb := net.Pipe()
+	a := serveOn(t, sa, "a@host", "b@host", allFlags, Options{})
+	monitored := gen.PID{Node: "b@host", ID: 2001, Creation: 1}
+	linked := gen.PID{Node: "b@host", ID: 2002, Creation: 1}
+	linking := gen.PID{Node: "b@host", ID: 2003, Creation: 1}
+	bcore := &endingCore{fakeCore: newFakeCore("b@host"), ending: map[gen.PID]error{
+		monitored: &ExitReason{Term: etf.Atom("monitored_and_gone")},
+		linked:    &ExitReason{Term: etf.Atom("linked_and_gone")},
+		linking:   &ExitReason{Term: etf.Atom("linking_and_gone")},
+	}}
+	b := newConnection(bcore, Peer{Name: "a@host", Creation: 1, Flags: allFlags, LocalFlags: allFlags}, Options{}.withDefaults(), testLog{t: t})
+	bcore.c = b
+	require.NoError(t, b.Join(sb, "", nil, nil))
+	go b.serve()
+	t.Cleanup(func() { b.Terminate(nil) })
+
+	require.NoError(t, a.conn.MonitorPID(a.core.PID(), monitored))
+	r := a.core.next(t)
+	require.Equal(t, "terminated", r.kind)
+	require.Equal(t, monitored, r.to)
+	require.Equal(t, etf.Atom("monitored_and_gone"), exitTerm(t, r.reason))
+
+	require.NoError(t, a.conn.LinkPID(a.core.PID(), linked))
+	r = a.core.next(t)
+	require.Equal(t, "terminated", r.kind)
+	require.Equal(t, linked, r.to)
+	require.Equal(t, etf.Atom("linked_and_gone"), exitTerm(t, r.reason))
+
+	remote := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
+	require.NoError(t, b.Link(linking, remote))
+	r = a.core.next(t)
+	require.Equal(t, "exit", r.kind)
+	require.Equal(t, linking, r.from)
+	require.Equal(t, remote, r.to)
+	require.Equal(t, etf.Atom("linking_and_gone"), exitTerm(t, r.reason))
+}

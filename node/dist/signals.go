@@ -168,14 +168,17 @@ func (c *Connection) deliver(from gen.PID, msg etf.Term,
 
 // linkIn records a link the peer made to a local process; if that process does not exist,
 // the peer gets the exit signal noproc at once, as BEAM would send it.
+//
+// The link is recorded before Ergo learns of it: from then on the process's end reaches the
+// connection (SendTerminatePID), which finds the peer process to send the EXIT to only in the
+// record. An end that came first already sent the EXIT and took the record with it.
 func (c *Connection) linkIn(from, to gen.PID) {
-	if err := c.core.RouteLinkPID(from, to); err != nil {
-		c.sendExit(to, from, ReasonTerm(gen.ErrProcessUnknown))
-		return
-	}
 	c.sig.mu.Lock()
 	addTo(&c.sig.links, to, from, struct{}{})
 	c.sig.mu.Unlock()
+	if err := c.core.RouteLinkPID(from, to); err != nil && c.forgetLink(to, from) {
+		c.sendExit(to, from, ReasonTerm(gen.ErrProcessUnknown))
+	}
 }
 
 func (c *Connection) unlinkIn(from, to gen.PID) {
@@ -211,18 +214,10 @@ func (c *Connection) exitIn(from, to gen.PID, reason error) {
 	c.exitSignal(from, to, reason, false)
 }
 
+// monitorIn records a monitor the peer set on a local process, by pid or by name, before Ergo
+// learns of it, for the reason linkIn records a link first: the DOWN of an end that follows at
+// once needs the record.
 func (c *Connection) monitorIn(ctrl Control) {
-	var err error
-	if ctrl.ToName != "" {
-		err = c.core.RouteMonitorProcessID(ctrl.From, gen.ProcessID{Name: ctrl.ToName, Node: c.core.Name()})
-	} else {
-		err = c.core.RouteMonitorPID(ctrl.From, ctrl.To)
-	}
-	if err != nil {
-		// The target does not exist: BEAM answers at once with DOWN noproc.
-		c.sendDown(ctrl.To, ctrl.ToName, ctrl.From, ctrl.Ref, ReasonTerm(gen.ErrProcessUnknown))
-		return
-	}
 	c.sig.mu.Lock()
 	if ctrl.ToName != "" {
 		addTo(&c.sig.nameMonitors, ctrl.ToName, ctrl.Ref, ctrl.From)
@@ -230,6 +225,30 @@ func (c *Connection) monitorIn(ctrl Control) {
 		addTo(&c.sig.monitors, ctrl.To, ctrl.Ref, ctrl.From)
 	}
 	c.sig.mu.Unlock()
+	var err error
+	if ctrl.ToName != "" {
+		err = c.core.RouteMonitorProcessID(ctrl.From, gen.ProcessID{Name: ctrl.ToName, Node: c.core.Name()})
+	} else {
+		err = c.core.RouteMonitorPID(ctrl.From, ctrl.To)
+	}
+	if err == nil {
+		return
+	}
+	// The target does not exist: BEAM answers at once with DOWN noproc, unless an end
+	// already sent the DOWN.
+	c.sig.mu.Lock()
+	var recorded bool
+	if ctrl.ToName != "" {
+		_, recorded = c.sig.nameMonitors[ctrl.ToName][ctrl.Ref]
+		removeFrom(c.sig.nameMonitors, ctrl.ToName, ctrl.Ref)
+	} else {
+		_, recorded = c.sig.monitors[ctrl.To][ctrl.Ref]
+		removeFrom(c.sig.monitors, ctrl.To, ctrl.Ref)
+	}
+	c.sig.mu.Unlock()
+	if recorded {
+		c.sendDown(ctrl.To, ctrl.ToName, ctrl.From, ctrl.Ref, ReasonTerm(gen.ErrProcessUnknown))
+	}
 }
 
 func (c *Connection) demonitorIn(ctrl Control) {
