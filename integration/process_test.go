@@ -464,3 +464,29 @@ func TestAliasesBothWays(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, etf.Tuple{etf.Atom("alias_report"), etf.Tuple{etf.Atom("got"), etf.Atom("through_alias")}}, m)
 }
+
+// A Go process's call to an erl process ends with gen.ErrNoConnection when erl's node goes,
+// not at its timeout, as gen:call on BEAM ends with {nodedown, Node}.
+func TestGoCallEndsWhenTheErlNodeGoes(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	erl := c.erlNode("erl", erlpeer.Options{})
+	erl.MustEval(`register(silent, spawn(fun() -> receive never -> ok end end)), ok`)
+	pid, _ := spawnProbe(t, gn, "", false)
+	result := make(chan error, 1)
+	run(t, gn, pid, func(pr *probe) error {
+		_, err := pr.CallWithTimeout(gen.ProcessID{Name: "silent", Node: erl.Node()}, etf.Atom("hello"), 60)
+		result <- err
+		return nil
+	})
+	waitFor(t, 10*time.Second, "the call to reach silent", func() bool {
+		return erl.MustEval(`element(2, erlang:process_info(whereis(silent), message_queue_len))`) == int64(1)
+	})
+	require.NoError(t, erl.Kill())
+	select {
+	case err := <-result:
+		require.ErrorIs(t, err, gen.ErrNoConnection)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the call is still waiting after its callee's node went")
+	}
+}

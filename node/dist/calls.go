@@ -61,6 +61,15 @@ func (p *pendingCalls) sweep() {
 	}
 }
 
+// takeAll empties the table, returning what was in it.
+func (p *pendingCalls) takeAll() map[gen.Ref]pendingCall {
+	p.mu.Lock()
+	calls := p.calls
+	p.calls = nil
+	p.mu.Unlock()
+	return calls
+}
+
 func (p *pendingCalls) take(ref gen.Ref) (pendingCall, bool) {
 	p.mu.Lock()
 	call, ok := p.calls[ref]

@@ -74,3 +74,30 @@ func TestOnlyACallThatMonitorsDemonitorsAtItsReply(t *testing.T) {
 	require.Equal(t, etf.Atom("after"), r.message)
 	require.Empty(t, bcore.demonitors, "the reply to a call through an alias sent a DEMONITOR_P")
 }
+
+// Calls waiting for a reply from the peer end with gen.ErrNoConnection when the connection
+// goes, as an Erlang caller's monitor ends gen:call when the callee's node goes; a call
+// through an alias, which monitors nothing, is left to its timeout, as in Erlang.
+func TestCallsEndWhenTheConnectionGoes(t *testing.T) {
+	a, b := pair(t, allFlags, Options{})
+	caller := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
+	server := gen.PID{Node: "b@host", ID: 1002, Creation: 1}
+	byPID, byName, byAlias := a.core.MakeRef(), a.core.MakeRef(), a.core.MakeRef()
+	require.NoError(t, a.conn.CallPID(caller, server, gen.MessageOptions{Ref: byPID}, etf.Atom("ping")))
+	require.NoError(t, a.conn.CallProcessID(caller, gen.ProcessID{Name: "srv", Node: "b@host"}, gen.MessageOptions{Ref: byName}, etf.Atom("ping")))
+	require.NoError(t, a.conn.CallAlias(caller, gen.Alias{Node: "b@host", Creation: 1, ID: [3]uint64{5, 6, 7}}, gen.MessageOptions{Ref: byAlias}, etf.Atom("ping")))
+	for i := 0; i < 3; i++ {
+		require.Equal(t, "call", b.core.next(t).kind)
+	}
+	b.conn.Terminate(nil)
+	<-a.done
+
+	ended := map[gen.Ref]error{}
+	for len(a.core.routed) > 0 {
+		if r := <-a.core.routed; r.kind == "response error" {
+			require.Equal(t, caller, r.to)
+			ended[r.ref] = r.reason
+		}
+	}
+	require.Equal(t, map[gen.Ref]error{byPID: gen.ErrNoConnection, byName: gen.ErrNoConnection}, ended)
+}

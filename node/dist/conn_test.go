@@ -89,6 +89,10 @@ func (f *fakeCore) RouteSendResponse(from, to gen.PID, o gen.MessageOptions, m a
 	f.push(routed{kind: "response", from: from, to: to, ref: o.Ref, message: m})
 	return nil
 }
+func (f *fakeCore) RouteSendResponseError(from, to gen.PID, o gen.MessageOptions, err error) error {
+	f.push(routed{kind: "response error", from: from, to: to, ref: o.Ref, reason: err})
+	return nil
+}
 func (f *fakeCore) RouteSendExit(from, to gen.PID, reason error) error {
 	if f.full[to] {
 		return gen.ErrProcessMailboxFull

@@ -150,7 +150,16 @@ func (c *Connection) trapsExits(pid gen.PID) bool {
 
 // lost tells every local process linked to or monitoring a peer process that the connection is
 // gone: exit signal noconnection along each link, a DOWN with noconnection for each monitor.
+// A Go process waiting for the reply to a call it made to a peer process gets
+// gen.ErrNoConnection at once, as gen:call's monitor makes an Erlang caller give up when the
+// callee's node goes; a call through an alias, which monitors nothing, waits for its timeout
+// there as here.
 func (c *Connection) lost() {
+	for ref, call := range c.calls.takeAll() {
+		if call.monitored() && ref.IsAlive() {
+			c.core.RouteSendResponseError(call.target, call.caller, gen.MessageOptions{Ref: ref}, gen.ErrNoConnection)
+		}
+	}
 	c.sig.mu.Lock()
 	links := c.sig.links
 	c.sig.links = nil
