@@ -34,7 +34,9 @@ type Config struct {
 	// blocks holds up the fan-out behind it. Default: from.Send(to, {'$gen_cast', Request})
 	// when the node is connected to to's node, and else a dial in the background with the
 	// casts queued behind it in order, as gen_server:cast does not wait for a connection
-	// either.
+	// either. Casts for another node's partitioner that has not been checked yet queue the
+	// same way until it has; with a Cast of the program's own, the casting process waits for
+	// that check (a round trip) before it calls Cast.
 	Cast func(from gen.Process, to gen.ProcessID, request etf.Tuple) error
 
 	// ownCast: Cast is the default, which has the request encoded for the wire before it
