@@ -13,15 +13,27 @@ import (
 // CookieFileName is the file erl keeps the default cookie in, in the user's home directory.
 const CookieFileName = ".erlang.cookie"
 
-// DefaultCookie returns the cookie erl would use: the content of ~/.erlang.cookie, which is
-// created with a random cookie (20 uppercase letters, mode 0400) when missing, exactly as erl
-// does, so a Go node and erl nodes of the same user agree without configuration.
+// DefaultCookie returns the cookie erl would use: the content of ~/.erlang.cookie or, when
+// that file does not exist, of .erlang.cookie in erl's configuration directory
+// ($XDG_CONFIG_HOME/erlang, by default ~/.config/erlang); when neither exists,
+// ~/.erlang.cookie is created with a random cookie (20 uppercase letters, mode 0400). erl does
+// the same, so a Go node and erl nodes of the same user agree without configuration.
 func DefaultCookie() (string, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
 		return "", fmt.Errorf("cookie: no home directory for %s: %w", CookieFileName, err)
 	}
-	return CookieFromFile(filepath.Join(home, CookieFileName))
+	path := filepath.Join(home, CookieFileName)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		config := os.Getenv("XDG_CONFIG_HOME")
+		if config == "" {
+			config = filepath.Join(home, ".config")
+		}
+		if cookie, err := readCookie(filepath.Join(config, "erlang", CookieFileName)); !errors.Is(err, fs.ErrNotExist) {
+			return cookie, err
+		}
+	}
+	return CookieFromFile(path)
 }
 
 // CookieFromFile reads the cookie kept in path, creating the file as erl does when it is
@@ -53,13 +65,28 @@ func readCookie(path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("cookie: %w", err)
 	}
-	// erl takes the first line, without surrounding blanks.
-	line, _, _ := strings.Cut(string(data), "\n")
-	cookie := strings.TrimSpace(line)
-	if cookie == "" {
-		return "", fmt.Errorf("cookie: %s is empty", path)
+	cookie, err := parseCookie(string(data))
+	if err != nil {
+		return "", fmt.Errorf("cookie: %s: %w", path, err)
 	}
 	return cookie, nil
+}
+
+// parseCookie reads a cookie file as erl's auth does: the cookie is the characters from space
+// to '~' up to the first other one, spaces included; after it only newlines, carriage returns
+// and spaces may follow.
+func parseCookie(data string) (string, error) {
+	end := strings.IndexFunc(data, func(r rune) bool { return r < ' ' || r > '~' })
+	if end < 0 {
+		end = len(data)
+	}
+	if strings.Trim(data[end:], "\n\r ") != "" {
+		return "", errors.New("bad characters in cookie (erl refuses it too)")
+	}
+	if end == 0 {
+		return "", errors.New("the cookie is empty")
+	}
+	return data[:end], nil
 }
 
 func createCookie(path string) error {

@@ -656,12 +656,63 @@ func TestCookieFile(t *testing.T) {
 	assert.Equal(t, "SECRET", c)
 
 	empty := dir + "/empty"
-	require.NoError(t, os.WriteFile(empty, []byte(" \n"), 0o600))
+	require.NoError(t, os.WriteFile(empty, []byte("\n"), 0o600))
 	_, err = CookieFromFile(empty)
 	assert.ErrorContains(t, err, "empty")
 
 	_, err = CookieFromFile(dir)
 	assert.Error(t, err)
+}
+
+// What erl (OTP 25) makes of a cookie file: blanks are part of the cookie, and after the
+// first character outside space..'~' only newlines, carriage returns and spaces may come.
+func TestCookieFileAsErlReadsIt(t *testing.T) {
+	for content, want := range map[string]string{
+		"secret\n": "secret", "secret": "secret", "secret \n": "secret ", " secret\n": " secret",
+		" sp ace \n\r \n": " sp ace ", "secret\r\n": "secret",
+		"secret\njunk\n": "", "sec\tret\n": "", "sécret\n": "", "\n": "", "": "",
+	} {
+		got, err := parseCookie(content)
+		if want == "" {
+			assert.Error(t, err, "%q", content)
+			continue
+		}
+		require.NoError(t, err, "%q", content)
+		assert.Equal(t, want, got, "%q", content)
+	}
+}
+
+// With no ~/.erlang.cookie, erl reads the one in its configuration directory and creates
+// none; with neither, it creates ~/.erlang.cookie.
+func TestDefaultCookieLooksWhereErlLooks(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", "")
+	require.NoError(t, os.MkdirAll(home+"/.config/erlang", 0o700))
+	require.NoError(t, os.WriteFile(home+"/.config/erlang/.erlang.cookie", []byte("xdgcookie\n"), 0o400))
+	c, err := DefaultCookie()
+	require.NoError(t, err)
+	assert.Equal(t, "xdgcookie", c)
+	assert.NoFileExists(t, home+"/"+CookieFileName)
+
+	config := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", config)
+	require.NoError(t, os.MkdirAll(config+"/erlang", 0o700))
+	require.NoError(t, os.WriteFile(config+"/erlang/.erlang.cookie", []byte("elsewhere\n"), 0o400))
+	c, err = DefaultCookie()
+	require.NoError(t, err)
+	assert.Equal(t, "elsewhere", c)
+
+	require.NoError(t, os.WriteFile(home+"/"+CookieFileName, []byte("homecookie\n"), 0o400))
+	c, err = DefaultCookie()
+	require.NoError(t, err)
+	assert.Equal(t, "homecookie", c, "the home file comes first")
+
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	c, err = DefaultCookie()
+	require.NoError(t, err)
+	assert.Regexp(t, `^[A-Z]{20}$`, c)
 }
 
 func TestRandomCookie(t *testing.T) {
