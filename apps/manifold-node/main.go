@@ -68,6 +68,12 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// The first signal starts the drain; once it is under way, the signals' default action
+	// is back, so a second Ctrl-C ends a drain or a stop that takes too long.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	if cfg.demo {
 		err = runDemo(ctx, cfg, log)
 	} else {
@@ -126,6 +132,41 @@ func parseFlags(args []string) (config, error) {
 	}
 	c.epmdPort = *port
 	c.distPort = *distPort
+	// Of two flags that exclude each other, one given on the command line overrides the other
+	// taken from the environment (GOBEAM_VISIBLE=true with --hidden means hidden).
+	for _, pair := range []struct {
+		a, b  string
+		clear func(name string)
+	}{
+		{"hidden", "visible", func(name string) {
+			if name == "hidden" {
+				c.hidden = false
+			} else {
+				c.visible = false
+			}
+		}},
+		{"name", "sname", func(name string) {
+			if name == "name" {
+				c.name = ""
+			} else {
+				c.sname = ""
+			}
+		}},
+		{"dist-port", "listen", func(name string) {
+			if name == "dist-port" {
+				c.distPort = 0
+			} else {
+				c.listen = ""
+			}
+		}},
+	} {
+		switch {
+		case fs.Changed(pair.a) && !fs.Changed(pair.b):
+			pair.clear(pair.b)
+		case fs.Changed(pair.b) && !fs.Changed(pair.a):
+			pair.clear(pair.a)
+		}
+	}
 	if c.distPort != 0 && c.listen != "" {
 		return c, errors.New("--dist-port and --listen exclude each other: without EPMD the node listens on --dist-port")
 	}

@@ -107,3 +107,34 @@ func TestPeerCookieFlag(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, map[string]string{"c@h": "gamma"}, c.peerCookies)
 }
+
+// A flag on the command line overrides the flag it excludes when that one comes from the
+// environment; both on the command line, or both in the environment, are refused.
+func TestCommandLineOverridesTheEnvironment(t *testing.T) {
+	t.Setenv("GOBEAM_VISIBLE", "true")
+	c, err := parseFlags([]string{"--hidden"})
+	require.NoError(t, err)
+	require.True(t, c.hidden)
+	require.False(t, c.visible)
+	c, err = parseFlags(nil)
+	require.NoError(t, err)
+	require.True(t, c.visible)
+	_, err = parseFlags([]string{"--hidden", "--visible"})
+	require.Error(t, err)
+
+	t.Setenv("GOBEAM_NAME", "a@h.example")
+	c, err = parseFlags([]string{"--sname", "b"})
+	require.NoError(t, err)
+	require.Equal(t, "b", c.sname)
+	require.Empty(t, c.name)
+
+	t.Setenv("GOBEAM_LISTEN", "9100-9199")
+	c, err = parseFlags([]string{"--dist-port", "9100"})
+	require.NoError(t, err)
+	require.EqualValues(t, 9100, c.distPort)
+	require.Empty(t, c.listen)
+
+	t.Setenv("GOBEAM_HIDDEN", "true")
+	_, err = parseFlags(nil)
+	require.Error(t, err, "both from the environment")
+}
