@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -206,14 +207,39 @@ func parseFlags(args []string) (config, error) {
 	return c, nil
 }
 
+// fullHostname is this machine's host name with its domain: the host name itself when it has
+// one, else its canonical name in DNS.
+func fullHostname() (string, error) {
+	host, err := os.Hostname()
+	if err != nil {
+		return "", err
+	}
+	if strings.Contains(host, ".") {
+		return host, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if cname, err := net.DefaultResolver.LookupCNAME(ctx, host); err == nil {
+		if cname = strings.TrimSuffix(cname, "."); strings.Contains(cname, ".") {
+			return cname, nil
+		}
+	}
+	return "", fmt.Errorf("this machine's host name %q has no domain (erl -name fails there too)", host)
+}
+
 // nodeName is the full node name from --name or --sname.
 func (c config) nodeName(defaultAlive string) (string, error) {
 	switch {
 	case c.name != "":
-		if !strings.Contains(c.name, "@") {
-			return c.name + "@127.0.0.1", nil
+		if strings.Contains(c.name, "@") {
+			return c.name, nil
 		}
-		return c.name, nil
+		// As erl -name NAME: the host is this machine's full name, which must have a domain.
+		host, err := fullHostname()
+		if err != nil {
+			return "", fmt.Errorf("--name %s: %w; give the host too, as in %s@10.0.0.5", c.name, err, c.name)
+		}
+		return c.name + "@" + host, nil
 	case c.sname != "":
 		host, err := os.Hostname()
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -137,4 +138,22 @@ func TestCommandLineOverridesTheEnvironment(t *testing.T) {
 	t.Setenv("GOBEAM_HIDDEN", "true")
 	_, err = parseFlags(nil)
 	require.Error(t, err, "both from the environment")
+}
+
+// --name without a host takes this machine's full name, as erl -name does, and fails as erl
+// does when the machine's name has no domain; it never falls back to a local address, which
+// other hosts could not reach.
+func TestNameWithoutHost(t *testing.T) {
+	c, err := parseFlags([]string{"--name", "foo"})
+	require.NoError(t, err)
+	name, err := c.nodeName("manifold")
+	if err != nil {
+		require.ErrorContains(t, err, "give the host too")
+		return
+	}
+	alive, host, ok := strings.Cut(name, "@")
+	require.True(t, ok)
+	require.Equal(t, "foo", alive)
+	require.Contains(t, host, ".")
+	require.NotEqual(t, "127.0.0.1", host)
 }
