@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"ergo.services/ergo/gen"
 
@@ -95,13 +96,47 @@ func SetTrapExit(p gen.Process, trap bool) {
 		t.SetTrapExit(trap)
 	}
 	setTrapping(p.PID(), trap)
+	if trap {
+		forgetEndedTrappers(p.Node())
+	}
+}
+
+// trappers counts the entries of trapping. A GenServer takes itself out when it ends; any
+// other process that set the flag stays until a sweep finds it gone. A sweep comes when the
+// count reaches sweepAt, which it then sets to twice what is left, so the table holds at most
+// about twice the processes that trap exits.
+var (
+	trappers atomic.Int64
+	sweepAt  atomic.Int64
+	sweeping sync.Mutex
+)
+
+const firstSweep = 1024
+
+// forgetEndedTrappers sweeps the processes of n that ended out of trapping, when one is due.
+func forgetEndedTrappers(n gen.Node) {
+	if trappers.Load() < max(sweepAt.Load(), firstSweep) || !sweeping.TryLock() {
+		return
+	}
+	defer sweeping.Unlock()
+	trapping.Range(func(k, _ any) bool {
+		if pid := k.(gen.PID); pid.Node == n.Name() {
+			if _, err := n.ProcessState(pid); err != nil {
+				setTrapping(pid, false)
+			}
+		}
+		return true
+	})
+	sweepAt.Store(2 * trappers.Load())
 }
 
 func setTrapping(pid gen.PID, trap bool) {
 	if trap {
-		trapping.Store(pid, struct{}{})
-	} else {
-		trapping.Delete(pid)
+		if _, had := trapping.LoadOrStore(pid, struct{}{}); !had {
+			trappers.Add(1)
+		}
+	} else if _, had := trapping.LoadAndDelete(pid); had {
+		trappers.Add(-1)
 	}
 }
 
