@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"math"
 	"math/big"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
@@ -520,6 +521,32 @@ func (s *decodeState) list(at int) (Term, error) {
 			return List(nil), nil
 		}
 		return boxSlice(s, elems, typeList), nil
+	}
+	// A tail that is itself a LIST_EXT continues the list: its elements are read into the
+	// same slice, one chain of tails after the other, rather than each joined to the ones
+	// before it, which would copy them all again at every link.
+	if s.pos < len(s.buf) && s.buf[s.pos] == tagList {
+		elems = slices.Clip(elems)
+		for s.pos < len(s.buf) && s.buf[s.pos] == tagList {
+			s.pos++
+			more, err := s.count(tagList, 1)
+			if err != nil {
+				return nil, err
+			}
+			elems = slices.Grow(elems, more)
+			for i := 0; i < more; i++ {
+				v, err := s.term()
+				if err != nil {
+					return nil, err
+				}
+				elems = append(elems, v)
+			}
+		}
+		if s.pos < len(s.buf) && s.buf[s.pos] == tagNil {
+			s.pos++
+			s.leave()
+			return elems, nil
+		}
 	}
 	tail, err := s.term()
 	if err != nil {
