@@ -62,7 +62,10 @@ func Decode(b []byte) (Term, error) {
 //     REFERENCE_EXT and NEW_REFERENCE_EXT must be 0..3.
 //   - A NEW_FUN_EXT is a LocalFun whose Raw holds a copy of its bytes; when those bytes refer to
 //     the atom cache, which means nothing outside the message, Raw is re-encoded from the
-//     decoded fields with the atoms written out.
+//     decoded fields with the atoms written out. A fun among the free variables of another has
+//     no Raw of its own: the outer fun's Raw holds its bytes, and on its own it is written from
+//     its fields. (Each fun of a chain keeping a copy of all the funs inside it would make
+//     memory grow with the square of the chain's length.)
 //   - FUN_EXT (removed in OTP 23) and LOCAL_EXT (only made by term_to_binary(T, [local]) for
 //     the node itself) are refused.
 //   - An empty BIT_BINARY_EXT (no bytes, 0 bits) is <<>>, as OTP 25 reads it; OTP 27 and
@@ -159,6 +162,7 @@ type decodeState struct {
 	maxSize    int
 	cache      []Atom
 	cacheRefs  int // ATOM_CACHE_REFs read so far; tells a fun whether its bytes used the cache
+	inFun      int // funs whose free variables are being read
 
 	atoms atomTable
 	dups  dupChecker
@@ -1144,22 +1148,28 @@ func (s *decodeState) fun(at int) (Term, error) {
 			return nil, err
 		}
 		f.FreeVars = make([]Term, numFree)
+		s.inFun++
 		for i := range f.FreeVars {
 			if f.FreeVars[i], err = s.term(); err != nil {
+				s.inFun--
 				return nil, err
 			}
 		}
+		s.inFun--
 		s.leave()
 	}
 	if s.pos != end {
 		return nil, s.invalid(at, tagNewFun, "size says "+strconv.Itoa(size)+" bytes, the fields take "+strconv.Itoa(s.pos-at-1))
 	}
-	if s.cacheRefs == cacheRefs {
+	switch {
+	case s.inFun > 0:
+		// Inside another fun, whose Raw will hold these bytes.
+	case s.cacheRefs == cacheRefs:
 		saved := s.pos
 		s.pos = at
 		f.Raw = s.bytes(end - at)
 		s.pos = saved
-	} else {
+	default:
 		// The bytes name atoms by their index in this message's atom cache; write them out.
 		var e encodeState
 		e.maxDepth = s.maxDepth

@@ -1,6 +1,7 @@
 package etf
 
 import (
+	"encoding/binary"
 	"runtime"
 	"testing"
 
@@ -50,4 +51,46 @@ func TestChainedListTailsDecodeInLinearMemory(t *testing.T) {
 	got, err = Decode(in)
 	require.NoError(t, err)
 	require.Len(t, got.(List), links*each+2)
+}
+
+// nestedFuns is a NEW_FUN_EXT whose one free variable is a NEW_FUN_EXT, and so on, depth deep.
+func nestedFuns(depth int) []byte {
+	inner := []byte{tagNil}
+	for i := 0; i < depth; i++ {
+		body := []byte{0}                        // arity
+		body = append(body, make([]byte, 16)...) // uniq
+		body = binary.BigEndian.AppendUint32(body, uint32(i))
+		body = binary.BigEndian.AppendUint32(body, 1) // one free variable
+		body = append(body, tagSmallAtomUTF8, 1, 'm', tagSmallInteger, 0, tagSmallInteger, 0)
+		body = append(body, tagNewPid, tagSmallAtomUTF8, 1, 'a')
+		body = append(body, make([]byte, 12)...)
+		body = append(body, inner...)
+		f := binary.BigEndian.AppendUint32([]byte{tagNewFun}, uint32(len(body)+4))
+		inner = append(f, body...)
+	}
+	return append([]byte{131}, inner...)
+}
+
+// Each fun keeps its bytes to be written back as they came, and the bytes of a fun hold the
+// funs among its free variables: a chain of funs must not keep a copy per link of everything
+// inside it (9,000 links took gigabytes). The outer fun is written back byte for byte, and an
+// inner one taken on its own is written from its fields.
+func TestNestedFunsDecodeInLinearMemory(t *testing.T) {
+	in := nestedFuns(5000)
+	var got Term
+	var err error
+	used := allocatedBy(func() { got, err = Decode(in) })
+	require.NoError(t, err)
+	require.Less(t, used, uint64(64*len(in)), "bytes allocated for %d bytes of input", len(in))
+	out, err := Encode(got)
+	require.NoError(t, err)
+	require.Equal(t, in, out)
+
+	inner := got.(LocalFun).FreeVars[0].(LocalFun)
+	require.Equal(t, uint32(4998), inner.Index)
+	alone, err := Encode(inner)
+	require.NoError(t, err)
+	back, err := Decode(alone)
+	require.NoError(t, err)
+	require.True(t, Equal(inner, back))
 }
