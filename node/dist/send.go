@@ -14,12 +14,7 @@ const defaultFragmentSize = 64 << 10
 // queues them as one unit. A full queue makes the caller wait for room, as a busy distribution
 // port suspends an Erlang sender.
 func (c *Connection) send(ctrl Control, payload etf.Term) error {
-	select {
-	case <-c.closed:
-		return errClosed
-	default:
-	}
-	tuple, err := ctrl.Term()
+	tuple, err := c.controlTerm(ctrl)
 	if err != nil {
 		return err
 	}
@@ -83,12 +78,7 @@ func (c *Connection) send(ctrl Control, payload etf.Term) error {
 // peer's cache and free to take any place in the queue. They go whole, unfragmented, which a
 // peer accepts at any size.
 func (c *Connection) sendNow(ctrl Control, payload etf.Term) error {
-	select {
-	case <-c.closed:
-		return errClosed
-	default:
-	}
-	tuple, err := ctrl.Term()
+	tuple, err := c.controlTerm(ctrl)
 	if err != nil {
 		return err
 	}
@@ -107,6 +97,16 @@ func (c *Connection) sendNow(ctrl Control, payload etf.Term) error {
 	c.messagesOut.Add(1)
 	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
 	return c.out.pushNow(outItem{segs: [][]byte{b}, owner: b})
+}
+
+// controlTerm is ctrl as the tuple to write, or errClosed once the connection is closing.
+func (c *Connection) controlTerm(ctrl Control) (etf.Tuple, error) {
+	select {
+	case <-c.closed:
+		return nil, errClosed
+	default:
+	}
+	return ctrl.Term()
 }
 
 // insertMin is the size from which a binary of a message is written from its own memory
