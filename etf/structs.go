@@ -2,6 +2,7 @@ package etf
 
 import (
 	"cmp"
+	"fmt"
 	"math/big"
 	"reflect"
 	"slices"
@@ -440,10 +441,13 @@ func newListEncoder(t reflect.Type) encoderFunc {
 }
 
 // newMapEncoder writes a Go map, its pairs sorted by key so that equal maps give equal bytes:
-// string keys bytewise, numbers by value, other keys by their encoding.
+// string keys bytewise, numbers by value, other keys by their encoding. Where distinct keys of
+// the key type can be the same term (1 and int64(1) as keys of a map[any]V), two such keys are
+// an *UnsupportedValueError rather than a map with a key twice, which is no valid term.
 func newMapEncoder(t reflect.Type) encoderFunc {
 	keyEnc := typeEncoder(t.Key())
 	valEnc := typeEncoder(t.Elem())
+	_, uniqueKeys := plainKeyType(t.Key(), 0)
 	var less func(a, b reflect.Value) int
 	if !t.Key().Implements(marshalerType) && !termTypes[t.Key()] {
 		switch t.Key().Kind() {
@@ -477,16 +481,12 @@ func newMapEncoder(t reflect.Type) encoderFunc {
 		if err := s.enter(); err != nil {
 			return err
 		}
-		type pair struct {
-			k, v reflect.Value
-			key  []byte // the encoded key, when sorting by encoding
-		}
-		pairs := make([]pair, 0, v.Len())
+		pairs := make([]mapEncPair, 0, v.Len())
 		for it := v.MapRange(); it.Next(); {
-			pairs = append(pairs, pair{k: it.Key(), v: it.Value()})
+			pairs = append(pairs, mapEncPair{k: it.Key(), v: it.Value()})
 		}
 		if less != nil {
-			slices.SortFunc(pairs, func(a, b pair) int { return less(a.k, b.k) })
+			slices.SortFunc(pairs, func(a, b mapEncPair) int { return less(a.k, b.k) })
 			for _, p := range pairs {
 				if err := keyEnc(s, p.k); err != nil {
 					return err
@@ -511,7 +511,12 @@ func newMapEncoder(t reflect.Type) encoderFunc {
 				pairs[i].key = keys.buf[start:ends[i]]
 				start = ends[i]
 			}
-			slices.SortFunc(pairs, func(a, b pair) int { return strings.Compare(string(a.key), string(b.key)) })
+			slices.SortFunc(pairs, func(a, b mapEncPair) int { return strings.Compare(string(a.key), string(b.key)) })
+			if !uniqueKeys {
+				if err := distinctKeys(t, pairs); err != nil {
+					return err
+				}
+			}
 			for _, p := range pairs {
 				s.buf = append(s.buf, p.key...)
 				if err := valEnc(s, p.v); err != nil {
@@ -521,6 +526,144 @@ func newMapEncoder(t reflect.Type) encoderFunc {
 		}
 		s.leave()
 		return nil
+	}
+}
+
+// mapEncPair is a pair of a Go map that newMapEncoder writes.
+type mapEncPair struct {
+	k, v reflect.Value
+	key  []byte // the encoded key, when sorting by encoding
+}
+
+// plainKeyType reports of a map key type whether its every value is plain: a term with one
+// encoding only, so that two plain keys are the same term exactly when their encodings are the
+// same bytes. unique says, beyond that, that distinct Go values of t are distinct terms, so that
+// a map[t]V cannot have two keys that are the same term. Interface types are neither: whether
+// their values are plain depends on the value (see plainKey).
+func plainKeyType(t reflect.Type, depth int) (plain, unique bool) {
+	if depth > 8 || t.Implements(marshalerType) || reflect.PointerTo(t).Implements(marshalerType) {
+		return false, false
+	}
+	if termTypes[t] {
+		switch t {
+		case atomType, reflect.TypeFor[PID](), reflect.TypeFor[Port](), reflect.TypeFor[ProcessID](),
+			reflect.TypeFor[ExportFun]():
+			return true, true
+		case reflect.TypeFor[*big.Int]():
+			return true, false // distinct pointers to one value
+		}
+		// A Ref or Alias has as many words as its length marker says, and the trailing zeros
+		// do not count: equal references can be written with different words.
+		return false, false
+	}
+	switch t.Kind() {
+	case reflect.Bool, reflect.String,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		return true, true
+	case reflect.Array:
+		return plainKeyType(t.Elem(), depth+1)
+	case reflect.Pointer:
+		plain, _ = plainKeyType(t.Elem(), depth+1)
+		return plain, false
+	}
+	// Structs (their unexported fields are left out, and maps of the same pairs in another
+	// order are the same term), interfaces and the rest.
+	return false, false
+}
+
+// plainKey reports whether the map key k is plain (see plainKeyType).
+func plainKey(k reflect.Value) bool {
+	if k.Kind() == reflect.Interface {
+		if k.IsNil() {
+			return true
+		}
+		k = k.Elem()
+		if k.CanInterface() {
+			switch k.Interface().(type) {
+			case int64, int, string, Atom, bool, float64, PID:
+				return true
+			}
+		}
+	}
+	plain, _ := plainKeyType(k.Type(), 0)
+	return plain
+}
+
+// distinctKeys returns an *UnsupportedValueError when two keys of a map of type t, its pairs
+// sorted by their encoded keys, are the same term.
+func distinctKeys(t reflect.Type, pairs []mapEncPair) error {
+	plain := true
+	for i := range pairs {
+		if i > 0 && string(pairs[i].key) == string(pairs[i-1].key) {
+			return duplicateKeyError(t, pairs[i-1].k, pairs[i].k)
+		}
+		if plain && !plainKey(pairs[i].k) {
+			plain = false
+		}
+	}
+	if plain {
+		return nil
+	}
+	// A key that is no plain term can be the same term as another key whose bytes differ
+	// (ByteList{1} and List{1} from MarshalTerm, say): compare them as terms.
+	terms := make([]Term, len(pairs))
+	for i := range pairs {
+		k := pairs[i].k
+		if !k.CanInterface() {
+			return nil
+		}
+		terms[i] = k.Interface()
+		if !plainKey(k) {
+			terms[i] = normalize(terms[i])
+		}
+	}
+	if len(terms) <= smallMapPairs {
+		for i := range terms {
+			for j := i + 1; j < len(terms); j++ {
+				if Equal(terms[i], terms[j]) {
+					return duplicateKeyError(t, pairs[i].k, pairs[j].k)
+				}
+			}
+		}
+		return nil
+	}
+	// Equal terms have equal phash2 values, so only keys in one bucket need comparing.
+	buckets := make(map[uint32][]int, len(terms))
+	for i := range terms {
+		h := Phash2(terms[i], 0)
+		for _, j := range buckets[h] {
+			if Equal(terms[i], terms[j]) {
+				return duplicateKeyError(t, pairs[j].k, pairs[i].k)
+			}
+		}
+		buckets[h] = append(buckets[h], i)
+	}
+	return nil
+}
+
+// duplicateKeyError is the error for keys a and b of a map of type t that are the same term.
+// It names them in an order of their own, whichever the map gave first.
+func duplicateKeyError(t reflect.Type, a, b reflect.Value) error {
+	name := func(k reflect.Value) (any, string) {
+		if k.Kind() == reflect.Interface && !k.IsNil() {
+			k = k.Elem()
+		}
+		if !k.CanInterface() {
+			return k.Type().String(), "a " + k.Type().String()
+		}
+		x := k.Interface()
+		return x, fmt.Sprintf("%#v (%T)", x, x)
+	}
+	av, as := name(a)
+	bv, bs := name(b)
+	if as > bs {
+		av, as, bs = bv, bs, as
+	}
+	return &UnsupportedValueError{
+		Value:  av,
+		Reason: "duplicate map key: " + as + " and " + bs + ", keys of one " + t.String() + ", are the same Erlang term",
 	}
 }
 

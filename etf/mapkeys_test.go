@@ -1,0 +1,106 @@
+package etf
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// byteListKey is a map key whose term is the list of its bytes, written as STRING_EXT.
+type byteListKey string
+
+func (k byteListKey) MarshalTerm() (Term, error) { return ByteList(k), nil }
+
+func refOfWords(t *testing.T, words ...uint32) Ref {
+	t.Helper()
+	r, err := RefFromWords("n@h", 1, words)
+	require.NoError(t, err)
+	return r
+}
+
+// manyKeys returns a map[any]any of the integers 100.. with n keys, and then the keys given.
+func manyKeys(n int, keys ...any) map[any]any {
+	m := map[any]any{}
+	for i := 0; i < n; i++ {
+		m[100+i] = i
+	}
+	for i, k := range keys {
+		m[k] = -i
+	}
+	return m
+}
+
+func TestEncodeMapKeysSameTerm(t *testing.T) {
+	one, alsoOne := 1, 1
+	cases := []struct {
+		name string
+		v    any
+		keys [2]string // the two keys as the error names them
+	}{
+		{"int and int64", map[any]any{1: "a", int64(1): "b"}, [2]string{"1 (int)", "1 (int64)"}},
+		{"uint8 and int", map[Term]Term{uint8(1): "a", 1: "b"}, [2]string{"1 (int)", "0x1 (uint8)"}},
+		{"true", map[any]any{true: 1, Atom("true"): 2}, [2]string{"true (bool)", `"true" (gen.Atom)`}},
+		{"nil", map[any]any{nil: 1, Atom("nil"): 2}, [2]string{"<nil> (<nil>)", `"nil" (gen.Atom)`}},
+		{"nil pointer", map[any]any{(*int)(nil): 1, Atom("nil"): 2}, [2]string{"(*int)(nil) (*int)", `"nil" (gen.Atom)`}},
+		{"pointers", map[*int]string{&one: "a", &alsoOne: "b"}, [2]string{"(*int)", "(*int)"}},
+		{"refs", map[Ref]int{refOfWords(t, 1, 2, 3): 1, refOfWords(t, 1, 2, 3, 0): 2}, [2]string{"(gen.Ref)", "(gen.Ref)"}},
+		{"list encoded two ways", map[any]any{byteListKey("\x01\x02"): 1, [2]int{1, 2}: 2},
+			[2]string{"[2]int{1, 2} ([2]int)", `"\x01\x02" (etf.byteListKey)`}},
+		{"many keys", manyKeys(20, int64(105)), [2]string{"105 (int)", "105 (int64)"}},
+		{"many keys, list encoded two ways", manyKeys(20, byteListKey("\x01\x02"), [2]int{1, 2}),
+			[2]string{"[2]int{1, 2} ([2]int)", `"\x01\x02" (etf.byteListKey)`}},
+		{"nested", map[string]any{"m": map[any]any{1.0: "x", 2: "a", uint16(2): "b"}}, [2]string{"2 (int)", "0x2 (uint16)"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			check := func(err error) {
+				t.Helper()
+				var uv *UnsupportedValueError
+				require.True(t, errors.As(err, &uv), "error %v", err)
+				require.Contains(t, err.Error(), "duplicate map key")
+				require.Contains(t, err.Error(), c.keys[0])
+				require.Contains(t, err.Error(), c.keys[1])
+			}
+			b, err := Encode(c.v)
+			check(err)
+			require.Empty(t, b)
+
+			dst := []byte{1, 2, 3}
+			out, err := Append(dst, c.v)
+			check(err)
+			require.Equal(t, []byte{1, 2, 3}, out)
+
+			var e Encoder
+			out, err = e.AppendTerm(dst, c.v)
+			check(err)
+			require.Equal(t, []byte{1, 2, 3}, out)
+		})
+	}
+}
+
+func TestEncodeMapKeysDistinctTerms(t *testing.T) {
+	cases := []struct {
+		name string
+		v    any
+		n    int
+	}{
+		{"integer, float and binary", map[any]any{1: "a", 1.0: "b", "1": "c"}, 3},
+		{"bool, atom and binary", map[any]any{true: 1, Atom("false"): 2, "true": 3}, 3},
+		{"nil and atoms", map[any]any{nil: 1, Atom("Nil"): 2, Atom("nil2"): 3}, 3},
+		{"lists", map[any]any{byteListKey("\x01\x03"): 1, [2]int{1, 2}: 2, [2]uint8{1, 2}: 3}, 3},
+		{"refs", map[Ref]int{refOfWords(t, 1, 2, 3): 1, refOfWords(t, 1, 2, 3, 4): 2, refOfWords(t, 1, 2, 4): 3}, 3},
+		{"many keys", manyKeys(20, 1.0, int64(1), "1", byteListKey("\x01\x03"), [2]int{1, 2}), 25},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := Encode(c.v)
+			require.NoError(t, err)
+			d, err := Decode(b)
+			require.NoError(t, err, "%x", b)
+			m, ok := d.(Map)
+			require.True(t, ok, "%#v", d)
+			require.Len(t, m, c.n)
+		})
+	}
+}
