@@ -1,6 +1,8 @@
 package manifold
 
 import (
+	"time"
+
 	"ergo.services/ergo/act"
 	"ergo.services/ergo/gen"
 
@@ -53,6 +55,8 @@ func (p *partitioner) HandleMessage(from gen.PID, message any) error {
 		return nil
 	case gen.MessageExitPID:
 		return p.workerExited(msg)
+	case replaceWorker:
+		return p.replace(msg.exit)
 	}
 	c, isCast, err := parseCast(message)
 	switch {
@@ -73,12 +77,34 @@ func (p *partitioner) HandleMessage(from gen.PID, message any) error {
 // (Manifold.Stop, the node stopping). A worker that ends, for whatever reason, is replaced, as
 // Manifold's partitioner does: a worker stopped with shutdown by someone else must not take
 // the partitioner's name with it, since the supervisor does not restart a child that ended
-// with shutdown. When the node stops, a worker replaced that way goes with the partitioner,
-// to which it is linked. Exit signals from other processes are ignored.
+// with shutdown. Exit signals from other processes are ignored.
 func (p *partitioner) workerExited(exit gen.MessageExitPID) error {
 	if exit.PID == p.Parent() {
 		return exit.Reason
 	}
+	for _, w := range p.workers {
+		if w != exit.PID {
+			continue
+		}
+		if exit.Reason == gen.TerminateReasonShutdown {
+			// When the node stops, its workers end with shutdown a moment before the
+			// partitioner's own signal comes; replacing them then would only start processes
+			// into a stopping node. The partitioner is gone by the time this arrives.
+			p.SendAfter(p.PID(), replaceWorker{exit}, shutdownGrace)
+			return nil
+		}
+		return p.replace(exit)
+	}
+	return nil
+}
+
+// replaceWorker asks the partitioner to replace a worker that ended with shutdown.
+type replaceWorker struct{ exit gen.MessageExitPID }
+
+// shutdownGrace is how long a worker that ended with shutdown waits to be replaced.
+const shutdownGrace = 100 * time.Millisecond
+
+func (p *partitioner) replace(exit gen.MessageExitPID) error {
 	for i, w := range p.workers {
 		if w != exit.PID {
 			continue
@@ -89,7 +115,6 @@ func (p *partitioner) workerExited(exit gen.MessageExitPID) error {
 			return err // the supervisor restarts the partitioner with all its workers
 		}
 		p.workers[i] = pid
-		return nil
 	}
 	return nil
 }
