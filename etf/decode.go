@@ -1418,9 +1418,14 @@ func (c *dupChecker) hash(t Term) uint64 {
 		h := c.str(hashPort, string(v.Node))
 		return combine(combine(h, v.ID), uint64(v.Creation))
 	case Ref:
+		// Trailing zero words do not count, as in equal (compareRefs).
 		h := c.str(hashRef, string(v.Node))
 		h = combine(h, uint64(v.Creation))
-		return combine(combine(combine(h, v.ID[0]), v.ID[1]), v.ID[2])
+		w, n := refWords(v)
+		for _, x := range w[:n] {
+			h = combine(h, uint64(x))
+		}
+		return h
 	case ExportFun:
 		h := c.str(hashExport, string(v.Module))
 		h = combine(h, c.str(hashAtom, string(v.Function)))
@@ -1431,7 +1436,7 @@ func (c *dupChecker) hash(t Term) uint64 {
 		h = combine(h, maphash.Bytes(c.seed, v.Uniq[:]))
 		h = combine(h, uint64(v.OldIndex))
 		h = combine(h, uint64(v.OldUniq))
-		h = combine(h, c.hash(v.Pid))
+		// Not the creator's pid: funs that differ in it alone are the same term.
 		for _, e := range v.FreeVars {
 			h = combine(h, c.hash(e))
 		}
@@ -1499,14 +1504,13 @@ func (c *dupChecker) equal(a, b Term) bool {
 		return ok && x == y
 	case Ref:
 		y, ok := b.(Ref)
-		return ok && x == y
+		return ok && compareRefs(x, y) == 0
 	case ExportFun:
 		y, ok := b.(ExportFun)
 		return ok && x == y
 	case LocalFun:
 		y, ok := b.(LocalFun)
-		if !ok || x.Arity != y.Arity || x.Uniq != y.Uniq || x.Index != y.Index || x.Module != y.Module ||
-			x.OldIndex != y.OldIndex || x.OldUniq != y.OldUniq || x.Pid != y.Pid || len(x.FreeVars) != len(y.FreeVars) {
+		if !ok || compareFunIdentity(&x, &y) != 0 || len(x.FreeVars) != len(y.FreeVars) {
 			return false
 		}
 		for i := range x.FreeVars {

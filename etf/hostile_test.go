@@ -2,6 +2,7 @@ package etf
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"runtime"
 	"testing"
 
@@ -93,4 +94,32 @@ func TestNestedFunsDecodeInLinearMemory(t *testing.T) {
 	back, err := Decode(alone)
 	require.NoError(t, err)
 	require.True(t, Equal(inner, back))
+}
+
+// Keys that are the same term in erl make a map erl refuses, even when they are written
+// differently: a reference with trailing zero words and the same one without them, two funs
+// that differ only in the pid that made them.
+func TestMapKeysEqualInErlAreDuplicates(t *testing.T) {
+	// #{R3 => 1, R5 => 2}, R5 being R3 with two more zero words: binary_to_term says badarg
+	// (OTP 25, 27 and 29).
+	in, err := hex.DecodeString("8374000000025A000377036140680000000100000001000000020000000361015A000577036140680000000100000001000000020000000300000000000000006102")
+	require.NoError(t, err)
+	_, err = Decode(in)
+	require.ErrorIs(t, err, ErrInvalid)
+
+	fun := func(creator uint64) LocalFun {
+		return LocalFun{Arity: 1, Index: 3, Module: "m", OldIndex: 3, OldUniq: 7,
+			Pid: PID{Node: "a@h", ID: creator, Creation: 1}, FreeVars: []Term{int64(1)}}
+	}
+	for _, keys := range [][2]Term{{fun(100), fun(200)}, {refOfWords(t, 1, 2, 3), refOfWords(t, 1, 2, 3, 0, 0)}} {
+		m := Map{{Key: keys[0], Value: int64(1)}, {Key: keys[1], Value: int64(2)}}
+		for i := 0; i < 8; i++ { // and as keys of a larger map, hashed
+			enc, err := Encode(m)
+			require.NoError(t, err)
+			_, err = Decode(enc)
+			require.ErrorIs(t, err, ErrInvalid, "%d keys", len(m))
+			m = append(m, MapPair{Key: int64(100 + i), Value: nil})
+			m = append(m, MapPair{Key: []byte{byte(i)}, Value: nil})
+		}
+	}
 }
