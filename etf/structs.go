@@ -607,38 +607,19 @@ func distinctKeys(t reflect.Type, pairs []mapEncPair) error {
 		return nil
 	}
 	// A key that is no plain term can be the same term as another key whose bytes differ
-	// (ByteList{1} and List{1} from MarshalTerm, say): compare them as terms.
-	terms := make([]Term, len(pairs))
+	// (ByteList{1} and List{1} from MarshalTerm, say): read the keys back and look for equal
+	// ones as Decode does.
+	m := make(Map, len(pairs))
 	for i := range pairs {
-		k := pairs[i].k
-		if !k.CanInterface() {
-			return nil
+		k, err := Decode(append([]byte{versionByte}, pairs[i].key...))
+		if err != nil {
+			return err
 		}
-		terms[i] = k.Interface()
-		if !plainKey(k) {
-			terms[i] = normalize(terms[i])
-		}
+		m[i].Key = k
 	}
-	if len(terms) <= smallMapPairs {
-		for i := range terms {
-			for j := i + 1; j < len(terms); j++ {
-				if Equal(terms[i], terms[j]) {
-					return duplicateKeyError(t, pairs[i].k, pairs[j].k)
-				}
-			}
-		}
-		return nil
-	}
-	// Equal terms have equal phash2 values, so only keys in one bucket need comparing.
-	buckets := make(map[uint32][]int, len(terms))
-	for i := range terms {
-		h := Phash2(terms[i], 0)
-		for _, j := range buckets[h] {
-			if Equal(terms[i], terms[j]) {
-				return duplicateKeyError(t, pairs[j].k, pairs[i].k)
-			}
-		}
-		buckets[h] = append(buckets[h], i)
+	var dups dupChecker
+	if i, j := dups.find(m); i >= 0 {
+		return duplicateKeyError(t, pairs[i].k, pairs[j].k)
 	}
 	return nil
 }
