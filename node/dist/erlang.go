@@ -60,9 +60,7 @@ func (c *Connection) Link(local, remote gen.PID) error {
 func (c *Connection) forgetLink(local, remote gen.PID) bool {
 	c.sig.mu.Lock()
 	defer c.sig.mu.Unlock()
-	_, recorded := c.sig.links[local][remote]
-	removeFrom(c.sig.links, local, remote)
-	return recorded
+	return removeFrom(c.sig.links, local, remote)
 }
 
 // Unlink removes a link made by Link or by the peer.

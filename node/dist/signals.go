@@ -50,13 +50,17 @@ func addTo[K comparable, V comparable, W any](m *map[K]map[V]W, k K, v V, w W) {
 	inner[v] = w
 }
 
-func removeFrom[K comparable, V comparable, W any](m map[K]map[V]W, k K, v V) {
-	if inner := m[k]; inner != nil {
-		delete(inner, v)
-		if len(inner) == 0 {
-			delete(m, k)
-		}
+// removeFrom removes v from the set of k, and reports whether it was there.
+func removeFrom[K comparable, V comparable, W any](m map[K]map[V]W, k K, v V) bool {
+	inner := m[k]
+	if _, ok := inner[v]; !ok {
+		return false
 	}
+	delete(inner, v)
+	if len(inner) == 0 {
+		delete(m, k)
+	}
+	return true
 }
 
 // dispatch routes one signal from the peer into Ergo. Errors from Ergo (an unknown target, say)
@@ -199,8 +203,7 @@ func (c *Connection) unlinkIn(from, to gen.PID) {
 // again, as on BEAM, where linking again ends the unlinking state.
 func (c *Connection) exitIn(from, to gen.PID, reason error) {
 	c.sig.mu.Lock()
-	_, linked := c.sig.links[to][from]
-	removeFrom(c.sig.links, to, from)
+	linked := removeFrom(c.sig.links, to, from)
 	c.sig.mu.Unlock()
 	if !linked {
 		c.log.Debug("EXIT from %s to %s dropped: they are not linked", from, to)
@@ -239,11 +242,9 @@ func (c *Connection) monitorIn(ctrl Control) {
 	c.sig.mu.Lock()
 	var recorded bool
 	if ctrl.ToName != "" {
-		_, recorded = c.sig.nameMonitors[ctrl.ToName][ctrl.Ref]
-		removeFrom(c.sig.nameMonitors, ctrl.ToName, ctrl.Ref)
+		recorded = removeFrom(c.sig.nameMonitors, ctrl.ToName, ctrl.Ref)
 	} else {
-		_, recorded = c.sig.monitors[ctrl.To][ctrl.Ref]
-		removeFrom(c.sig.monitors, ctrl.To, ctrl.Ref)
+		recorded = removeFrom(c.sig.monitors, ctrl.To, ctrl.Ref)
 	}
 	c.sig.mu.Unlock()
 	if recorded {
