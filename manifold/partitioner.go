@@ -1,6 +1,7 @@
 package manifold
 
 import (
+	"slices"
 	"time"
 
 	"ergo.services/ergo/act"
@@ -82,20 +83,17 @@ func (p *partitioner) workerExited(exit gen.MessageExitPID) error {
 	if exit.PID == p.Parent() {
 		return exit.Reason
 	}
-	for _, w := range p.workers {
-		if w != exit.PID {
-			continue
-		}
-		if exit.Reason == gen.TerminateReasonShutdown {
-			// When the node stops, its workers end with shutdown a moment before the
-			// partitioner's own signal comes; replacing them then would only start processes
-			// into a stopping node. The partitioner is gone by the time this arrives.
-			p.SendAfter(p.PID(), replaceWorker{exit}, shutdownGrace)
-			return nil
-		}
-		return p.replace(exit)
+	if !slices.Contains(p.workers, exit.PID) {
+		return nil
 	}
-	return nil
+	if exit.Reason == gen.TerminateReasonShutdown {
+		// When the node stops, its workers end with shutdown a moment before the partitioner's
+		// own signal comes; replacing them then would only start processes into a stopping
+		// node. The partitioner is gone by the time this arrives.
+		p.SendAfter(p.PID(), replaceWorker{exit}, shutdownGrace)
+		return nil
+	}
+	return p.replace(exit)
 }
 
 // replaceWorker asks the partitioner to replace a worker that ended with shutdown.
@@ -104,18 +102,18 @@ type replaceWorker struct{ exit gen.MessageExitPID }
 // shutdownGrace is how long a worker that ended with shutdown waits to be replaced.
 const shutdownGrace = 100 * time.Millisecond
 
+// replace starts a worker in the place of the one that exited, if it is still one of them.
 func (p *partitioner) replace(exit gen.MessageExitPID) error {
-	for i, w := range p.workers {
-		if w != exit.PID {
-			continue
-		}
-		p.Log().Warning("manifold worker exited: %s", exit.Reason)
-		pid, err := p.startWorker()
-		if err != nil {
-			return err // the supervisor restarts the partitioner with all its workers
-		}
-		p.workers[i] = pid
+	i := slices.Index(p.workers, exit.PID)
+	if i < 0 {
+		return nil
 	}
+	p.Log().Warning("manifold worker exited: %s", exit.Reason)
+	pid, err := p.startWorker()
+	if err != nil {
+		return err // the supervisor restarts the partitioner with all its workers
+	}
+	p.workers[i] = pid
 	return nil
 }
 

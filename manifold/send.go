@@ -62,9 +62,10 @@ func SenderKey(key any) Option {
 }
 
 // Send sends msg to every pid of pids (a gen.PID, a []gen.PID, or a list ([]any, etf.List)
-// of pids; nil entries and the zero gen.PID, Go's nil pid, are skipped) the Manifold way, on behalf of process from:
-// grouped by node, one cast per node to the partitioner chosen for from. Local Go receivers
-// and BEAM receivers alike get msg as an ordinary message, from one of their node's workers.
+// of pids; nil entries and the zero gen.PID, Go's nil pid, are skipped) the Manifold way, on
+// behalf of process from: grouped by node, one cast per node to the partitioner chosen for
+// from. Local Go receivers and BEAM receivers alike get msg as an ordinary message, from one
+// of their node's workers.
 // Send keeps nothing of pids: the caller may reuse the slice as soon as it returns.
 func (m *Manifold) Send(from gen.Process, pids any, msg any, options ...Option) error {
 	var o sendOptions
