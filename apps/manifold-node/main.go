@@ -131,43 +131,24 @@ func parseFlags(args []string) (config, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	c.epmdPort = *port
-	c.distPort = *distPort
 	// Of two flags that exclude each other, one given on the command line overrides the other
-	// taken from the environment (GOBEAM_VISIBLE=true with --hidden means hidden).
-	for _, pair := range []struct {
-		a, b  string
-		clear func(name string)
-	}{
-		{"hidden", "visible", func(name string) {
-			if name == "hidden" {
-				c.hidden = false
-			} else {
-				c.visible = false
-			}
-		}},
-		{"name", "sname", func(name string) {
-			if name == "name" {
-				c.name = ""
-			} else {
-				c.sname = ""
-			}
-		}},
-		{"dist-port", "listen", func(name string) {
-			if name == "dist-port" {
-				c.distPort = 0
-			} else {
-				c.listen = ""
-			}
-		}},
-	} {
+	// taken from the environment (GOBEAM_VISIBLE=true with --hidden means hidden): that one
+	// goes back to its default.
+	reset := func(name string) {
+		f := fs.Lookup(name)
+		f.Value.Set(f.DefValue)
+	}
+	for _, pair := range [][2]string{{"hidden", "visible"}, {"name", "sname"}, {"dist-port", "listen"}} {
+		a, b := pair[0], pair[1]
 		switch {
-		case fs.Changed(pair.a) && !fs.Changed(pair.b):
-			pair.clear(pair.b)
-		case fs.Changed(pair.b) && !fs.Changed(pair.a):
-			pair.clear(pair.a)
+		case fs.Changed(a) && !fs.Changed(b):
+			reset(b)
+		case fs.Changed(b) && !fs.Changed(a):
+			reset(a)
 		}
 	}
+	c.epmdPort = *port
+	c.distPort = *distPort
 	if c.distPort != 0 && c.listen != "" {
 		return c, errors.New("--dist-port and --listen exclude each other: without EPMD the node listens on --dist-port")
 	}
