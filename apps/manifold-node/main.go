@@ -359,12 +359,11 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 		case now := <-tick:
 			s := m.Stats()
 			secs := now.Sub(lastAt).Seconds()
-			log.Info("manifold", "casts_in", s.CastsIn, "deliveries", s.Deliveries, "relayed", s.Relayed,
-				"sends", s.Sends, "dropped", s.Dropped, "undelivered", s.Undelivered,
+			log.Info("manifold", append(statsAttrs(s),
 				"casts_in_per_s", rate(s.CastsIn-last.CastsIn, secs),
 				"deliveries_per_s", rate(s.Deliveries-last.Deliveries, secs),
 				"relayed_per_s", rate(s.Relayed-last.Relayed, secs),
-				"sends_per_s", rate(s.Sends-last.Sends, secs))
+				"sends_per_s", rate(s.Sends-last.Sends, secs))...)
 			observed := links.Observe(n)
 			listed := make(map[gen.Atom]bool, len(observed))
 			for _, l := range observed {
@@ -420,8 +419,14 @@ func shutdown(n gen.Node, m *manifold.Manifold, timeout time.Duration, log *slog
 		log.Warn("stopping before everything queued went out", "error", err)
 	}
 	s := m.Stats()
-	log.Info("stopping", "node", string(n.Name()), "drained_in", time.Since(start).Round(time.Millisecond),
-		"casts_in", s.CastsIn, "deliveries", s.Deliveries, "relayed", s.Relayed, "sends", s.Sends, "dropped", s.Dropped, "undelivered", s.Undelivered)
+	log.Info("stopping", append([]any{"node", string(n.Name()), "drained_in", time.Since(start).Round(time.Millisecond)},
+		statsAttrs(s)...)...)
 	m.Stop()
 	n.Stop()
+}
+
+// statsAttrs are Manifold's counters as log attributes.
+func statsAttrs(s manifold.Stats) []any {
+	return []any{"casts_in", s.CastsIn, "deliveries", s.Deliveries, "relayed", s.Relayed,
+		"sends", s.Sends, "dropped", s.Dropped, "undelivered", s.Undelivered}
 }
