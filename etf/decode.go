@@ -1194,7 +1194,25 @@ type dupChecker struct {
 	// hashedFind; larger ones these slices, allocated once per Decode call and reused.
 	bigTable  []int32
 	bigHashes []uint64
+
+	// A key can hold a map whose keys hold a map, and so on: each level's check hashes its
+	// keys, so without a memory of what was hashed, a key deep down would be hashed again at
+	// every level above it. The hashes of large lists, tuples, maps and funs are kept, by
+	// the address of their first element: the parts of a decoded term never share one.
+	// work counts the steps taken, which decides what is large.
+	termMemo map[*Term]sizedHash
+	pairMemo map[*MapPair]sizedHash
+	work     int
 }
+
+// sizedHash is a kept hash, with the length of the slice it is the hash of.
+type sizedHash struct {
+	n int
+	h uint64
+}
+
+// memoWork is the number of hashing steps from which a composite's hash is kept.
+const memoWork = 256
 
 // dupLinear is the largest map whose keys are compared pairwise.
 const dupLinear = 8
@@ -1359,11 +1377,50 @@ func (c *dupChecker) num(kind, v uint64) uint64 {
 	return combine(kind, mix64(v^maphash.String(c.seed, "")))
 }
 
+// termsHash is the kept hash of the slice that starts at first, if there is one.
+func (c *dupChecker) termsHash(first *Term, n int) (uint64, bool) {
+	if len(c.termMemo) == 0 {
+		return 0, false
+	}
+	k, ok := c.termMemo[first]
+	return k.h, ok && k.n == n
+}
+
+// keepTermsHash keeps h as the hash of the slice that starts at first when hashing it took
+// memoWork steps or more since start.
+func (c *dupChecker) keepTermsHash(first *Term, n, start int, h uint64) {
+	if c.work-start < memoWork {
+		return
+	}
+	if c.termMemo == nil {
+		c.termMemo = make(map[*Term]sizedHash)
+	}
+	c.termMemo[first] = sizedHash{n, h}
+}
+
+// hashTerms hashes a slice of terms, starting from the hash h of its kind.
+func (c *dupChecker) hashTerms(h uint64, v []Term) uint64 {
+	if len(v) == 0 {
+		return h
+	}
+	if kept, ok := c.termsHash(&v[0], len(v)); ok {
+		return kept
+	}
+	start := c.work
+	for _, e := range v {
+		h = combine(h, c.hash(e))
+	}
+	c.keepTermsHash(&v[0], len(v), start, h)
+	return h
+}
+
 // hash hashes a decoded term so that equal terms (see equal) hash alike.
 func (c *dupChecker) hash(t Term) uint64 {
 	c.init()
+	c.work++
 	switch v := t.(type) {
 	case []byte:
+		c.work += len(v) >> 6
 		return combine(hashBinary, maphash.Bytes(c.seed, v))
 	case Atom:
 		return c.str(hashAtom, string(v))
@@ -1377,40 +1434,27 @@ func (c *dupChecker) hash(t Term) uint64 {
 	case float64:
 		return c.num(hashFloat, math.Float64bits(v))
 	case *big.Int:
+		c.work += v.BitLen() >> 9
 		return combine(hashBig+uint64(v.Sign()+1), maphash.Bytes(c.seed, v.Bytes()))
 	case BitString:
+		c.work += len(v.Bytes) >> 6
 		return combine(hashBits+uint64(v.Bits), maphash.Bytes(c.seed, v.Bytes))
 	case List:
-		h := hashList
-		for _, e := range v {
-			h = combine(h, c.hash(e))
-		}
-		return h
+		return c.hashTerms(hashList, v)
 	case ByteList:
+		c.work += len(v)
 		h := hashList
 		for _, b := range v {
 			h = combine(h, c.num(hashInt, uint64(b)))
 		}
 		return h
 	case ImproperList:
-		h := hashImproper
-		for _, e := range v.Elems {
-			h = combine(h, c.hash(e))
-		}
-		return combine(h, c.hash(v.Tail))
+		// A large tail keeps its own hash.
+		return combine(c.hashTerms(hashImproper, v.Elems), c.hash(v.Tail))
 	case Tuple:
-		h := hashTuple
-		for _, e := range v {
-			h = combine(h, c.hash(e))
-		}
-		return h
+		return c.hashTerms(hashTuple, v)
 	case Map:
-		// Summing makes the hash independent of the order of the pairs.
-		h := hashMap
-		for _, p := range v {
-			h += combine(c.hash(p.Key), c.hash(p.Value))
-		}
-		return mix64(h)
+		return c.hashMap(v)
 	case PID:
 		h := c.str(hashPid, string(v.Node))
 		return combine(combine(h, v.ID), uint64(v.Creation))
@@ -1437,12 +1481,35 @@ func (c *dupChecker) hash(t Term) uint64 {
 		h = combine(h, uint64(v.OldIndex))
 		h = combine(h, uint64(v.OldUniq))
 		// Not the creator's pid: funs that differ in it alone are the same term.
-		for _, e := range v.FreeVars {
-			h = combine(h, c.hash(e))
-		}
-		return h
+		return c.hashTerms(h, v.FreeVars)
 	}
 	return 0
+}
+
+// hashMap hashes a map whatever the order of its pairs.
+func (c *dupChecker) hashMap(m Map) uint64 {
+	if len(m) == 0 {
+		return mix64(hashMap)
+	}
+	if len(c.pairMemo) > 0 {
+		if kept, ok := c.pairMemo[&m[0]]; ok && kept.n == len(m) {
+			return kept.h
+		}
+	}
+	start := c.work
+	// Summing makes the hash independent of the order of the pairs.
+	h := hashMap
+	for _, p := range m {
+		h += combine(c.hash(p.Key), c.hash(p.Value))
+	}
+	h = mix64(h)
+	if c.work-start >= memoWork {
+		if c.pairMemo == nil {
+			c.pairMemo = make(map[*MapPair]sizedHash)
+		}
+		c.pairMemo[&m[0]] = sizedHash{len(m), h}
+	}
+	return h
 }
 
 // equal tells whether two decoded terms are the same term (=:=).

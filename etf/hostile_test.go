@@ -123,3 +123,49 @@ func TestMapKeysEqualInErlAreDuplicates(t *testing.T) {
 		}
 	}
 }
+
+// nestedKeyMaps is depth maps, each of nine keys out of order, the first key holding the map
+// below it (inside a list, then as the value of a one-pair map when viaValue is set), and the
+// innermost holding a list of bottom integers.
+func nestedKeyMaps(depth, bottom int, viaValue bool) []byte {
+	open := []byte{tagMap, 0, 0, 0, 9, tagList, 0, 0, 0, 1}
+	if viaValue {
+		open = append(open, tagMap, 0, 0, 0, 1, tagSmallAtomUTF8, 1, 'x')
+	}
+	shut := []byte{tagNil, tagNil}
+	for k := byte(0); k < 8; k++ {
+		shut = append(shut, tagSmallAtomUTF8, 1, 'i'-k, tagSmallInteger, k)
+	}
+	in := []byte{131}
+	for i := 0; i < depth; i++ {
+		in = append(in, open...)
+	}
+	in = binary.BigEndian.AppendUint32(append(in, tagList), uint32(bottom))
+	for i := 0; i < bottom; i++ {
+		in = append(in, tagSmallInteger, byte(i))
+	}
+	in = append(in, tagNil)
+	for i := 0; i < depth; i++ {
+		in = append(in, shut...)
+	}
+	return in
+}
+
+// A map's keys are checked for duplicates when it is decoded; a key that holds the map below
+// it, which holds its own keys, and so on, is hashed once and not once per level above it
+// (2,000 levels over a list of a million took 20 s; erl takes 22 ms).
+func TestNestedMapKeysAreHashedOnce(t *testing.T) {
+	for _, viaValue := range []bool{false, true} {
+		in := nestedKeyMaps(2000, 1_000_000, viaValue)
+		var s decodeState
+		s.init(&Decoder{}, in)
+		s.pos = 1
+		got, err := s.top()
+		require.NoError(t, err)
+		require.Equal(t, len(in), s.pos)
+		require.Less(t, s.dups.work, 4*len(in), "hashing steps for %d bytes of input", len(in))
+		m := got.(Map)
+		require.Len(t, m, 9)
+		require.Equal(t, Atom("i"), m[1].Key)
+	}
+}
