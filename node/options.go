@@ -53,8 +53,11 @@ type Options struct {
 	// ListenHost is the interface the distribution listener binds. Empty: the host part of
 	// the node name.
 	ListenHost string
-	// ListenPortMin and ListenPortMax bound the listen port, like inet_dist_listen_min/max.
-	// Both 0: a free port chosen by the system.
+	// ListenPortMin and ListenPortMax bound the listen port, like inet_dist_listen_min/max:
+	// the first free port from ListenPortMin up to ListenPortMax. ListenPortMin alone is that
+	// one port (as in erl); ListenPortMax alone, which erl ignores, is an error, as is a
+	// range that ends below its start. Both 0: a free port chosen by the system. Port 65535
+	// cannot be used: Ergo's acceptor counts ports in 16 bits and never reaches it.
 	ListenPortMin, ListenPortMax uint16
 
 	// TickTime is net_ticktime: a peer silent for this long is declared down. 0: 60 s.
@@ -149,27 +152,45 @@ func (o Options) listenPorts(host string) (uint16, uint16, error) {
 		if (o.ListenPortMin != 0 && o.ListenPortMin != o.DistPort) || (o.ListenPortMax != 0 && o.ListenPortMax != o.DistPort) {
 			return 0, 0, fmt.Errorf("node: ListenPortMin and ListenPortMax are for EPMD; without it (DistPort %d) the node listens on DistPort", o.DistPort)
 		}
+		if o.DistPort > lastListenPort {
+			return 0, 0, fmt.Errorf("node: cannot listen on port %d: Ergo's acceptor stops at %d", o.DistPort, lastListenPort)
+		}
 		return o.DistPort, o.DistPort, nil
 	}
 	if o.ListenPortMin != 0 || o.ListenPortMax != 0 {
-		min, max := o.ListenPortMin, o.ListenPortMax
-		if min == 0 {
-			min = max
+		lo, hi := o.ListenPortMin, o.ListenPortMax
+		switch {
+		case lo == 0:
+			return 0, 0, fmt.Errorf("node: ListenPortMax %d without ListenPortMin: set both, or ListenPortMin alone for one port", hi)
+		case hi == 0:
+			hi = lo
+		case hi < lo:
+			return 0, 0, fmt.Errorf("node: listen port range %d..%d ends below its start", lo, hi)
 		}
-		if max < min {
-			max = min
+		if lo > lastListenPort {
+			return 0, 0, fmt.Errorf("node: cannot listen on port %d: Ergo's acceptor stops at %d", lo, lastListenPort)
 		}
-		return min, max, nil
+		return lo, min(hi, lastListenPort), nil
 	}
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, 0, fmt.Errorf("node: cannot listen on %s: %w", host, err)
+	// Where the system's ephemeral ports reach the top, it may give one Ergo cannot bind.
+	for range 16 {
+		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return 0, 0, fmt.Errorf("node: cannot listen on %s: %w", host, err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if port <= lastListenPort {
+			// Should another program take the port in between, the acceptor tries the next ones.
+			return uint16(port), uint16(min(port+64, lastListenPort)), nil
+		}
 	}
-	port := uint16(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-	// Should another program take the port in between, the acceptor tries the next ones.
-	return port, port + 64, nil
+	return 0, 0, fmt.Errorf("node: the system gave no free port below %d on %s; set ListenPortMin", lastListenPort+1, host)
 }
+
+// lastListenPort is the highest port Ergo's acceptor can bind: it walks a range with a 16-bit
+// counter while the counter is below the range's end plus one, which for 65535 is 0.
+const lastListenPort = 65534
 
 // peerFromHandshake reads what the handshake learnt into what the DIST layer needs.
 func peerFromHandshake(result gen.HandshakeResult) (dist.Peer, error) {
