@@ -51,6 +51,7 @@ type probeResult struct {
 	known   bool // a probe has answered (missing or not); an unknown pair's name is tried
 	at      time.Time
 	pending bool
+	unsure  bool          // a partitioner that was there answered noproc; it is asked again
 	first   chan struct{} // closed when the pair's first probe ends; nil after that
 }
 
@@ -106,12 +107,18 @@ func (ps *probes) resolve(node, name gen.Atom) gen.Atom {
 	return pick(name, ps.results[probeKey{node, name}].missing)
 }
 
-// wasThere reports whether the last answer for the pair found its partitioner.
-func (ps *probes) wasThere(k probeKey) bool {
+// doubt reports whether the last answer for the pair found its partitioner, which a noproc
+// now puts in doubt; if so, the pair is marked unsure until its probe ends.
+func (ps *probes) doubt(k probeKey) bool {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	r := ps.results[k]
-	return r.known && !r.missing
+	if !r.known || r.missing {
+		return false
+	}
+	r.unsure = true
+	ps.results[k] = r
+	return true
 }
 
 // sweep forgets the results older than forgetProbe, at most once per probeAgain.
@@ -144,7 +151,7 @@ func (ps *probes) done(k probeKey, missing, known bool) {
 	if known {
 		r.missing, r.known = missing, true
 	}
-	r.at, r.pending = time.Now(), false
+	r.at, r.pending, r.unsure = time.Now(), false, false
 	if r.first != nil {
 		close(r.first)
 		r.first = nil
@@ -193,7 +200,7 @@ func (p *prober) HandleMessage(from gen.PID, message any) error {
 	case err == nil:
 		p.m.probes.done(pr.key, false, true)
 	case errors.Is(err, gen.ErrProcessUnknown):
-		if !pr.confirm && p.m.probes.wasThere(pr.key) {
+		if !pr.confirm && p.m.probes.doubt(pr.key) {
 			// Between a crash and its supervisor's restart a partitioner is not registered;
 			// moving its senders to partitioner 0 for a minute and back would risk their order.
 			pr.confirm, pr.tries = true, 0

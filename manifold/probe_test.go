@@ -4,7 +4,13 @@ import (
 	"testing"
 	"time"
 
+	"ergo.services/ergo/act"
+	"ergo.services/ergo/gen"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gobeam/gobeam/etf"
+	"github.com/gobeam/gobeam/node"
+	"github.com/gobeam/gobeam/node/nodetest"
 )
 
 // Results of pairs no cast has used for forgetProbe are dropped when a new pair comes, so nodes
@@ -90,4 +96,66 @@ func TestAProbeWithoutAnswerKeepsWhatWasFound(t *testing.T) {
 	ps.done(u, false, false)
 	<-first
 	require.Equal(t, u.name, ps.resolve(u.node, u.name))
+}
+
+// answersCalls stands in for a partitioner on another node: it answers which_children.
+type answersCalls struct{ act.Actor }
+
+func (answersCalls) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error) {
+	return etf.List{}, nil
+}
+
+// A partitioner that was there and answers noproc on a later probe is asked again before its
+// senders move to partitioner 0: one restarted by its supervisor in between keeps them; one
+// still gone then loses them.
+func TestAPartitionerGoneForAMomentKeepsItsSenders(t *testing.T) {
+	port := nodetest.Port(t)
+	a, err := node.Start("probea@127.0.0.1", node.Options{Cookie: "c", EPMDPort: port})
+	require.NoError(t, err)
+	t.Cleanup(a.Stop)
+	b, err := node.Start("probeb@127.0.0.1", node.Options{Cookie: "c", EPMDPort: port})
+	require.NoError(t, err)
+	t.Cleanup(b.Stop)
+	m, err := Start(a, Config{})
+	require.NoError(t, err)
+	name := PartitionerName(3)
+	k := probeKey{b.Name(), name}
+	register := func() gen.PID {
+		pid, err := b.SpawnRegister(name, func() gen.ProcessBehavior { return &answersCalls{} }, gen.ProcessOptions{})
+		require.NoError(t, err)
+		return pid
+	}
+	result := func() probeResult {
+		m.probes.mu.Lock()
+		defer m.probes.mu.Unlock()
+		return m.probes.results[k]
+	}
+	// A probe of a pair last found present, as every probeAgain, while the name is free.
+	probeGone := func() {
+		m.probes.mu.Lock()
+		m.probes.results = map[probeKey]probeResult{k: {known: true, pending: true, at: time.Now()}}
+		m.probes.mu.Unlock()
+		require.NoError(t, a.Send(gen.ProcessID{Name: ProberName, Node: a.Name()}, probe{key: k}))
+		require.Eventually(t, func() bool { return result().unsure }, 10*time.Second, time.Millisecond,
+			"the noproc is doubted")
+	}
+
+	// Back within probeConfirm: it keeps its senders.
+	_, err = b.Network().GetNode(a.Name()) // so the probe finds the connection there
+	require.NoError(t, err)
+	probeGone()
+	register()
+	require.Eventually(t, func() bool { return !result().pending }, 10*time.Second, 5*time.Millisecond)
+	require.False(t, result().missing)
+	require.Equal(t, name, m.probes.resolve(k.node, k.name))
+
+	// Still gone: its senders go to partitioner 0.
+	pid, err := b.ProcessPID(name)
+	require.NoError(t, err)
+	require.NoError(t, b.Kill(pid))
+	require.Eventually(t, func() bool { _, err := b.ProcessPID(name); return err != nil }, 10*time.Second, 5*time.Millisecond)
+	probeGone()
+	require.Eventually(t, func() bool { return !result().pending }, 10*time.Second, 5*time.Millisecond)
+	require.True(t, result().missing)
+	require.Equal(t, PartitionerName(0), m.probes.resolve(k.node, k.name))
 }
