@@ -1182,8 +1182,9 @@ func (s *decodeState) fun(at int) (Term, error) {
 	return f, nil
 }
 
-// dupChecker finds two equal keys in a decoded map. Small maps compare every pair of keys; larger
-// ones go through a hash table of key hashes, so a map of n keys costs O(n) and not O(n²). The
+// dupChecker finds two equal keys in a decoded map. Small maps of flat keys (see flatKeys)
+// compare every pair of keys; the others go through a hash table of key hashes, so a map of n
+// keys costs O(n) and not O(n²). The
 // hash is seeded per Decode call, so a sender cannot choose keys that all fall into one slot.
 type dupChecker struct {
 	seed   maphash.Seed
@@ -1214,7 +1215,7 @@ type sizedHash struct {
 // memoWork is the number of hashing steps from which a composite's hash is kept.
 const memoWork = 256
 
-// dupLinear is the largest map whose keys are compared pairwise.
+// dupLinear is the largest map whose flat keys are compared pairwise.
 const dupLinear = 8
 
 // find returns the indexes of two pairs of m with equal keys, or -1, -1.
@@ -1223,7 +1224,7 @@ func (c *dupChecker) find(m Map) (int, int) {
 	if n < 2 || ascending(m) {
 		return -1, -1
 	}
-	if n <= dupLinear {
+	if n <= dupLinear && flatKeys(m) {
 		for i := 1; i < n; i++ {
 			for j := 0; j < i; j++ {
 				if c.equal(m[j].Key, m[i].Key) {
@@ -1236,7 +1237,37 @@ func (c *dupChecker) find(m Map) (int, int) {
 	return c.hashedFind(m)
 }
 
-// hashedFind is find for maps of more than dupLinear keys.
+// flatKeys reports whether no key of m holds other terms. Such keys are cheap to compare pair
+// by pair; keys that hold terms are not: two alike deep down cost their whole size to tell
+// apart, and every level would pay that again for the level below. Those go by their hashes,
+// which are kept, and only keys of the same hash are compared.
+func flatKeys(m Map) bool {
+	for i := range m {
+		switch k := m[i].Key.(type) {
+		case List:
+			if len(k) > 0 {
+				return false
+			}
+		case Tuple:
+			if len(k) > 0 {
+				return false
+			}
+		case Map:
+			if len(k) > 0 {
+				return false
+			}
+		case ImproperList:
+			return false
+		case LocalFun:
+			if len(k.FreeVars) > 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// hashedFind is find for maps of more than dupLinear keys, or whose keys hold other terms.
 func (c *dupChecker) hashedFind(m Map) (int, int) {
 	n := len(m)
 	size := 16
@@ -1514,9 +1545,11 @@ func (c *dupChecker) hashMap(m Map) uint64 {
 
 // equal tells whether two decoded terms are the same term (=:=).
 func (c *dupChecker) equal(a, b Term) bool {
+	c.work++
 	switch x := a.(type) {
 	case []byte:
 		y, ok := b.([]byte)
+		c.work += len(x) >> 6
 		return ok && string(x) == string(y)
 	case Atom:
 		y, ok := b.(Atom)
@@ -1633,7 +1666,7 @@ func (c *dupChecker) mapEqual(x, y Map) bool {
 	if len(x) != len(y) {
 		return false
 	}
-	if len(x) <= dupLinear {
+	if len(x) <= dupLinear && flatKeys(x) {
 	outer:
 		for _, p := range x {
 			for _, q := range y {
