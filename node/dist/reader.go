@@ -126,8 +126,7 @@ func (r *reader) passThrough(b []byte) error {
 	if len(rest) != 0 {
 		return fmt.Errorf("dist: %d bytes after the %s message", len(rest), ctrl.Op)
 	}
-	r.deliver(ctrl, payload)
-	return nil
+	return r.deliver(ctrl, payload)
 }
 
 func (r *reader) versioned(b []byte) (etf.Term, []byte, error) {
@@ -162,8 +161,7 @@ func (r *reader) message(atoms []etf.Atom, b []byte) error {
 	case len(rest) != 0:
 		return fmt.Errorf("dist: %d bytes after the %s message", len(rest), ctrl.Op)
 	}
-	r.deliver(ctrl, terms[1])
-	return nil
+	return r.deliver(ctrl, terms[1])
 }
 
 // parse reads a control message. ok is false when there is nothing to deliver: err says what
@@ -183,7 +181,7 @@ func (r *reader) parse(t etf.Term) (ctrl Control, ok bool, err error) {
 }
 
 // deliver hands a control message and its payload (nil for operations without one) on.
-func (r *reader) deliver(ctrl Control, payload etf.Term) {
+func (r *reader) deliver(ctrl Control, payload etf.Term) error {
 	r.c.messagesIn.Add(1)
-	r.c.dispatch(ctrl, payload)
+	return r.c.dispatch(ctrl, payload)
 }

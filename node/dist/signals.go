@@ -65,8 +65,25 @@ func removeFrom[K comparable, V comparable, W any](m map[K]map[V]W, k K, v V) bo
 
 // dispatch routes one signal from the peer into Ergo. Errors from Ergo (an unknown target, say)
 // are Erlang semantics, not faults: a message to a dead process is dropped as BEAM drops it.
-func (c *Connection) dispatch(ctrl Control, payload etf.Term) {
+// The error it returns is the peer's: a signal BEAM would refuse, which ends the connection.
+func (c *Connection) dispatch(ctrl Control, payload etf.Term) error {
+	if err := c.checkProcesses(ctrl); err != nil {
+		return err
+	}
 	local := c.core.Name()
+	switch ctrl.Op {
+	case OpSend, OpSendTT, OpSendSender, OpSendSenderTT:
+		if ctrl.To.Node != local {
+			// Ergo would pass it on to that node: BEAM drops it.
+			c.log.Debug("message from %s to %s, not a process of this node, dropped", c.peer.Name, ctrl.To)
+			return nil
+		}
+	case OpAliasSend, OpAliasSendTT:
+		if ctrl.Ref.Node != local {
+			c.log.Debug("message from %s to alias %s, not one of this node, dropped", c.peer.Name, ctrl.Ref)
+			return nil
+		}
+	}
 	switch ctrl.Op {
 	case OpSend, OpSendTT, OpSendSender, OpSendSenderTT:
 		c.deliver(ctrl.From, payload, func(opts gen.MessageOptions, msg any) error {
@@ -139,6 +156,32 @@ func (c *Connection) dispatch(ctrl Control, payload etf.Term) {
 		// This node sends no spawn requests of its own yet.
 		c.log.Debug("unexpected SPAWN_REPLY from %s ignored", c.peer.Name)
 	}
+	return nil
+}
+
+// checkProcesses refuses, as BEAM does, a link, unlink, monitor, exit or spawn signal whose
+// sender is not a process of the peer, or whose target is a process of a third node. Ergo
+// would take them: it would file another node's process in its link and monitor tables,
+// where the end of this connection does not clear it, or pass the signal on to that node.
+func (c *Connection) checkProcesses(ctrl Control) error {
+	var target bool // ctrl.To is a process of this node
+	switch ctrl.Op {
+	case OpLink, OpUnlink, OpUnlinkID, OpUnlinkIDAck, OpExit, OpExitTT, OpPayloadExit,
+		OpPayloadExitTT, OpExit2, OpExit2TT, OpPayloadExit2, OpPayloadExit2TT:
+		target = true
+	case OpMonitorP, OpDemonitorP:
+		target = ctrl.ToName == ""
+	case OpSpawnRequest, OpSpawnRequestTT:
+	default:
+		return nil
+	}
+	if ctrl.From.Node != c.peer.Name {
+		return badControl(ctrl.Op, "the sender %s is not a process of %s", ctrl.From, c.peer.Name)
+	}
+	if target && ctrl.To.Node != c.core.Name() {
+		return badControl(ctrl.Op, "the target %s is not a process of this node", ctrl.To)
+	}
+	return nil
 }
 
 // deliver hands a message to Ergo: a gen_server call as a call (so any Ergo actor answers
