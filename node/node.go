@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"net"
 	"sync"
 
 	"ergo.services/ergo"
@@ -41,8 +42,12 @@ func Start(name string, opts Options) (gen.Node, error) {
 		return nil, err
 	}
 	listenHost := opts.ListenHost
-	if listenHost == "" {
+	switch {
+	case listenHost != "":
+	case opts.DistPort != 0:
 		listenHost = host
+	default:
+		listenHost = everyInterface()
 	}
 	portMin, portMax, err := opts.listenPorts(listenHost)
 	if err != nil {
@@ -154,3 +159,15 @@ func Start(name string, opts Options) (gen.Node, error) {
 // networkFlags are the Ergo-level capabilities: Erlang distribution has no Ergo remote spawn,
 // application start, proxies or important delivery, so none is announced.
 var networkFlags = gen.NetworkFlags{Enable: true, EnableFragmentation: true}
+
+// everyInterface is the wildcard address to listen on: "::", which Go opens for IPv4 and IPv6
+// alike, where the system has IPv6, else "0.0.0.0". (Ergo reads an empty host as the host of
+// the node's name.)
+func everyInterface() string {
+	l, err := net.Listen("tcp", "[::]:0")
+	if err != nil {
+		return "0.0.0.0"
+	}
+	l.Close()
+	return "::"
+}

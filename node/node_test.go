@@ -158,3 +158,35 @@ func TestGoNodesWithoutEPMD(t *testing.T) {
 	_, err = Start("noepmd_c@127.0.0.3", opts)
 	require.ErrorContains(t, err, "DistPort")
 }
+
+// Like erl, a node listens on every interface, so it starts and is reachable even when its
+// name's host is not an address of the machine (a name behind NAT or a port mapping); an
+// explicit ListenHost binds that address alone.
+func TestNodeListensOnEveryInterface(t *testing.T) {
+	port := nodetest.Port(t)
+	n := startNode(t, "natted@192.0.2.1", Options{Cookie: "c", EPMDPort: port})
+	acceptors, err := n.Network().Acceptors()
+	require.NoError(t, err)
+	require.Len(t, acceptors, 1)
+	_, p, err := net.SplitHostPort(acceptors[0].Info().Interface)
+	require.NoError(t, err)
+	for _, host := range []string{"127.0.0.1", "127.0.0.2", "::1"} {
+		c, err := net.Dial("tcp", net.JoinHostPort(host, p))
+		require.NoError(t, err, host)
+		c.Close()
+	}
+
+	only := startNode(t, "only@127.0.0.1", Options{Cookie: "c", EPMDPort: port, ListenHost: "127.0.0.3"})
+	acceptors, err = only.Network().Acceptors()
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.3", hostOf(t, acceptors[0].Info().Interface))
+	_, p, _ = net.SplitHostPort(acceptors[0].Info().Interface)
+	_, err = net.Dial("tcp", net.JoinHostPort("127.0.0.1", p))
+	require.Error(t, err)
+}
+
+func hostOf(t *testing.T, hostPort string) string {
+	h, _, err := net.SplitHostPort(hostPort)
+	require.NoError(t, err)
+	return h
+}

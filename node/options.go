@@ -50,8 +50,11 @@ type Options struct {
 	// DistPort. 0: EPMD as usual.
 	DistPort uint16
 
-	// ListenHost is the interface the distribution listener binds. Empty: the host part of
-	// the node name.
+	// ListenHost is the address the distribution listener binds. Empty: every interface, as
+	// erl listens (IPv6 too where the system has it), so a node whose name's host is not an
+	// address of the machine (behind NAT, a port mapping) still listens; but without EPMD
+	// (DistPort), where every node listens on the one port and is reached at its name's host,
+	// the host part of the node name, so that nodes can share a machine on their own addresses.
 	ListenHost string
 	// ListenPortMin and ListenPortMax bound the listen port, like inet_dist_listen_min/max:
 	// the first free port from ListenPortMin up to ListenPortMax. ListenPortMin alone is that
