@@ -39,7 +39,7 @@ type config struct {
 	peerCookies         map[string]string
 	epmdPort            uint16
 	hidden, visible     bool
-	listen              string
+	listen, listenHost  string
 	distPort            uint16
 	ticktime            time.Duration
 	maxMessageSize      byteSize
@@ -62,6 +62,9 @@ type config struct {
 
 func main() {
 	cfg, err := parseFlags(os.Args[1:])
+	if errors.Is(err, pflag.ErrHelp) {
+		return // pflag has printed the usage
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "manifold-node:", err)
 		os.Exit(2)
@@ -98,6 +101,7 @@ func parseFlags(args []string) (config, error) {
 	fs.BoolVar(&c.hidden, "hidden", false, "join as a hidden node (as erl -hidden); the default")
 	distPort := fs.Uint16("dist-port", 0, "run without EPMD, as erl -erl_epmd_port PORT: listen on PORT and reach every node at PORT")
 	fs.StringVar(&c.listen, "listen", "", "distribution listen port or range, e.g. 9100 or 9100-9199 (default: any free port)")
+	fs.StringVar(&c.listenHost, "listen-host", "", "address to listen on (default: every interface, as erl; with --dist-port, the host of the node's name)")
 	fs.DurationVar(&c.ticktime, "ticktime", 60*time.Second, "net_ticktime: a silent peer is down after this long")
 	fs.Var(&c.maxMessageSize, "max-message-size", "largest distribution message a peer may send, e.g. 64MiB; a peer that sends more loses its connection (default: no limit, as BEAM)")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "run the distribution over TLS (as erl -proto_dist inet_tls): this node's certificate chain, PEM")
@@ -115,11 +119,26 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.demoDuration, "demo-duration", 5*time.Second, "how long the demo fans out")
 	fs.IntVar(&c.demoPids, "demo-pids", 1000, "receivers on each side in the demo")
 
-	// Environment first, so that flags given on the command line override it.
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	// Then the environment, for the flags not on the command line, which overrides it: a
+	// flag given there takes no value from its variable (--peer-cookie does not add to
+	// GOBEAM_PEER_COOKIE), nor does the flag it excludes (GOBEAM_VISIBLE=true with --hidden
+	// means hidden).
+	excludes := map[string]string{"hidden": "visible", "visible": "hidden", "name": "sname", "sname": "name",
+		"dist-port": "listen", "listen": "dist-port"}
+	given := map[string]bool{}
+	fs.Visit(func(f *pflag.Flag) { given[f.Name] = true })
+	fromEnv := map[string]string{}
 	var envErr error
 	fs.VisitAll(func(f *pflag.Flag) {
-		key := "GOBEAM_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if given[f.Name] || given[excludes[f.Name]] {
+			return
+		}
+		key := envKey(f.Name)
 		if v, ok := os.LookupEnv(key); ok {
+			fromEnv[f.Name] = key
 			if err := f.Value.Set(v); err != nil && envErr == nil {
 				envErr = fmt.Errorf("%s=%q: %w", key, v, err)
 			}
@@ -128,64 +147,62 @@ func parseFlags(args []string) (config, error) {
 	if envErr != nil {
 		return c, envErr
 	}
-	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
-	// Of two flags that exclude each other, one given on the command line overrides the other
-	// taken from the environment (GOBEAM_VISIBLE=true with --hidden means hidden): that one
-	// goes back to its default.
-	reset := func(name string) {
-		f := fs.Lookup(name)
-		f.Value.Set(f.DefValue)
-	}
-	for _, pair := range [][2]string{{"hidden", "visible"}, {"name", "sname"}, {"dist-port", "listen"}} {
-		a, b := pair[0], pair[1]
-		switch {
-		case fs.Changed(a) && !fs.Changed(b):
-			reset(b)
-		case fs.Changed(b) && !fs.Changed(a):
-			reset(a)
+	// source names where a flag's value came from, for the errors of the checks below.
+	source := func(name string) string {
+		if key, ok := fromEnv[name]; ok {
+			return key
 		}
+		return "--" + name
 	}
 	c.epmdPort = *port
 	c.distPort = *distPort
 	if c.distPort != 0 && c.listen != "" {
-		return c, errors.New("--dist-port and --listen exclude each other: without EPMD the node listens on --dist-port")
+		return c, fmt.Errorf("%s and %s exclude each other: without EPMD the node listens on the port of %[1]s", source("dist-port"), source("listen"))
 	}
 	if c.hidden && c.visible {
-		return c, errors.New("--hidden and --visible exclude each other")
+		return c, fmt.Errorf("%s and %s exclude each other", source("hidden"), source("visible"))
 	}
 	if c.name != "" && c.sname != "" {
-		return c, errors.New("--name and --sname exclude each other")
+		return c, fmt.Errorf("%s and %s exclude each other", source("name"), source("sname"))
 	}
 	if c.wireShape != 3 && c.wireShape != 4 {
-		return c, fmt.Errorf("--wire-shape is 3 or 4, not %d", c.wireShape)
+		return c, fmt.Errorf("%s is 3 or 4, not %d", source("wire-shape"), c.wireShape)
 	}
 	if c.partitioners < 0 || c.partitioners > manifold.MaxPartitioners {
-		return c, fmt.Errorf("--partitioners is 1..%d", manifold.MaxPartitioners)
+		return c, fmt.Errorf("%s is 1..%d (0: the default), not %d", source("partitioners"), manifold.MaxPartitioners, c.partitioners)
 	}
 	if c.senders < 0 || c.senders > manifold.MaxSenders {
-		return c, fmt.Errorf("--senders is 1..%d", manifold.MaxSenders)
+		return c, fmt.Errorf("%s is 1..%d (0: the default), not %d", source("senders"), manifold.MaxSenders, c.senders)
 	}
 	if c.workers < 0 {
-		return c, errors.New("--workers cannot be negative")
+		return c, fmt.Errorf("%s cannot be negative", source("workers"))
 	}
 	if c.drainTimeout < 0 {
-		return c, errors.New("--drain-timeout cannot be negative")
+		return c, fmt.Errorf("%s cannot be negative", source("drain-timeout"))
 	}
 	if c.ticktime < time.Second {
-		return c, errors.New("--ticktime is at least 1s")
+		return c, fmt.Errorf("%s is at least 1s", source("ticktime"))
 	}
 	if c.demoPids < 1 {
-		return c, errors.New("--demo-pids is at least 1")
+		return c, fmt.Errorf("%s is at least 1", source("demo-pids"))
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
-		return c, errors.New("--tls-cert and --tls-key go together")
+		return c, fmt.Errorf("%s and %s go together", source("tls-cert"), source("tls-key"))
 	}
 	if c.tlsCert == "" && (c.tlsCA != "" || c.tlsServerName != "") {
-		return c, errors.New("--tls-ca and --tls-server-name need --tls-cert and --tls-key")
+		return c, fmt.Errorf("%s and %s need %s and %s", source("tls-ca"), source("tls-server-name"), source("tls-cert"), source("tls-key"))
+	}
+	for name, cookie := range c.peerCookies {
+		if _, _, ok := strings.Cut(name, "@"); !ok || cookie == "" {
+			return c, fmt.Errorf("%s: %q=%q: want NODE=COOKIE, NODE being name@host", source("peer-cookie"), name, cookie)
+		}
 	}
 	return c, nil
+}
+
+// envKey is the environment variable of a flag: GOBEAM_ and its name in capitals, - as _.
+func envKey(flag string) string {
+	return "GOBEAM_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
 // fullHostname is this machine's host name with its domain: the host name itself when it has
@@ -234,7 +251,7 @@ func (c config) nodeName(defaultAlive string) (string, error) {
 
 func (c config) nodeOptions(log *slog.Logger) (node.Options, error) {
 	o := node.Options{Cookie: c.cookie, Cookies: c.peerCookies, EPMDPort: c.epmdPort, DistPort: c.distPort, Visible: c.visible,
-		TickTime: c.ticktime, MaxMessageSize: int(c.maxMessageSize)}
+		ListenHost: c.listenHost, TickTime: c.ticktime, MaxMessageSize: int(c.maxMessageSize)}
 	// The node's own log lines (connections, EPMD, supervisors) go to the program's slog
 	// handler: one stream of structured records, on stderr.
 	o.Ergo.Log.DefaultLogger.Disable = true

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gobeam/gobeam/node/nodetest"
@@ -138,6 +139,40 @@ func TestCommandLineOverridesTheEnvironment(t *testing.T) {
 	t.Setenv("GOBEAM_HIDDEN", "true")
 	_, err = parseFlags(nil)
 	require.Error(t, err, "both from the environment")
+
+	// A map flag given on the command line replaces its variable instead of adding to it.
+	t.Setenv("GOBEAM_PEER_COOKIE", "a@h=x,c@h=z")
+	c, err = parseFlags([]string{"--hidden", "--peer-cookie", "b@h=y"})
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"b@h": "y"}, c.peerCookies)
+	c, err = parseFlags([]string{"--hidden"})
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"a@h": "x", "c@h": "z"}, c.peerCookies)
+}
+
+// A value refused by a check is named as it was given: the flag, or the variable.
+func TestErrorsNameWhereTheValueCameFrom(t *testing.T) {
+	_, err := parseFlags([]string{"--partitioners", "40"})
+	require.EqualError(t, err, "--partitioners is 1..32 (0: the default), not 40")
+	t.Setenv("GOBEAM_PARTITIONERS", "40")
+	_, err = parseFlags(nil)
+	require.EqualError(t, err, "GOBEAM_PARTITIONERS is 1..32 (0: the default), not 40")
+	_, err = parseFlags([]string{"--partitioners", "4"})
+	require.NoError(t, err)
+	t.Setenv("GOBEAM_PEER_COOKIE", "foo=bar")
+	_, err = parseFlags([]string{"--partitioners", "4"})
+	require.ErrorContains(t, err, "GOBEAM_PEER_COOKIE")
+
+	_, err = parseFlags([]string{"--help"})
+	require.ErrorIs(t, err, pflag.ErrHelp)
+}
+
+func TestListenHostFlag(t *testing.T) {
+	c, err := parseFlags([]string{"--listen-host", "10.0.0.5"})
+	require.NoError(t, err)
+	o, err := c.nodeOptions(nil)
+	require.NoError(t, err)
+	require.Equal(t, "10.0.0.5", o.ListenHost)
 }
 
 // --name without a host takes this machine's full name, as erl -name does, and fails as erl
