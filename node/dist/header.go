@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/gobeam/gobeam/etf"
 )
@@ -102,6 +103,9 @@ func (c *atomCacheReader) readRefs(b []byte) ([]etf.Atom, []byte, error) {
 			if len(b) < length {
 				return nil, nil, errShortHeader
 			}
+			if !validAtom(b[:length]) {
+				return nil, nil, badHeader("atom cache entry %d is not UTF-8 of at most %d characters", i, maxAtomChars)
+			}
 			a := c.atom(b[:length])
 			c.table.put(slot, a)
 			c.refs = append(c.refs, a)
@@ -116,6 +120,15 @@ func (c *atomCacheReader) readRefs(b []byte) ([]etf.Atom, []byte, error) {
 		c.refs = append(c.refs, a)
 	}
 	return c.refs, b, nil
+}
+
+// maxAtomChars is the most characters an Erlang atom holds.
+const maxAtomChars = 255
+
+// validAtom reports whether text may be an atom, by the decoder's rules for atoms in terms:
+// the cache would otherwise keep texts of any length, up to 64 KB each.
+func validAtom(text []byte) bool {
+	return len(text) <= 4*maxAtomChars && utf8.Valid(text) && utf8.RuneCount(text) <= maxAtomChars
 }
 
 // atom returns the atom for text, sharing one string per distinct atom seen on the connection.

@@ -1,6 +1,7 @@
 package dist
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -105,4 +106,34 @@ func TestFragmentsErrors(t *testing.T) {
 // fill is a read function for fragments.add that supplies text.
 func fill(text string) func([]byte, int) []byte {
 	return func(body []byte, _ int) []byte { return append(body, text...) }
+}
+
+// An atom cache entry is an atom: UTF-8 of at most 255 characters, as the decoder requires of
+// atoms in terms and BEAM of cache entries. Before, any 64 KB of bytes went into the cache, and
+// into the connection's table of atom texts, which keeps 65,536 of them.
+func TestAtomCacheEntriesAreAtoms(t *testing.T) {
+	entry := func(text string) []byte { // one new ref in segment 0, LongAtoms set
+		b := []byte{1, 0x18, 7, byte(len(text) >> 8), byte(len(text))}
+		return append(b, text...)
+	}
+	var c atomCacheReader
+	longest := strings.Repeat("é", 255)
+	refs, _, err := c.readRefs(entry(longest))
+	require.NoError(t, err)
+	require.Equal(t, []etf.Atom{etf.Atom(longest)}, refs)
+
+	for name, text := range map[string]string{
+		"256 characters":  strings.Repeat("a", 256),
+		"64 KB":           strings.Repeat("é", 1<<15-1),
+		"not UTF-8":       "ab\xffc",
+		"a cut character": "ab\xc3",
+	} {
+		_, _, err := c.readRefs(entry(text))
+		var he *HeaderError
+		require.ErrorAs(t, err, &he, name)
+	}
+	a, ok := c.table.get(7)
+	require.True(t, ok)
+	require.Equal(t, etf.Atom(longest), a, "the slot keeps its atom")
+	require.Len(t, c.intern, 1)
 }
