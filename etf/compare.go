@@ -97,8 +97,24 @@ type endOfList struct{}
 // invalidTerm stands for a Go value that has no Erlang form.
 type invalidTerm struct{ err error }
 
-// comparer holds nothing yet; it keeps the methods of Equal and Compare together.
-type comparer struct{}
+// comparer is one call of Equal or Compare.
+type comparer struct {
+	// The pairs of maps in map key order, sorted once per call: a map inside a key is compared
+	// each time the keys around it are, and sorting it again each time would multiply the cost
+	// by the comparisons of every level above it. Small maps of flat keys (see flatPairs) are
+	// cheap to sort again and are not kept.
+	sorted map[mapID]Map
+	// Equal finds the keys of maps whose keys hold terms by their hashes, kept for large
+	// terms, unless it meets a value hash cannot tell equal to its decoded form.
+	hashes dupChecker
+	steps  int // terms compared, for tests
+}
+
+// mapID names the pairs of a map during one call.
+type mapID struct {
+	first *MapPair
+	n     int
+}
 
 // maxCompareDepth bounds the nesting that Equal and Compare follow, so that Go values that
 // contain themselves end instead of exhausting the stack. Deeper values count as invalid.
@@ -206,6 +222,22 @@ func classOf(t Term) (termClass, Term) {
 
 // compare orders a and b: in the standard term order, or, with exact, in map key order.
 func (c *comparer) compare(a, b Term, exact bool, depth int) int {
+	c.steps++
+	// The common leaves without classOf.
+	switch x := a.(type) {
+	case int64:
+		if y, ok := b.(int64); ok {
+			return cmp.Compare(x, y)
+		}
+	case Atom:
+		if y, ok := b.(Atom); ok {
+			return strings.Compare(string(x), string(y))
+		}
+	case []byte:
+		if y, ok := b.([]byte); ok {
+			return bytes.Compare(x, y)
+		}
+	}
 	ca, a := classOf(a)
 	cb, b := classOf(b)
 	if ca != cb {
@@ -252,6 +284,7 @@ func (c *comparer) compare(a, b Term, exact bool, depth int) int {
 
 // equal is =:=.
 func (c *comparer) equal(a, b Term, depth int) bool {
+	c.steps++
 	// The common leaves without classOf.
 	switch x := a.(type) {
 	case int64:
@@ -660,11 +693,49 @@ func (c *comparer) sortedPairs(m Map, depth int) Map {
 	return s
 }
 
+// inKeyOrder returns the pairs of m in map key order, for reading only.
+func (c *comparer) inKeyOrder(m Map, depth int) Map {
+	if len(m) < 2 {
+		return m
+	}
+	if len(m) <= smallMapPairs && flatPairs(m) {
+		return c.sortedPairs(m, depth)
+	}
+	id := mapID{&m[0], len(m)}
+	if s, ok := c.sorted[id]; ok {
+		return s
+	}
+	s := c.sortedPairs(m, depth)
+	if c.sorted == nil {
+		c.sorted = make(map[mapID]Map)
+	}
+	c.sorted[id] = s
+	return s
+}
+
+// flatPairs reports whether the keys of m are all terms that hold no other terms, which compare
+// in one step or one pass over their bytes.
+func flatPairs(m Map) bool {
+	for i := range m {
+		switch k := m[i].Key.(type) {
+		case []byte, string, Atom, bool, nil, int64, int, float64, *big.Int, PID, Port, Ref,
+			ExportFun, BitString, ByteList:
+		case List:
+			if len(k) > 0 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 func (c *comparer) compareMaps(a, b Map, exact bool, depth int) int {
 	if r := cmp.Compare(len(a), len(b)); r != 0 {
 		return r
 	}
-	sa, sb := c.sortedPairs(a, depth), c.sortedPairs(b, depth)
+	sa, sb := c.inKeyOrder(a, depth), c.inKeyOrder(b, depth)
 	for i := range sa {
 		if r := c.compare(sa[i].Key, sb[i].Key, true, depth+1); r != 0 {
 			return r
@@ -684,6 +755,21 @@ const smallMapPairs = 8
 func (c *comparer) equalMaps(a, b Map, depth int) bool {
 	if len(a) != len(b) {
 		return false
+	}
+	if !flatPairs(a) || !flatPairs(b) {
+		// Keys that hold terms: searching for each key among the others, or hashing each
+		// anew, costs their size for every level above them.
+		if same, ok := c.equalByHash(a, b, depth); ok {
+			return same
+		}
+		// In key order, equal maps pair up place by place.
+		sa, sb := c.inKeyOrder(a, depth), c.inKeyOrder(b, depth)
+		for i := range sa {
+			if !c.equal(sa[i].Key, sb[i].Key, depth+1) || !c.equal(sa[i].Value, sb[i].Value, depth+1) {
+				return false
+			}
+		}
+		return true
 	}
 	if len(a) <= smallMapPairs {
 		for i := range a {
@@ -716,6 +802,45 @@ func (c *comparer) equalMaps(a, b Map, depth int) bool {
 		}
 	}
 	return true
+}
+
+// equalByHash is equalMaps for maps of equal length by the kept hashes of their keys. It
+// reports false for ok when a key is a Go value the hashes do not serve.
+func (c *comparer) equalByHash(a, b Map, depth int) (same, ok bool) {
+	if c.hashes.foreign {
+		return false, false
+	}
+	index := make(map[uint64]int, len(b)) // key hash -> index in b, or -1 when keys share it
+	for j := range b {
+		h := c.hashes.hash(b[j].Key)
+		if _, dup := index[h]; dup {
+			index[h] = -1
+		} else {
+			index[h] = j
+		}
+	}
+	hashes := make([]uint64, len(a))
+	for i := range a {
+		hashes[i] = c.hashes.hash(a[i].Key)
+	}
+	if c.hashes.foreign {
+		return false, false
+	}
+	for i := range a {
+		j, found := index[hashes[i]]
+		if !found {
+			return false, true
+		}
+		if j < 0 {
+			j = c.index(b, a[i].Key, depth+1)
+		} else if !c.equal(a[i].Key, b[j].Key, depth+1) {
+			j = -1
+		}
+		if j < 0 || !c.equal(a[i].Value, b[j].Value, depth+1) {
+			return false, true
+		}
+	}
+	return true, true
 }
 
 // index returns the index of the pair of m whose key is key, or -1.

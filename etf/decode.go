@@ -1204,12 +1204,20 @@ type dupChecker struct {
 	termMemo map[*Term]sizedHash
 	pairMemo map[*MapPair]sizedHash
 	work     int
+
+	// foreign is set when hash meets a Go value that Decode does not make, or makes in
+	// another form (an int, a *big.Int that fits an int64, a list as an ImproperList's tail):
+	// hash may then give terms that are the same different hashes. Equal, which hashes terms
+	// built in Go, then does without.
+	foreign bool
 }
 
-// sizedHash is a kept hash, with the length of the slice it is the hash of.
+// sizedHash is a kept hash, with the length of the slice it is the hash of and the hash it
+// started from, which tells the kinds of term that a slice can be apart.
 type sizedHash struct {
-	n int
-	h uint64
+	n    int
+	from uint64
+	h    uint64
 }
 
 // memoWork is the number of hashing steps from which a composite's hash is kept.
@@ -1408,25 +1416,26 @@ func (c *dupChecker) num(kind, v uint64) uint64 {
 	return combine(kind, mix64(v^maphash.String(c.seed, "")))
 }
 
-// termsHash is the kept hash of the slice that starts at first, if there is one.
-func (c *dupChecker) termsHash(first *Term, n int) (uint64, bool) {
+// termsHash is the kept hash of the slice that starts at first, hashed from from, if there is
+// one.
+func (c *dupChecker) termsHash(first *Term, n int, from uint64) (uint64, bool) {
 	if len(c.termMemo) == 0 {
 		return 0, false
 	}
 	k, ok := c.termMemo[first]
-	return k.h, ok && k.n == n
+	return k.h, ok && k.n == n && k.from == from
 }
 
 // keepTermsHash keeps h as the hash of the slice that starts at first when hashing it took
 // memoWork steps or more since start.
-func (c *dupChecker) keepTermsHash(first *Term, n, start int, h uint64) {
+func (c *dupChecker) keepTermsHash(first *Term, n, start int, from, h uint64) {
 	if c.work-start < memoWork {
 		return
 	}
 	if c.termMemo == nil {
 		c.termMemo = make(map[*Term]sizedHash)
 	}
-	c.termMemo[first] = sizedHash{n, h}
+	c.termMemo[first] = sizedHash{n, from, h}
 }
 
 // hashTerms hashes a slice of terms, starting from the hash h of its kind.
@@ -1434,14 +1443,14 @@ func (c *dupChecker) hashTerms(h uint64, v []Term) uint64 {
 	if len(v) == 0 {
 		return h
 	}
-	if kept, ok := c.termsHash(&v[0], len(v)); ok {
+	if kept, ok := c.termsHash(&v[0], len(v), h); ok {
 		return kept
 	}
-	start := c.work
+	start, from := c.work, h
 	for _, e := range v {
 		h = combine(h, c.hash(e))
 	}
-	c.keepTermsHash(&v[0], len(v), start, h)
+	c.keepTermsHash(&v[0], len(v), start, from, h)
 	return h
 }
 
@@ -1465,9 +1474,18 @@ func (c *dupChecker) hash(t Term) uint64 {
 	case float64:
 		return c.num(hashFloat, math.Float64bits(v))
 	case *big.Int:
+		if v == nil || v.IsInt64() {
+			c.foreign = true
+			return 0
+		}
 		c.work += v.BitLen() >> 9
 		return combine(hashBig+uint64(v.Sign()+1), maphash.Bytes(c.seed, v.Bytes()))
 	case BitString:
+		// Decoded, the unused bits are clear and there is a partial byte.
+		if v.Bits < 1 || v.Bits > 7 || len(v.Bytes) == 0 || v.Bytes[len(v.Bytes)-1]&(0xff>>v.Bits) != 0 {
+			c.foreign = true
+			return 0
+		}
 		c.work += len(v.Bytes) >> 6
 		return combine(hashBits+uint64(v.Bits), maphash.Bytes(c.seed, v.Bytes))
 	case List:
@@ -1480,6 +1498,15 @@ func (c *dupChecker) hash(t Term) uint64 {
 		}
 		return h
 	case ImproperList:
+		switch v.Tail.(type) {
+		case List, ByteList, ImproperList:
+			c.foreign = true // decoded, the tail would be joined to the elements
+			return 0
+		}
+		if len(v.Elems) == 0 {
+			c.foreign = true
+			return 0
+		}
 		// A large tail keeps its own hash.
 		return combine(c.hashTerms(hashImproper, v.Elems), c.hash(v.Tail))
 	case Tuple:
@@ -1514,6 +1541,7 @@ func (c *dupChecker) hash(t Term) uint64 {
 		// Not the creator's pid: funs that differ in it alone are the same term.
 		return c.hashTerms(h, v.FreeVars)
 	}
+	c.foreign = true
 	return 0
 }
 
@@ -1538,7 +1566,7 @@ func (c *dupChecker) hashMap(m Map) uint64 {
 		if c.pairMemo == nil {
 			c.pairMemo = make(map[*MapPair]sizedHash)
 		}
-		c.pairMemo[&m[0]] = sizedHash{len(m), h}
+		c.pairMemo[&m[0]] = sizedHash{len(m), 0, h}
 	}
 	return h
 }
