@@ -133,12 +133,17 @@ func genCall(from gen.PID, ref gen.Ref, request any) etf.Tuple {
 	return etf.Tuple{atomGenCall, etf.Tuple{from, ref}, request}
 }
 
+// Ergo calls LinkPID, UnlinkPID, MonitorPID, DemonitorPID, MonitorProcessID and
+// DemonitorProcessID while it holds the lock of its link and monitor tables, so their signals
+// go out with sendNow: waiting there for room in a full queue would stop every link, monitor
+// and process end of the node until this peer reads again.
+
 // LinkPID links a local process (Ergo sends its core pid) to a peer process.
 func (c *Connection) LinkPID(pid gen.PID, target gen.PID) error {
 	c.sig.mu.Lock()
 	addTo(&c.sig.links, pid, target, struct{}{})
 	c.sig.mu.Unlock()
-	return c.send(Control{Op: OpLink, From: pid, To: target}, nil)
+	return c.sendNow(Control{Op: OpLink, From: pid, To: target}, nil)
 }
 
 // UnlinkPID removes a link, with the UNLINK_ID protocol that OTP 26+ require.
@@ -149,9 +154,9 @@ func (c *Connection) UnlinkPID(pid gen.PID, target gen.PID) error {
 	id := c.sig.unlinkID
 	c.sig.mu.Unlock()
 	if c.peer.has(flagUnlinkID) {
-		return c.send(Control{Op: OpUnlinkID, ID: id, From: pid, To: target}, nil)
+		return c.sendNow(Control{Op: OpUnlinkID, ID: id, From: pid, To: target}, nil)
 	}
-	return c.send(Control{Op: OpUnlink, From: pid, To: target}, nil)
+	return c.sendNow(Control{Op: OpUnlink, From: pid, To: target}, nil)
 }
 
 func (c *Connection) LinkProcessID(pid gen.PID, target gen.ProcessID) error {
@@ -184,7 +189,7 @@ func (c *Connection) MonitorPID(pid gen.PID, target gen.PID) error {
 	c.sig.outMonitors[target] = ref
 	c.sig.outRefs[ref] = outMonitor{pid: target}
 	c.sig.mu.Unlock()
-	return c.send(Control{Op: OpMonitorP, From: pid, To: target, Ref: ref}, nil)
+	return c.sendNow(Control{Op: OpMonitorP, From: pid, To: target, Ref: ref}, nil)
 }
 
 // DemonitorPID removes the monitor MonitorPID made.
@@ -197,7 +202,7 @@ func (c *Connection) DemonitorPID(pid gen.PID, target gen.PID) error {
 	if !ok {
 		return nil
 	}
-	return c.send(Control{Op: OpDemonitorP, From: pid, To: target, Ref: ref}, nil)
+	return c.sendNow(Control{Op: OpDemonitorP, From: pid, To: target, Ref: ref}, nil)
 }
 
 // MonitorProcessID monitors a registered name on the peer.
@@ -213,7 +218,7 @@ func (c *Connection) MonitorProcessID(pid gen.PID, target gen.ProcessID) error {
 	c.sig.outNameMonitors[target.Name] = ref
 	c.sig.outRefs[ref] = outMonitor{name: target.Name}
 	c.sig.mu.Unlock()
-	return c.send(Control{Op: OpMonitorP, From: pid, ToName: target.Name, Ref: ref}, nil)
+	return c.sendNow(Control{Op: OpMonitorP, From: pid, ToName: target.Name, Ref: ref}, nil)
 }
 
 // DemonitorProcessID removes the monitor MonitorProcessID made.
@@ -226,7 +231,7 @@ func (c *Connection) DemonitorProcessID(pid gen.PID, target gen.ProcessID) error
 	if !ok {
 		return nil
 	}
-	return c.send(Control{Op: OpDemonitorP, From: pid, ToName: target.Name, Ref: ref}, nil)
+	return c.sendNow(Control{Op: OpDemonitorP, From: pid, ToName: target.Name, Ref: ref}, nil)
 }
 
 func (c *Connection) MonitorAlias(pid gen.PID, target gen.Alias) error {

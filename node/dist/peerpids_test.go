@@ -106,3 +106,50 @@ func TestSignalsNamingThirdNodesAreRefused(t *testing.T) {
 		})
 	}
 }
+
+// Ergo asks a connection to link, unlink, monitor and demonitor while it holds the lock of its
+// link and monitor tables. Those signals go out even when the queue is full: before, they
+// waited for room, and a peer that sent ticks but read nothing stopped, through that lock,
+// every link, monitor and process end on the node, and every other connection's reader with
+// them.
+func TestErgosLinksAndMonitorsDoNotWaitForRoom(t *testing.T) {
+	ours, _ := net.Pipe() // the peer reads nothing
+	a := serveOn(t, ours, "a@host", "b@host", allFlags, Options{MaxQueueBytes: 1})
+	local := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
+	remote := gen.PID{Node: "b@host", ID: 2002, Creation: 1}
+	named := gen.ProcessID{Name: "named", Node: "b@host"}
+	for range 3 {
+		go a.conn.SendPID(local, remote, gen.MessageOptions{}, make([]byte, 1000))
+	}
+	require.Eventually(t, func() bool {
+		a.conn.out.mu.Lock()
+		defer a.conn.out.mu.Unlock()
+		return a.conn.out.writing && len(a.conn.out.items) > 0
+	}, 10*time.Second, time.Millisecond)
+
+	core := a.core.PID()
+	done := make(chan error, 1)
+	go func() {
+		for _, f := range []func() error{
+			func() error { return a.conn.LinkPID(core, remote) },
+			func() error { return a.conn.UnlinkPID(core, remote) },
+			func() error { return a.conn.MonitorPID(core, remote) },
+			func() error { return a.conn.DemonitorPID(core, remote) },
+			func() error { return a.conn.MonitorProcessID(core, named) },
+			func() error { return a.conn.DemonitorProcessID(core, named) },
+		} {
+			if err := f(); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("a link or monitor of Ergo's waits for room in the queue")
+	}
+	require.Equal(t, []Op{OpLink, OpUnlinkID, OpMonitorP, OpDemonitorP, OpMonitorP, OpDemonitorP}, queuedOps(t, a.conn)[1:])
+}

@@ -69,9 +69,9 @@ func (c *Connection) send(ctrl Control, payload etf.Term) error {
 // it is full, as BEAM never suspends its own signals on a busy port. They come from the reader
 // (the answers to the peer's signals: UNLINK_ID_ACK, spawn replies, EXIT and DOWN noproc) or
 // from Ergo while it holds its link and monitor tables (EXIT and DOWN of a process that
-// ended); waiting for room there would stop reading the peer, or stop every link and monitor
-// of the node, until the peer reads again. Each is small, and the reader makes at most one per
-// signal the peer sent.
+// ended, the links and monitors it makes and removes on the peer); waiting for room there
+// would stop reading the peer, or stop every link and monitor of the node, until the peer
+// reads again. Each is small, and the reader makes at most one per signal the peer sent.
 //
 // A sender waiting for room holds queueMu, so these do without it: their atoms are written
 // out instead of as atom cache references, which makes them independent of the model of the
