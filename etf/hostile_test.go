@@ -243,3 +243,24 @@ func TestEqualAndCompareOfMapsKeyedByMaps(t *testing.T) {
 	require.Equal(t, -1, Compare(a, other))
 	require.Equal(t, 1, CompareKeys(other, a))
 }
+
+// Sorting the keys of a map compares them about n·log₂(n) times, not n²/2: keys alike up to
+// their ends cost their size for each comparison (20 keys in reverse order: 190 comparisons
+// by insertion, 67 merged).
+func TestMapKeysSortInFewComparisons(t *testing.T) {
+	const keys, width = 20, 1000
+	var m Map
+	for i := keys - 1; i >= 0; i-- {
+		k := make(Tuple, width)
+		for j := range k {
+			k[j] = int64(0)
+		}
+		k[width-1] = int64(i)
+		m = append(m, MapPair{Key: k, Value: int64(i)})
+	}
+	var c comparer
+	sorted := c.sortedPairs(m, 0)
+	require.Equal(t, int64(0), sorted[0].Value)
+	require.Equal(t, int64(keys-1), sorted[keys-1].Value)
+	require.Less(t, c.steps, 80*(width+1), "steps to sort %d keys", keys)
+}
