@@ -506,7 +506,7 @@ func (q *outQueue) close() {
 	q.hasRoom.Broadcast()
 }
 
-var bufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+var bufferPool = sync.Pool{New: func() any { b := make([]byte, 0, fitSlack); return &b }}
 
 func getBuffer() []byte { return (*bufferPool.Get().(*[]byte))[:0] }
 
@@ -520,3 +520,18 @@ func putBuffer(b []byte) {
 	}
 	bufferPool.Put(&b)
 }
+
+// fit returns b, with room for need more bytes, in a buffer near its size. The pool mixes the
+// buffers of small and large messages, and a message holds its buffer while it waits in the
+// queue, whose limit counts the message's bytes, not its buffer's: a small message in a large
+// buffer gets a copy, and the large buffer goes to the collector.
+func fit(b []byte, need int) []byte {
+	if cap(b) <= 2*(len(b)+need)+fitSlack {
+		return b
+	}
+	return append(make([]byte, 0, len(b)+need), b...)
+}
+
+// fitSlack is how much more than twice its message a queued message's buffer may hold: the
+// pool's fresh buffers are this size.
+const fitSlack = 512

@@ -42,6 +42,7 @@ func (c *Connection) send(ctrl Control, payload etf.Term) error {
 			return err
 		}
 	}
+	b = fit(b, 6+refsSize(ool.list)) // and room for the header
 	body := len(b)
 	payloadLen := body - ctrlEnd + ool.inserted
 	c.messagesOut.Add(1)
@@ -94,6 +95,7 @@ func (c *Connection) sendNow(ctrl Control, payload etf.Term) error {
 		putBuffer(b)
 		return err
 	}
+	b = fit(b, 0)
 	c.messagesOut.Add(1)
 	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
 	return c.out.pushNow(outItem{segs: [][]byte{b}, owner: b})
@@ -128,6 +130,7 @@ func (c *Connection) sendPassThrough(ctrl Control, tuple etf.Tuple, payload etf.
 		putBuffer(b)
 		return err
 	}
+	b = fit(b, 0)
 	c.messagesOut.Add(1)
 	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
 	return push(outItem{segs: [][]byte{b}, owner: b})
