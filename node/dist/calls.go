@@ -24,7 +24,14 @@ var (
 type pendingCalls struct {
 	mu    sync.Mutex
 	calls map[gen.Ref]pendingCall
+	// sweepAt is the size at which the table is next swept: twice its size after the last
+	// sweep, so that calls that all wait still cost a sweep per doubling, not one per call.
+	sweepAt int
+	swept   int // entries the sweeps looked at
 }
+
+// minSweep is the least size at which the table of calls is swept.
+const minSweep = 4096
 
 type pendingCall struct {
 	caller gen.PID
@@ -45,8 +52,9 @@ func (p *pendingCalls) add(ref gen.Ref, call pendingCall) {
 	if p.calls == nil {
 		p.calls = make(map[gen.Ref]pendingCall)
 	}
-	if len(p.calls) > 4096 {
+	if len(p.calls) >= max(p.sweepAt, minSweep) {
 		p.sweep()
+		p.sweepAt = 2 * len(p.calls)
 	}
 	p.calls[ref] = call
 	p.mu.Unlock()
@@ -55,6 +63,7 @@ func (p *pendingCalls) add(ref gen.Ref, call pendingCall) {
 // sweep forgets calls whose deadline passed: their caller stopped waiting long ago.
 func (p *pendingCalls) sweep() {
 	for ref := range p.calls {
+		p.swept++
 		if !ref.IsAlive() {
 			delete(p.calls, ref)
 		}

@@ -101,3 +101,25 @@ func TestCallsEndWhenTheConnectionGoes(t *testing.T) {
 	}
 	require.Equal(t, map[gen.Ref]error{byPID: gen.ErrNoConnection, byName: gen.ErrNoConnection}, ended)
 }
+
+// The table of calls to the peer is swept of calls whose caller gave up as it doubles, not at
+// every call once it holds 4,096: before, a peer that answered nothing made each new call look
+// at every call still waiting, work quadratic in their number.
+func TestPendingCallsAreSweptAsTheTableDoubles(t *testing.T) {
+	var p pendingCalls
+	const n = 12000
+	caller := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
+	for i := range n {
+		// no deadline: the caller waits still
+		p.add(gen.Ref{Node: "a@host", Creation: 1, ID: [3]uint64{uint64(i) + 1, 7, 0}}, pendingCall{caller: caller})
+	}
+	require.Len(t, p.calls, n)
+	require.LessOrEqual(t, p.swept, 3*n)
+
+	// Calls past their deadline go at the sweeps.
+	for i := range 2 * n {
+		p.add(gen.Ref{Node: "a@host", Creation: 1, ID: [3]uint64{uint64(i) + 1, 8, 1}}, pendingCall{caller: caller})
+	}
+	require.Less(t, len(p.calls), 2*n)
+	require.LessOrEqual(t, p.swept, 6*n)
+}
