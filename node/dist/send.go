@@ -91,6 +91,12 @@ func (c *Connection) sendNow(ctrl Control, payload etf.Term) error {
 	if b, err = enc.AppendTerm(b, tuple); err == nil && ctrl.Op.HasPayload() {
 		b, err = enc.AppendTerm(b, payload)
 	}
+	return c.pushWhole(b, err, c.out.pushNow)
+}
+
+// pushWhole queues b, one message after room for its 4-byte length, with push (the queue's
+// push or pushNow); when encoding it failed (err), it gives b back and returns err.
+func (c *Connection) pushWhole(b []byte, err error, push func(outItem) error) error {
 	if err != nil {
 		putBuffer(b)
 		return err
@@ -98,7 +104,7 @@ func (c *Connection) sendNow(ctrl Control, payload etf.Term) error {
 	b = fit(b, 0)
 	c.messagesOut.Add(1)
 	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
-	return c.out.pushNow(outItem{segs: [][]byte{b}, owner: b})
+	return push(outItem{segs: [][]byte{b}, owner: b})
 }
 
 // controlTerm is ctrl as the tuple to write, or errClosed once the connection is closing.
@@ -126,14 +132,7 @@ func (c *Connection) sendPassThrough(ctrl Control, tuple etf.Tuple, payload etf.
 	if err == nil && ctrl.Op.HasPayload() {
 		b, err = enc.Append(b, payload)
 	}
-	if err != nil {
-		putBuffer(b)
-		return err
-	}
-	b = fit(b, 0)
-	c.messagesOut.Add(1)
-	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
-	return push(outItem{segs: [][]byte{b}, owner: b})
+	return c.pushWhole(b, err, push)
 }
 
 // fragment splits a message into fragments without copying it: the first fragment carries
