@@ -392,15 +392,10 @@ func TestSilentPeerIsDeclaredDownWhileTheQueueIsFull(t *testing.T) {
 // The node's answers to the peer's signals, and the EXIT of a local process that ended, go out
 // even while the queue is full: the reader keeps reading the peer, and Ergo, which sends the
 // EXIT while it holds its link tables, goes on.
-func TestTheNodesOwnSignalsDoNotWaitForRoom(t *testing.T) {
-	ours, theirs := net.Pipe() // the peer writes, and reads nothing
-	a := serveOn(t, ours, "a@host", "b@host", allFlags, Options{MaxQueueBytes: 1})
-	local := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
-	remote := gen.PID{Node: "b@host", ID: 2002, Creation: 1}
-	ghost := gen.PID{Node: "a@host", ID: 4040, Creation: 1}
-	a.core.unknown[ghost] = true
-
-	// One message is being written and one waits: the queue is full, and so are the senders.
+// fillQueue fills the send queue of a, whose peer reads nothing and whose MaxQueueBytes is
+// tiny: one message from local to remote is being written and one waits, and so does a sender.
+func fillQueue(t *testing.T, a *served, local, remote gen.PID) {
+	t.Helper()
 	for range 3 {
 		go a.conn.SendPID(local, remote, gen.MessageOptions{}, make([]byte, 1000))
 	}
@@ -409,6 +404,17 @@ func TestTheNodesOwnSignalsDoNotWaitForRoom(t *testing.T) {
 		defer a.conn.out.mu.Unlock()
 		return a.conn.out.writing && len(a.conn.out.items) > 0
 	}, 10*time.Second, time.Millisecond)
+}
+
+func TestTheNodesOwnSignalsDoNotWaitForRoom(t *testing.T) {
+	ours, theirs := net.Pipe() // the peer writes, and reads nothing
+	a := serveOn(t, ours, "a@host", "b@host", allFlags, Options{MaxQueueBytes: 1})
+	local := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
+	remote := gen.PID{Node: "b@host", ID: 2002, Creation: 1}
+	ghost := gen.PID{Node: "a@host", ID: 4040, Creation: 1}
+	a.core.unknown[ghost] = true
+
+	fillQueue(t, a, local, remote)
 
 	// Each of these signals wants an answer but the last.
 	var stream []byte

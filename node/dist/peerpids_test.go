@@ -118,14 +118,7 @@ func TestErgosLinksAndMonitorsDoNotWaitForRoom(t *testing.T) {
 	local := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
 	remote := gen.PID{Node: "b@host", ID: 2002, Creation: 1}
 	named := gen.ProcessID{Name: "named", Node: "b@host"}
-	for range 3 {
-		go a.conn.SendPID(local, remote, gen.MessageOptions{}, make([]byte, 1000))
-	}
-	require.Eventually(t, func() bool {
-		a.conn.out.mu.Lock()
-		defer a.conn.out.mu.Unlock()
-		return a.conn.out.writing && len(a.conn.out.items) > 0
-	}, 10*time.Second, time.Millisecond)
+	fillQueue(t, a, local, remote)
 
 	core := a.core.PID()
 	done := make(chan error, 1)
