@@ -101,7 +101,7 @@ type invalidTerm struct{ err error }
 type comparer struct {
 	// The pairs of maps in map key order, sorted once per call: a map inside a key is compared
 	// each time the keys around it are, and sorting it again each time would multiply the cost
-	// by the comparisons of every level above it. Small maps of flat keys (see flatPairs) are
+	// by the comparisons of every level above it. Small maps of flat keys (see flatKeys) are
 	// cheap to sort again and are not kept.
 	sorted map[mapID]Map
 	// Equal finds the keys of maps whose keys hold terms by their hashes, kept for large
@@ -730,7 +730,7 @@ func (c *comparer) inKeyOrder(m Map, depth int) Map {
 	if len(m) < 2 {
 		return m
 	}
-	if len(m) <= smallMapPairs && flatPairs(m) {
+	if len(m) <= smallMapPairs && flatKeys(m) {
 		return c.sortedPairs(m, depth)
 	}
 	id := mapID{&m[0], len(m)}
@@ -743,24 +743,6 @@ func (c *comparer) inKeyOrder(m Map, depth int) Map {
 	}
 	c.sorted[id] = s
 	return s
-}
-
-// flatPairs reports whether the keys of m are all terms that hold no other terms, which compare
-// in one step or one pass over their bytes.
-func flatPairs(m Map) bool {
-	for i := range m {
-		switch k := m[i].Key.(type) {
-		case []byte, string, Atom, bool, nil, int64, int, float64, *big.Int, PID, Port, Ref,
-			ExportFun, BitString, ByteList:
-		case List:
-			if len(k) > 0 {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 func (c *comparer) compareMaps(a, b Map, exact bool, depth int) int {
@@ -788,7 +770,7 @@ func (c *comparer) equalMaps(a, b Map, depth int) bool {
 	if len(a) != len(b) {
 		return false
 	}
-	if !flatPairs(a) || !flatPairs(b) {
+	if !flatKeys(a) || !flatKeys(b) {
 		// Keys that hold terms: searching for each key among the others, or hashing each
 		// anew, costs their size for every level above them.
 		if same, ok := c.equalByHash(a, b, depth); ok {
@@ -842,15 +824,7 @@ func (c *comparer) equalByHash(a, b Map, depth int) (same, ok bool) {
 	if c.hashes.foreign {
 		return false, false
 	}
-	index := make(map[uint64]int, len(b)) // key hash -> index in b, or -1 when keys share it
-	for j := range b {
-		h := c.hashes.hash(b[j].Key)
-		if _, dup := index[h]; dup {
-			index[h] = -1
-		} else {
-			index[h] = j
-		}
-	}
+	index := c.hashes.keyIndex(b)
 	hashes := make([]uint64, len(a))
 	for i := range a {
 		hashes[i] = c.hashes.hash(a[i].Key)

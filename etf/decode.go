@@ -1184,8 +1184,8 @@ func (s *decodeState) fun(at int) (Term, error) {
 
 // dupChecker finds two equal keys in a decoded map. Small maps of flat keys (see flatKeys)
 // compare every pair of keys; the others go through a hash table of key hashes, so a map of n
-// keys costs O(n) and not O(n²). The
-// hash is seeded per Decode call, so a sender cannot choose keys that all fall into one slot.
+// keys costs O(n) and not O(n²). The hash is seeded per Decode call, so a sender cannot choose
+// keys that all fall into one slot.
 type dupChecker struct {
 	seed   maphash.Seed
 	seeded bool
@@ -1201,8 +1201,8 @@ type dupChecker struct {
 	// every level above it. The hashes of large lists, tuples, maps and funs are kept, by
 	// the address of their first element: the parts of a decoded term never share one.
 	// work counts the steps taken, which decides what is large.
-	termMemo map[*Term]sizedHash
-	pairMemo map[*MapPair]sizedHash
+	termMemo hashMemo[Term]
+	pairMemo hashMemo[MapPair]
 	work     int
 
 	// foreign is set when hash meets a Go value that Decode does not make, or makes in
@@ -1218,6 +1218,26 @@ type sizedHash struct {
 	n    int
 	from uint64
 	h    uint64
+}
+
+// hashMemo keeps the hashes of slices by the address of their first element.
+type hashMemo[E any] map[*E]sizedHash
+
+// get returns the kept hash of the slice of n elements from first, hashed from from.
+func (m hashMemo[E]) get(first *E, n int, from uint64) (uint64, bool) {
+	if len(m) == 0 {
+		return 0, false
+	}
+	k, ok := m[first]
+	return k.h, ok && k.n == n && k.from == from
+}
+
+// keep keeps h as the hash of the slice of n elements from first, hashed from from.
+func (m *hashMemo[E]) keep(first *E, n int, from, h uint64) {
+	if *m == nil {
+		*m = make(hashMemo[E])
+	}
+	(*m)[first] = sizedHash{n, from, h}
 }
 
 // memoWork is the number of hashing steps from which a composite's hash is kept.
@@ -1245,13 +1265,16 @@ func (c *dupChecker) find(m Map) (int, int) {
 	return c.hashedFind(m)
 }
 
-// flatKeys reports whether no key of m holds other terms. Such keys are cheap to compare pair
-// by pair; keys that hold terms are not: two alike deep down cost their whole size to tell
-// apart, and every level would pay that again for the level below. Those go by their hashes,
-// which are kept, and only keys of the same hash are compared.
+// flatKeys reports whether no key of m holds other terms: each compares in one step or one
+// pass over its bytes. Keys that hold terms are not cheap to compare pair by pair: two alike
+// deep down cost their whole size to tell apart, and every level would pay that again for the
+// level below. Those go by their hashes, which are kept, and only keys of the same hash are
+// compared. Go values that Decode does not make count as holding terms unless listed.
 func flatKeys(m Map) bool {
 	for i := range m {
 		switch k := m[i].Key.(type) {
+		case []byte, string, Atom, bool, nil, int64, int, float64, *big.Int, PID, Port, Ref,
+			ExportFun, BitString, ByteList:
 		case List:
 			if len(k) > 0 {
 				return false
@@ -1264,12 +1287,8 @@ func flatKeys(m Map) bool {
 			if len(k) > 0 {
 				return false
 			}
-		case ImproperList:
+		default:
 			return false
-		case LocalFun:
-			if len(k.FreeVars) > 0 {
-				return false
-			}
 		}
 	}
 	return true
@@ -1416,41 +1435,21 @@ func (c *dupChecker) num(kind, v uint64) uint64 {
 	return combine(kind, mix64(v^maphash.String(c.seed, "")))
 }
 
-// termsHash is the kept hash of the slice that starts at first, hashed from from, if there is
-// one.
-func (c *dupChecker) termsHash(first *Term, n int, from uint64) (uint64, bool) {
-	if len(c.termMemo) == 0 {
-		return 0, false
-	}
-	k, ok := c.termMemo[first]
-	return k.h, ok && k.n == n && k.from == from
-}
-
-// keepTermsHash keeps h as the hash of the slice that starts at first when hashing it took
-// memoWork steps or more since start.
-func (c *dupChecker) keepTermsHash(first *Term, n, start int, from, h uint64) {
-	if c.work-start < memoWork {
-		return
-	}
-	if c.termMemo == nil {
-		c.termMemo = make(map[*Term]sizedHash)
-	}
-	c.termMemo[first] = sizedHash{n, from, h}
-}
-
 // hashTerms hashes a slice of terms, starting from the hash h of its kind.
 func (c *dupChecker) hashTerms(h uint64, v []Term) uint64 {
 	if len(v) == 0 {
 		return h
 	}
-	if kept, ok := c.termsHash(&v[0], len(v), h); ok {
+	if kept, ok := c.termMemo.get(&v[0], len(v), h); ok {
 		return kept
 	}
 	start, from := c.work, h
 	for _, e := range v {
 		h = combine(h, c.hash(e))
 	}
-	c.keepTermsHash(&v[0], len(v), start, from, h)
+	if c.work-start >= memoWork {
+		c.termMemo.keep(&v[0], len(v), from, h)
+	}
 	return h
 }
 
@@ -1550,10 +1549,8 @@ func (c *dupChecker) hashMap(m Map) uint64 {
 	if len(m) == 0 {
 		return mix64(hashMap)
 	}
-	if len(c.pairMemo) > 0 {
-		if kept, ok := c.pairMemo[&m[0]]; ok && kept.n == len(m) {
-			return kept.h
-		}
+	if kept, ok := c.pairMemo.get(&m[0], len(m), hashMap); ok {
+		return kept
 	}
 	start := c.work
 	// Summing makes the hash independent of the order of the pairs.
@@ -1563,10 +1560,7 @@ func (c *dupChecker) hashMap(m Map) uint64 {
 	}
 	h = mix64(h)
 	if c.work-start >= memoWork {
-		if c.pairMemo == nil {
-			c.pairMemo = make(map[*MapPair]sizedHash)
-		}
-		c.pairMemo[&m[0]] = sizedHash{len(m), 0, h}
+		c.pairMemo.keep(&m[0], len(m), hashMap, h)
 	}
 	return h
 }
@@ -1709,15 +1703,7 @@ func (c *dupChecker) mapEqual(x, y Map) bool {
 		}
 		return true
 	}
-	index := make(map[uint64]int, len(y)) // key hash -> index in y, or -1 when two keys share it
-	for j, q := range y {
-		h := c.hash(q.Key)
-		if _, ok := index[h]; ok {
-			index[h] = -1
-		} else {
-			index[h] = j
-		}
-	}
+	index := c.keyIndex(y)
 	for _, p := range x {
 		j, ok := index[c.hash(p.Key)]
 		if !ok {
@@ -1958,4 +1944,18 @@ func (s *decodeState) boxFloat(f float64) Term {
 	p := s.plainWord()
 	*(*float64)(p) = f
 	return makeTerm(typeFloat64, p)
+}
+
+// keyIndex maps the hash of each key of m to the key's index, or to -1 when keys share it.
+func (c *dupChecker) keyIndex(m Map) map[uint64]int {
+	index := make(map[uint64]int, len(m))
+	for j := range m {
+		h := c.hash(m[j].Key)
+		if _, ok := index[h]; ok {
+			index[h] = -1
+		} else {
+			index[h] = j
+		}
+	}
+	return index
 }
