@@ -928,6 +928,12 @@ func (s *decodeState) atomAfterTag(tag byte, at int) (atomEntry, error) {
 // maxAtomChars is the most characters an Erlang atom holds.
 const maxAtomChars = 255
 
+// ValidAtom reports whether text is the UTF-8 text of an atom the BEAM accepts: valid UTF-8 of
+// at most 255 characters, as Decode requires of atoms in terms.
+func ValidAtom(text []byte) bool {
+	return len(text) <= 4*maxAtomChars && utf8.Valid(text) && utf8.RuneCount(text) <= maxAtomChars
+}
+
 // checkCreation8 checks the creation byte of the old pid, port and reference forms: only its
 // two low bits may be used, and the BEAM refuses the rest.
 func (s *decodeState) checkCreation8(tag byte, at int, c byte) error {

@@ -817,3 +817,12 @@ func TestDecodeTermCompressed(t *testing.T) {
 	_, err = (&Decoder{MaxSize: 999}).Decode(c)
 	require.ErrorIs(t, err, ErrTooLarge, "the expansion counts against MaxSize")
 }
+
+func TestValidAtom(t *testing.T) {
+	require.True(t, ValidAtom([]byte("")))
+	require.True(t, ValidAtom([]byte(strings.Repeat("a", 255))))
+	require.True(t, ValidAtom([]byte(strings.Repeat("ø", 255)))) // 510 bytes, 255 characters
+	require.False(t, ValidAtom([]byte(strings.Repeat("a", 256))))
+	require.False(t, ValidAtom([]byte(strings.Repeat("ø", 256))))
+	require.False(t, ValidAtom([]byte{0xff}))
+}

@@ -140,9 +140,7 @@ func genCall(from gen.PID, ref gen.Ref, request any) etf.Tuple {
 
 // LinkPID links a local process (Ergo sends its core pid) to a peer process.
 func (c *Connection) LinkPID(pid gen.PID, target gen.PID) error {
-	c.sig.mu.Lock()
-	addTo(&c.sig.links, pid, target, struct{}{})
-	c.sig.mu.Unlock()
+	c.rememberLink(pid, target)
 	return c.sendNow(Control{Op: OpLink, From: pid, To: target}, nil)
 }
 

@@ -39,9 +39,7 @@ func (c *Connection) Link(local, remote gen.PID) error {
 	// registered as a consumer of it. By then the link is recorded, so that an end right after
 	// finds the peer process to send the EXIT to (see linkIn), and the LINK is queued, so that
 	// the EXIT follows it.
-	c.sig.mu.Lock()
-	addTo(&c.sig.links, local, remote, struct{}{})
-	c.sig.mu.Unlock()
+	c.rememberLink(local, remote)
 	if err := c.send(Control{Op: OpLink, From: local, To: remote}, nil); err != nil {
 		c.forgetLink(local, remote)
 		return err
@@ -54,6 +52,13 @@ func (c *Connection) Link(local, remote gen.PID) error {
 		return err
 	}
 	return nil
+}
+
+// rememberLink records the link between local and remote.
+func (c *Connection) rememberLink(local, remote gen.PID) {
+	c.sig.mu.Lock()
+	addTo(&c.sig.links, local, remote, struct{}{})
+	c.sig.mu.Unlock()
 }
 
 // forgetLink removes the record of a link and reports whether there was one.

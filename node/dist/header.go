@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/gobeam/gobeam/etf"
 )
@@ -103,8 +102,9 @@ func (c *atomCacheReader) readRefs(b []byte) ([]etf.Atom, []byte, error) {
 			if len(b) < length {
 				return nil, nil, errShortHeader
 			}
-			if !validAtom(b[:length]) {
-				return nil, nil, badHeader("atom cache entry %d is not UTF-8 of at most %d characters", i, maxAtomChars)
+			// The cache would otherwise keep texts of any bytes, up to 64 KB each.
+			if !etf.ValidAtom(b[:length]) {
+				return nil, nil, badHeader("atom cache entry %d is not UTF-8 of at most 255 characters", i)
 			}
 			a := c.atom(b[:length])
 			c.table.put(slot, a)
@@ -120,15 +120,6 @@ func (c *atomCacheReader) readRefs(b []byte) ([]etf.Atom, []byte, error) {
 		c.refs = append(c.refs, a)
 	}
 	return c.refs, b, nil
-}
-
-// maxAtomChars is the most characters an Erlang atom holds.
-const maxAtomChars = 255
-
-// validAtom reports whether text may be an atom, by the decoder's rules for atoms in terms:
-// the cache would otherwise keep texts of any length, up to 64 KB each.
-func validAtom(text []byte) bool {
-	return len(text) <= 4*maxAtomChars && utf8.Valid(text) && utf8.RuneCount(text) <= maxAtomChars
 }
 
 // atom returns the atom for text, sharing one string per distinct atom seen on the connection.

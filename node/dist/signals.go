@@ -220,9 +220,7 @@ func (c *Connection) deliver(from gen.PID, msg etf.Term,
 // connection (SendTerminatePID), which finds the peer process to send the EXIT to only in the
 // record. An end that came first already sent the EXIT and took the record with it.
 func (c *Connection) linkIn(from, to gen.PID) {
-	c.sig.mu.Lock()
-	addTo(&c.sig.links, to, from, struct{}{})
-	c.sig.mu.Unlock()
+	c.rememberLink(to, from)
 	if err := c.core.RouteLinkPID(from, to); err != nil && c.forgetLink(to, from) {
 		c.sendExit(to, from, ReasonTerm(gen.ErrProcessUnknown))
 	}
