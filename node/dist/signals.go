@@ -78,14 +78,6 @@ func (c *Connection) dispatch(ctrl Control, payload etf.Term) error {
 			c.log.Debug("message from %s to %s, not a process of this node, dropped", c.peer.Name, ctrl.To)
 			return nil
 		}
-	case OpAliasSend, OpAliasSendTT:
-		if ctrl.Ref.Node != local {
-			c.log.Debug("message from %s to alias %s, not one of this node, dropped", c.peer.Name, ctrl.Ref)
-			return nil
-		}
-	}
-	switch ctrl.Op {
-	case OpSend, OpSendTT, OpSendSender, OpSendSenderTT:
 		c.deliver(ctrl.From, payload, func(opts gen.MessageOptions, msg any) error {
 			return c.core.RouteSendPID(ctrl.From, ctrl.To, opts, msg)
 		}, func(opts gen.MessageOptions, req any) error {
@@ -101,6 +93,10 @@ func (c *Connection) dispatch(ctrl Control, payload etf.Term) error {
 		}, gen.PID{}, ctrl.ToName)
 
 	case OpAliasSend, OpAliasSendTT:
+		if ctrl.Ref.Node != local {
+			c.log.Debug("message from %s to alias %s, not one of this node, dropped", c.peer.Name, ctrl.Ref)
+			return nil
+		}
 		alias := gen.Alias(ctrl.Ref)
 		c.deliver(ctrl.From, payload, func(opts gen.MessageOptions, msg any) error {
 			return c.core.RouteSendAlias(ctrl.From, alias, opts, msg)
