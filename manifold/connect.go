@@ -68,19 +68,20 @@ func (m *Manifold) castAfterProbe(from gen.Process, to gen.ProcessID, request et
 		_, err := m.connects.queue(m, to, request, first)
 		return err
 	}
-	waitProbe(first)
-	to.Name = m.probes.resolve(to.Node, to.Name)
-	return m.cast(from, to, request)
+	return m.cast(from, m.afterProbe(to, first), request)
 }
 
-// waitProbe waits for a first probe to end, for probeWaitMax at most.
-func waitProbe(first <-chan struct{}) {
+// afterProbe waits for first, the first probe of (to.Node, to.Name), to end, for probeWaitMax
+// at most, and returns to with the partitioner it found usable.
+func (m *Manifold) afterProbe(to gen.ProcessID, first <-chan struct{}) gen.ProcessID {
 	t := time.NewTimer(probeWaitMax)
 	defer t.Stop()
 	select {
 	case <-first:
 	case <-t.C:
 	}
+	to.Name = m.probes.resolve(to.Node, to.Name)
+	return to
 }
 
 // queue queues the cast of request to to when no connection to its node is up, starting the
@@ -143,8 +144,7 @@ func (c *connects) dial(m *Manifold, node gen.Atom) {
 		}
 		for _, q := range batch {
 			if q.first != nil {
-				waitProbe(q.first)
-				q.to.Name = m.probes.resolve(q.to.Node, q.to.Name)
+				q.to = m.afterProbe(q.to, q.first)
 			}
 			if err := m.node.Send(q.to, q.msg); err != nil {
 				m.dropped.Add(1)
