@@ -113,6 +113,14 @@ func (o Options) cookie() (string, error) {
 	return handshake.DefaultCookie()
 }
 
+// CheckCookies checks cookies as Start checks Options.Cookies: every key a node name
+// (name@host), every cookie not empty. A program that reads them from its configuration can
+// say which setting is wrong before it starts the node.
+func CheckCookies(cookies map[string]string) error {
+	_, err := Options{Cookies: cookies}.peerCookies()
+	return err
+}
+
 func (o Options) peerCookies() (map[gen.Atom]string, error) {
 	if len(o.Cookies) == 0 {
 		return nil, nil

@@ -192,10 +192,8 @@ func parseFlags(args []string) (config, error) {
 	if c.tlsCert == "" && (c.tlsCA != "" || c.tlsServerName != "") {
 		return c, fmt.Errorf("%s and %s need %s and %s", source("tls-ca"), source("tls-server-name"), source("tls-cert"), source("tls-key"))
 	}
-	for name, cookie := range c.peerCookies {
-		if _, _, ok := strings.Cut(name, "@"); !ok || cookie == "" {
-			return c, fmt.Errorf("%s: %q=%q: want NODE=COOKIE, NODE being name@host", source("peer-cookie"), name, cookie)
-		}
+	if err := node.CheckCookies(c.peerCookies); err != nil {
+		return c, fmt.Errorf("%s: %w", source("peer-cookie"), err)
 	}
 	return c, nil
 }
