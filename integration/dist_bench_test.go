@@ -1,7 +1,11 @@
 package integration
 
 import (
+	"bufio"
+	"encoding/binary"
 	"fmt"
+	"io"
+	"net"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,7 +24,9 @@ import (
 // run checks that all messages arrived in order. scripts/bench-dist prints the ratios.
 //
 // Each sub-benchmark sends b.N messages of the form {seq, Tag, I} or {seq, Tag, I, Payload}
-// from one process to one process, and reports msgs/s and MB/s of payload.
+// from one process to one process, and reports msgs/s and MB/s of payload. For 64 KB messages,
+// tcp-reuse and tcp-owned show the ceiling: the same erl sender's messages read by Go from a
+// plain TCP socket, with no distribution in between.
 func BenchmarkDist(b *testing.B) { benchDist(b, nil) }
 
 // BenchmarkDistTLS is BenchmarkDist with every node on the TLS distribution (erl's
@@ -99,6 +105,18 @@ func benchDist(b *testing.B, ca *testCA) {
 			}
 			report(b, time.Since(start))
 		})
+		if size.payload != nil && ca == nil {
+			// The same erl sender without the distribution: what a Go receiver can take in
+			// from it at all. "reuse" reads every message into one buffer; "owned" gives each
+			// message a buffer of its own, handed to another goroutine, as a message handed to
+			// an actor must be.
+			for _, owned := range []bool{false, true} {
+				name := map[bool]string{false: "tcp-reuse/", true: "tcp-owned/"}[owned]
+				b.Run(name+size.name, func(b *testing.B) {
+					report(b, rawTCPReceive(b, src, size.payload, owned))
+				})
+			}
+		}
 		b.Run("go-beam/"+size.name, func(b *testing.B) {
 			collector := dst.MustCall("gobeam_dist", "start_collector", b.N)
 			start := time.Now()
@@ -119,6 +137,63 @@ func benchDist(b *testing.B, ca *testCA) {
 			report(b, time.Since(start))
 		})
 	}
+}
+
+// rawTCPReceive has src send payload b.N times over plain TCP, each with a 4-byte length in
+// front, and reads them in Go; it returns how long that took, counted from the connection.
+func rawTCPReceive(b *testing.B, src *erlpeer.Peer, payload []byte, owned bool) time.Duration {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	sent := make(chan error, 1)
+	go func() {
+		_, err := src.Call("gobeam_dist", "send_tcp", ln.Addr().(*net.TCPAddr).Port, payload, b.N)
+		sent <- err
+	}()
+	conn, err := ln.Accept()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	r := bufio.NewReaderSize(conn, 256<<10)
+	mailbox := make(chan []byte, 1024)
+	taken := make(chan int)
+	go func() {
+		n := 0
+		for m := range mailbox {
+			n += len(m)
+		}
+		taken <- n
+	}()
+	reused := make([]byte, len(payload))
+	var head [4]byte
+	for i := 0; i < b.N; i++ {
+		if _, err := io.ReadFull(r, head[:]); err != nil {
+			b.Fatal(err)
+		}
+		m := reused[:binary.BigEndian.Uint32(head[:])]
+		if owned {
+			m = make([]byte, len(m))
+		}
+		if _, err := io.ReadFull(r, m); err != nil {
+			b.Fatal(err)
+		}
+		if owned {
+			mailbox <- m
+		}
+	}
+	close(mailbox)
+	took := time.Since(start)
+	if n := <-taken; owned && n != b.N*len(payload) {
+		b.Fatalf("took in %d bytes, want %d", n, b.N*len(payload))
+	}
+	if err := <-sent; err != nil {
+		b.Fatal(err)
+	}
+	return took
 }
 
 // countingSink checks that {seq, _, 1..N[, _]} arrive in order and reports when all did.

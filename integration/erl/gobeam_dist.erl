@@ -1,7 +1,7 @@
 %% Erlang side of the distribution tests: senders and order-checking receivers that run on the
 %% BEAM peer, so that 100,000 messages cross the distribution link and not the test harness.
 -module(gobeam_dist).
--export([send_seq/3, send_seq/4, start_collector/1, await_collector/2, start_echo/1, pattern/1,
+-export([send_seq/3, send_seq/4, send_tcp/3, start_collector/1, await_collector/2, start_echo/1, pattern/1,
          digest/1, receive_one/1, monitor_nodes/0, node_events/0]).
 
 %% Sends {seq, Tag, I} for I = 1..N to Dest (a pid, a name or {Name, Node}), in order.
@@ -19,6 +19,19 @@ send_loop(_Dest, _Tag, I, N, _Payload) when I > N -> ok;
 send_loop(Dest, Tag, I, N, Payload) ->
     Dest ! {seq, Tag, I, Payload},
     send_loop(Dest, Tag, I + 1, N, Payload).
+
+%% Sends Payload N times over a plain TCP connection to Port on 127.0.0.1, each with a 4-byte
+%% length in front, as the distribution frames its packets: what a receiver can take in
+%% without the distribution, from the same sender.
+send_tcp(Port, Payload, N) ->
+    {ok, S} = gen_tcp:connect({127, 0, 0, 1}, Port, [binary, {packet, 4}, {active, false}]),
+    tcp_loop(S, Payload, N),
+    ok = gen_tcp:close(S).
+
+tcp_loop(_S, _Payload, 0) -> ok;
+tcp_loop(S, Payload, N) ->
+    ok = gen_tcp:send(S, Payload),
+    tcp_loop(S, Payload, N - 1).
 
 %% A collector expects {seq, _, 1}, {seq, _, 2}, ... {seq, _, N} in that order.
 start_collector(N) ->
