@@ -17,7 +17,8 @@ import (
 )
 
 // BenchmarkManifold fans a ~300-byte chat map out to 10,000 receivers, b.N rounds, in one run:
-// BEAM->BEAM (two Elixir nodes, the reference), BEAM->Go, Go->BEAM and Go->Go. It reports
+// BEAM->BEAM (two Elixir nodes, the reference), BEAM->Go, Go->BEAM and Go->Go, and the
+// receiving Go node's fan-out to its own actors alone (go-local). It reports
 // deliveries/s (until the last receiver got the last round) and the sender's time per round.
 // scripts/bench-manifold prints the ratios.
 func BenchmarkManifold(b *testing.B) {
@@ -114,6 +115,11 @@ func BenchmarkManifold(b *testing.B) {
 	}
 	b.Run("go-beam", func(b *testing.B) { goSend(b, beamPids, beamCount) })
 	b.Run("go-go", func(b *testing.B) { goSend(b, goPidsB, countB.Load) })
+
+	// The ceiling of BEAM->Go: the receiving node's Manifold send to its own 10,000 receivers
+	// (partitioner and workers, no connection, no decoding, and no erl sender beside it on the
+	// machine's cores).
+	b.Run("go-local", func(b *testing.B) { goSend(b, goPidsA, countA.Load) })
 }
 
 type benchReceiver struct {
