@@ -1,8 +1,8 @@
 %% Erlang side of the distribution tests: senders and order-checking receivers that run on the
 %% BEAM peer, so that 100,000 messages cross the distribution link and not the test harness.
 -module(gobeam_dist).
--export([send_seq/3, send_seq/4, send_tcp/3, start_collector/1, await_collector/2, start_echo/1, pattern/1,
-         digest/1, receive_one/1, monitor_nodes/0, node_events/0]).
+-export([send_seq/3, send_seq/4, send_tcp/3, start_collector/1, await_collector/2, start_echo/1,
+         pattern/1, digest/1, receive_one/1, monitor_nodes/0, node_events/0]).
 
 %% Sends {seq, Tag, I} for I = 1..N to Dest (a pid, a name or {Name, Node}), in order.
 send_seq(Dest, Tag, N) -> send_loop(Dest, Tag, 1, N).
