@@ -320,7 +320,7 @@ func TestTerminatedTargetSendsExitAndDown(t *testing.T) {
 	require.Eventually(t, func() bool {
 		b.conn.sig.mu.Lock()
 		defer b.conn.sig.mu.Unlock()
-		return len(b.conn.sig.links[target]) == 1 && len(b.conn.sig.monitors[target]) == 1
+		return len(b.conn.sig.links[target]) == 1 && b.conn.sig.monitors[target].len() == 1
 	}, 5*time.Second, time.Millisecond)
 
 	reason := &ExitReason{Term: etf.Tuple{etf.Atom("shutdown"), int64(42)}}
@@ -513,7 +513,7 @@ func TestUnencodableExitReasonStillFiresTheMonitor(t *testing.T) {
 	require.Eventually(t, func() bool {
 		b.conn.sig.mu.Lock()
 		defer b.conn.sig.mu.Unlock()
-		return len(b.conn.sig.monitors[target]) == 1
+		return b.conn.sig.monitors[target].len() == 1
 	}, 5*time.Second, time.Millisecond)
 	// A channel has no Erlang form.
 	require.NoError(t, b.conn.SendTerminatePID(target, &ExitReason{Term: make(chan int)}))

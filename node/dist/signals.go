@@ -20,9 +20,9 @@ type signalTables struct {
 	// Ergo makes for its local processes are those of the node's core pid. An unlink removes
 	// the link at once, without waiting for the peer's UNLINK_ID_ACK (see exitIn).
 	links map[gen.PID]map[gen.PID]struct{}
-	// monitors of local processes by pid and by registered name, by the peer's reference
-	monitors     map[gen.PID]map[gen.Ref]gen.PID
-	nameMonitors map[gen.Atom]map[gen.Ref]gen.PID
+	// monitors of local processes by pid and by registered name
+	monitors     map[gen.PID]*monitorSet
+	nameMonitors map[gen.Atom]*monitorSet
 	// outgoing monitors made by Ergo (from its core pid): target -> our reference
 	outMonitors     map[gen.PID]gen.Ref
 	outNameMonitors map[gen.Atom]gen.Ref
@@ -61,6 +61,69 @@ func removeFrom[K comparable, V comparable, W any](m map[K]map[V]W, k K, v V) bo
 		delete(m, k)
 	}
 	return true
+}
+
+// monitorSet is the monitors peer processes hold on one local process or name: the peer
+// process of each reference, and how many references each peer process holds. Ergo keeps one
+// monitor per pair of processes, so only the pair's last reference may remove it; the count
+// answers that at once, where looking through the references would make the demonitors of N
+// callers of one busy process cost N squared.
+type monitorSet struct {
+	byRef   map[gen.Ref]gen.PID
+	holders map[gen.PID]int
+}
+
+func (s *monitorSet) len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.byRef)
+}
+
+// addMonitor records that from monitors key under ref.
+func addMonitor[K comparable](m *map[K]*monitorSet, key K, ref gen.Ref, from gen.PID) {
+	if *m == nil {
+		*m = make(map[K]*monitorSet)
+	}
+	s := (*m)[key]
+	if s == nil {
+		s = &monitorSet{byRef: make(map[gen.Ref]gen.PID), holders: make(map[gen.PID]int)}
+		(*m)[key] = s
+	}
+	if old, ok := s.byRef[ref]; ok {
+		s.release(old) // a reference used twice: the later monitor stands
+	}
+	s.byRef[ref] = from
+	s.holders[from]++
+}
+
+// removeMonitor removes the monitor from holds on key under ref. removed is false when there
+// is none (a reference of another process removes nothing, as in BEAM); last is true when
+// from holds no other reference on key.
+func removeMonitor[K comparable](m map[K]*monitorSet, key K, ref gen.Ref, from gen.PID) (removed, last bool) {
+	s := m[key]
+	if s == nil {
+		return false, false
+	}
+	if holder, ok := s.byRef[ref]; !ok || holder != from {
+		return false, false
+	}
+	delete(s.byRef, ref)
+	last = s.release(from)
+	if len(s.byRef) == 0 {
+		delete(m, key)
+	}
+	return true, last
+}
+
+// release drops one reference of from and reports whether it was from's last.
+func (s *monitorSet) release(from gen.PID) bool {
+	if s.holders[from] <= 1 {
+		delete(s.holders, from)
+		return true
+	}
+	s.holders[from]--
+	return false
 }
 
 // dispatch routes one signal from the peer into Ergo. Errors from Ergo (an unknown target, say)
@@ -260,9 +323,9 @@ func (c *Connection) exitIn(from, to gen.PID, reason error) {
 func (c *Connection) monitorIn(ctrl Control) {
 	c.sig.mu.Lock()
 	if ctrl.ToName != "" {
-		addTo(&c.sig.nameMonitors, ctrl.ToName, ctrl.Ref, ctrl.From)
+		addMonitor(&c.sig.nameMonitors, ctrl.ToName, ctrl.Ref, ctrl.From)
 	} else {
-		addTo(&c.sig.monitors, ctrl.To, ctrl.Ref, ctrl.From)
+		addMonitor(&c.sig.monitors, ctrl.To, ctrl.Ref, ctrl.From)
 	}
 	c.sig.mu.Unlock()
 	var err error
@@ -279,9 +342,9 @@ func (c *Connection) monitorIn(ctrl Control) {
 	c.sig.mu.Lock()
 	var recorded bool
 	if ctrl.ToName != "" {
-		recorded = removeFrom(c.sig.nameMonitors, ctrl.ToName, ctrl.Ref)
+		recorded, _ = removeMonitor(c.sig.nameMonitors, ctrl.ToName, ctrl.Ref, ctrl.From)
 	} else {
-		recorded = removeFrom(c.sig.monitors, ctrl.To, ctrl.Ref)
+		recorded, _ = removeMonitor(c.sig.monitors, ctrl.To, ctrl.Ref, ctrl.From)
 	}
 	c.sig.mu.Unlock()
 	if recorded {
@@ -294,32 +357,23 @@ func (c *Connection) demonitorIn(ctrl Control) {
 	// with the call's own reference: the call is over (see peerCalls).
 	c.peerCalls.take(ctrl.Ref)
 	c.sig.mu.Lock()
-	var still bool
+	var removed, last bool
 	if ctrl.ToName != "" {
-		removeFrom(c.sig.nameMonitors, ctrl.ToName, ctrl.Ref)
-		still = containsValue(c.sig.nameMonitors[ctrl.ToName], ctrl.From)
+		removed, last = removeMonitor(c.sig.nameMonitors, ctrl.ToName, ctrl.Ref, ctrl.From)
 	} else {
-		removeFrom(c.sig.monitors, ctrl.To, ctrl.Ref)
-		still = containsValue(c.sig.monitors[ctrl.To], ctrl.From)
+		removed, last = removeMonitor(c.sig.monitors, ctrl.To, ctrl.Ref, ctrl.From)
 	}
 	c.sig.mu.Unlock()
-	if still {
-		return // the same process monitors the target under another reference too
+	if !removed || !last {
+		// No such monitor (the target ended, or the reference is not the sender's), or the
+		// same process monitors the target under another reference too.
+		return
 	}
 	if ctrl.ToName != "" {
 		c.core.RouteDemonitorProcessID(ctrl.From, gen.ProcessID{Name: ctrl.ToName, Node: c.core.Name()})
 	} else {
 		c.core.RouteDemonitorPID(ctrl.From, ctrl.To)
 	}
-}
-
-func containsValue(m map[gen.Ref]gen.PID, pid gen.PID) bool {
-	for _, p := range m {
-		if p == pid {
-			return true
-		}
-	}
-	return false
 }
 
 // downIn is the DOWN of a monitor Ergo made on a peer process.
@@ -440,7 +494,7 @@ func (c *Connection) terminated(pid gen.PID, name gen.Atom, reason error) {
 	term := ReasonTerm(reason)
 	c.sig.mu.Lock()
 	var links map[gen.PID]struct{}
-	var mons map[gen.Ref]gen.PID
+	var mons *monitorSet
 	if name != "" {
 		mons = c.sig.nameMonitors[name]
 		delete(c.sig.nameMonitors, name)
@@ -454,7 +508,10 @@ func (c *Connection) terminated(pid gen.PID, name gen.Atom, reason error) {
 	for peerPid := range links {
 		c.sendExit(pid, peerPid, term)
 	}
-	for ref, peerPid := range mons {
+	if mons == nil {
+		return
+	}
+	for ref, peerPid := range mons.byRef {
 		// A call the process had not answered ends with this DOWN.
 		c.peerCalls.take(ref)
 		c.sendDown(pid, name, peerPid, ref, term)
