@@ -98,8 +98,9 @@ func addMonitor[K comparable](m *map[K]*monitorSet, key K, ref gen.Ref, from gen
 }
 
 // removeMonitor removes the monitor from holds on key under ref. removed is false when there
-// is none (a reference of another process removes nothing, as in BEAM); last is true when
-// from holds no other reference on key.
+// is none: only the process that made a monitor removes it, so a peer naming another
+// process's reference cannot take that process's Ergo monitor away. last is true when from
+// holds no other reference on key.
 func removeMonitor[K comparable](m map[K]*monitorSet, key K, ref gen.Ref, from gen.PID) (removed, last bool) {
 	s := m[key]
 	if s == nil {
