@@ -79,6 +79,21 @@ func (p *pendingCalls) takeAll() map[gen.Ref]pendingCall {
 	return calls
 }
 
+// takeReply takes the call a reply {Tag, Reply} sent to the local process to answers: only
+// the caller's own tag does, so a peer that sends another process's tag to the wrong pid
+// neither answers that call for the wrong process nor ends it.
+func (p *pendingCalls) takeReply(ref gen.Ref, to gen.PID) (pendingCall, bool) {
+	p.mu.Lock()
+	call, ok := p.calls[ref]
+	if ok && call.caller == to {
+		delete(p.calls, ref)
+	} else {
+		ok = false
+	}
+	p.mu.Unlock()
+	return call, ok
+}
+
 func (p *pendingCalls) take(ref gen.Ref) (pendingCall, bool) {
 	p.mu.Lock()
 	call, ok := p.calls[ref]

@@ -123,3 +123,27 @@ func TestPendingCallsAreSweptAsTheTableDoubles(t *testing.T) {
 	require.Less(t, len(p.calls), 2*n)
 	require.LessOrEqual(t, p.swept, 6*n)
 }
+
+// A reply counts only when it reaches the caller: the caller's tag sent to another local
+// process is an ordinary message to that process, and the call still waits for its reply.
+func TestAReplyAnswersOnlyItsCaller(t *testing.T) {
+	a, b := pair(t, allFlags, Options{})
+	caller := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
+	stranger := gen.PID{Node: "a@host", ID: 1002, Creation: 1}
+	server := gen.PID{Node: "b@host", ID: 1003, Creation: 1}
+	ref := a.core.MakeRef()
+	require.NoError(t, a.conn.CallPID(caller, server, gen.MessageOptions{Ref: ref}, etf.Atom("ping")))
+	require.Equal(t, "call", b.core.next(t).kind)
+
+	require.NoError(t, b.conn.SendPID(server, stranger, gen.MessageOptions{}, etf.Tuple{ref, etf.Atom("misdirected")}))
+	r := a.core.next(t)
+	require.Equal(t, "send", r.kind)
+	require.Equal(t, stranger, r.to)
+	require.Equal(t, etf.Tuple{ref, etf.Atom("misdirected")}, r.message)
+
+	require.NoError(t, b.conn.SendPID(server, caller, gen.MessageOptions{}, etf.Tuple{ref, etf.Atom("pong")}))
+	r = a.core.next(t)
+	require.Equal(t, "response", r.kind)
+	require.Equal(t, caller, r.to)
+	require.Equal(t, etf.Atom("pong"), r.message)
+}

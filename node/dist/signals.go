@@ -259,7 +259,7 @@ func (c *Connection) deliver(from gen.PID, msg etf.Term,
 	}
 	if t, ok := msg.(etf.Tuple); ok && len(t) == 2 && to != (gen.PID{}) {
 		if ref, ok := t[0].(etf.Ref); ok {
-			if call, ok := c.calls.take(ref); ok {
+			if call, ok := c.calls.takeReply(ref, to); ok {
 				if call.monitored() {
 					c.sendLogged(Control{Op: OpDemonitorP, From: call.caller, To: call.target, ToName: call.name, Ref: ref}, nil)
 				}
