@@ -17,7 +17,6 @@ type partitioner struct {
 	act.Actor
 	m       *Manifold
 	workers []gen.PID
-	buckets [][]gen.PID
 	index   []uint32 // scratch: the worker of each pid of the cast being routed
 	counts  []int    // scratch: pids per worker
 }
@@ -33,7 +32,6 @@ func (p *partitioner) Init(args ...any) error {
 	// Workers are linked; a crashed worker is replaced, as Manifold's partitioner does.
 	p.SetTrapExit(true)
 	p.workers = make([]gen.PID, p.m.cfg.Workers+1)
-	p.buckets = make([][]gen.PID, len(p.workers))
 	for i := range p.workers {
 		pid, err := p.startWorker()
 		if err != nil {
@@ -119,18 +117,22 @@ func (p *partitioner) replace(exit gen.MessageExitPID) error {
 
 // route hands the pids of this node to their workers and relays the others.
 func (p *partitioner) route(c cast) {
-	mine, remote := splitByNode(c.pids, p.Node().Name())
-	if len(mine) > 0 {
-		// A packed message ({manifold_binary, Bin}) is unpacked here, once for every worker and
-		// receiver; relays pass it on packed.
-		local := c
-		if msg, err := unpack(c.msg); err != nil {
-			p.m.dropped.Add(1)
-			p.Log().Error("cannot unpack a manifold_binary message for %d pids: %s", len(mine), err)
-		} else {
-			local.msg = msg
-			p.toWorkers(mine, local)
+	local := p.Node().Name()
+	if c.list != nil {
+		if n, all := countOn(c.list, local); all {
+			// The common cast from BEAM: every pid is here. The workers read the list as
+			// it was decoded; copying 32 bytes per pid into slices of their own was as
+			// much memory as the decoding made, and the garbage collector's work with it.
+			if n > 0 {
+				p.toLocal(castPids{list: c.list}, c)
+			}
+			return
 		}
+		c.pids, c.list = c.pidSlice(), nil
+	}
+	mine, remote := splitByNode(c.pids, local)
+	if len(mine) > 0 {
+		p.toLocal(castPids{slice: mine}, c)
 	}
 	if len(remote) > 0 {
 		name := p.Name()
@@ -138,44 +140,96 @@ func (p *partitioner) route(c cast) {
 	}
 }
 
-// toWorkers hands each worker its share of pids, those with phash2(Pid, Workers+1) equal to
-// its index, in order. Each worker keeps its slice, so every cast allocates new ones, each at
-// its final size.
-func (p *partitioner) toWorkers(pids []gen.PID, c cast) {
-	n := uint32(len(p.workers))
-	if cap(p.index) < len(pids) {
-		p.index = make([]uint32, len(pids))
+// countOn counts the pids of a checked pid list, and reports whether all are processes of
+// node; it stops at the first that is not.
+func countOn(list etf.List, node gen.Atom) (n int, all bool) {
+	for _, e := range list {
+		if pid, ok := listPID(e); ok {
+			if pid.Node != node {
+				return n, false
+			}
+			n++
+		}
 	}
-	index := p.index[:len(pids)]
+	return n, true
+}
+
+// toLocal delivers the cast to pids of this node. A packed message ({manifold_binary, Bin})
+// is unpacked here, once for every worker and receiver; relays pass it on packed.
+func (p *partitioner) toLocal(pids castPids, c cast) {
+	msg, err := unpack(c.msg)
+	if err != nil {
+		p.m.dropped.Add(1)
+		p.Log().Error("cannot unpack a manifold_binary message for %d pids: %s", pids.count(), err)
+		return
+	}
+	c.msg = msg
+	p.toWorkers(pids, c)
+}
+
+// toWorkers hands each worker its share of pids, in order (see assign).
+func (p *partitioner) toWorkers(pids castPids, c cast) {
+	for w, at := range p.assign(pids) {
+		if len(at) == 0 {
+			continue
+		}
+		if err := p.Send(p.workers[w], batch{pids: pids, at: at, msg: c.msg, opts: c.opts}); err != nil {
+			p.m.undelivered.Add(uint64(len(at)))
+			p.Log().Error("manifold worker %s unreachable, %d deliveries lost: %s", p.workers[w], len(at), err)
+		}
+	}
+}
+
+// assign gives each worker the positions in pids of the pids with phash2(Pid, Workers+1)
+// equal to its index, in the cast's order, so a receiver always gets its messages through the
+// same worker. One array holds every worker's positions (4 bytes a pid, where a slice of the
+// pids themselves takes 32), allocated per cast at its final size, since the workers keep
+// their parts.
+func (p *partitioner) assign(pids castPids) [][]uint32 {
+	n := uint32(len(p.workers))
+	total := pids.len()
+	if cap(p.index) < total {
+		p.index = make([]uint32, total)
+	}
+	index := p.index[:total]
 	if cap(p.counts) < int(n) {
 		p.counts = make([]int, n)
 	}
 	counts := p.counts[:n]
 	clear(counts)
-	for i, pid := range pids {
+	k := 0
+	for i := range index {
+		pid, ok := pids.pidAt(i)
+		if !ok {
+			index[i] = skipped
+			continue
+		}
 		w := etf.Phash2PID(pid, n)
 		index[i] = w
 		counts[w]++
+		k++
 	}
-	for w, k := range counts {
-		if k > 0 {
-			p.buckets[w] = make([]gen.PID, 0, k)
+	// Cut the one array into the workers' parts; counts become where each part's next
+	// position goes.
+	positions := make([]uint32, k)
+	parts := make([][]uint32, n)
+	start := 0
+	for w, c := range counts {
+		parts[w] = positions[start : start+c : start+c]
+		counts[w] = start
+		start += c
+	}
+	for i, w := range index {
+		if w != skipped {
+			positions[counts[w]] = uint32(i)
+			counts[w]++
 		}
 	}
-	for i, pid := range pids {
-		p.buckets[index[i]] = append(p.buckets[index[i]], pid)
-	}
-	for i, b := range p.buckets {
-		if len(b) == 0 {
-			continue
-		}
-		p.buckets[i] = nil // the worker keeps the slice
-		if err := p.Send(p.workers[i], batch{pids: b, msg: c.msg, opts: c.opts}); err != nil {
-			p.m.undelivered.Add(uint64(len(b)))
-			p.Log().Error("manifold worker %s unreachable, %d deliveries lost: %s", p.workers[i], len(b), err)
-		}
-	}
+	return parts
 }
+
+// skipped marks, in assign, a position of a pid list that holds no pid.
+const skipped = ^uint32(0)
 
 // HandleCall answers the supervisor calls Manifold's partitioner answers; others get error.
 func (p *partitioner) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error) {

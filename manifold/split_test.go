@@ -1,10 +1,13 @@
 package manifold
 
 import (
+	"slices"
 	"testing"
 
 	"ergo.services/ergo/gen"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gobeam/gobeam/etf"
 )
 
 func TestSplitByNodeKeepsOrderAndSizesExactly(t *testing.T) {
@@ -35,4 +38,44 @@ func TestSplitByNodeKeepsOrderAndSizesExactly(t *testing.T) {
 	mine, groups = splitByNode(nil, "me")
 	require.Nil(t, mine)
 	require.Nil(t, groups)
+}
+
+// Each worker gets the positions of exactly the pids phash2(Pid, Workers+1) gives it, in the
+// cast's order, whether the pids are a decoded list (with nils to skip) or a slice.
+func TestAssignGivesEachWorkerItsPidsInOrder(t *testing.T) {
+	var list etf.List
+	var slice []gen.PID
+	for i := range 1000 {
+		pid := gen.PID{Node: "me", ID: uint64(1000 + i*7), Creation: 3}
+		switch i % 10 {
+		case 3:
+			list = append(list, nil)
+		case 5:
+			list = append(list, etf.Atom("nil"))
+		case 7:
+			list = append(list, gen.PID{})
+		}
+		list = append(list, pid)
+		slice = append(slice, pid)
+	}
+	_, err := checkPidList(list)
+	require.NoError(t, err)
+	for _, workers := range []int{1, 3, 9} {
+		p := &partitioner{workers: make([]gen.PID, workers)}
+		for _, pids := range []castPids{{list: list}, {slice: slice}} {
+			parts := p.assign(pids)
+			require.Len(t, parts, workers)
+			var got []gen.PID
+			for w, at := range parts {
+				require.True(t, slices.IsSorted(at), "worker %d's positions out of order", w)
+				for _, i := range at {
+					pid, ok := pids.pidAt(int(i))
+					require.True(t, ok, "position %d holds no pid", i)
+					require.Equal(t, uint32(w), etf.Phash2PID(pid, uint32(workers)))
+					got = append(got, pid)
+				}
+			}
+			require.ElementsMatch(t, slice, got)
+		}
+	}
 }

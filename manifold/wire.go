@@ -44,10 +44,23 @@ var (
 
 // cast is what a partitioner is asked to deliver.
 type cast struct {
-	pids  []gen.PID
+	pids []gen.PID
+	// list holds the pids of a cast read from the wire instead of pids: checked, not copied,
+	// so that the partitioner can hand a fan-out to its own receivers to the workers where
+	// the decoder left it (see castPids).
+	list  etf.List
 	msg   any
 	shape Shape
 	opts  etf.List // the options of a Shape4 cast, passed on as they came
+}
+
+// pidSlice returns the pids of the cast as a slice, copying them out of list.
+func (c cast) pidSlice() []gen.PID {
+	if c.list == nil {
+		return c.pids
+	}
+	pids, _ := pidList(c.list) // parseCast checked the list
+	return pids
 }
 
 // parseCast reads {'$gen_cast', {send, Pids, Msg}} or {'$gen_cast', {send, Pids, Msg, Opts}}.
@@ -60,11 +73,11 @@ func parseCast(message any) (cast, bool, error) {
 	if !ok || len(req) < 3 || len(req) > 4 || req[0] != atomSend {
 		return cast{}, false, nil
 	}
-	pids, err := pidList(req[1])
+	list, err := checkPidList(req[1])
 	if err != nil {
 		return cast{}, true, err
 	}
-	c := cast{pids: pids, msg: req[2], shape: Shape3}
+	c := cast{list: list, msg: req[2], shape: Shape3}
 	if len(req) == 4 {
 		c.shape = Shape4
 		if c.opts, ok = req[3].(etf.List); !ok && req[3] != nil {
@@ -77,7 +90,7 @@ func parseCast(message any) (cast, bool, error) {
 // term builds the cast tuple, ready to send to a partitioner. The pids stay a []gen.PID, which
 // etf encodes as a list without boxing each pid.
 func (c cast) term(msg any) etf.Tuple {
-	pids := c.pids
+	pids := c.pidSlice()
 	if c.shape == Shape4 {
 		opts := c.opts
 		if opts == nil {
@@ -88,27 +101,48 @@ func (c cast) term(msg any) etf.Tuple {
 	return etf.Tuple{atomGenCast, etf.Tuple{atomSend, pids, msg}}
 }
 
-// pidList reads the Pids of a cast: a proper list of pids. Manifold never puts nil there (it
-// drops nils before grouping), but a nil is skipped rather than refused.
-func pidList(t any) ([]gen.PID, error) {
+// checkPidList checks the Pids of a cast: a proper list of pids. Manifold never puts nil there
+// (it drops nils before grouping), but a nil, the atom nil and Go's zero pid are skipped rather
+// than refused.
+func checkPidList(t any) (etf.List, error) {
 	list, ok := t.(etf.List)
 	if !ok {
 		return nil, fmt.Errorf("manifold: cast pids are a %T, not a list", t)
 	}
-	pids := make([]gen.PID, 0, len(list))
 	for _, e := range list {
+		if _, ok := listPID(e); ok {
+			continue
+		}
 		switch p := e.(type) {
-		case gen.PID:
-			if p != (gen.PID{}) { // Go's nil pid, in a list a Go caller gave Send
-				pids = append(pids, p)
-			}
-		case nil:
+		case gen.PID, nil:
 		case etf.Atom:
 			if p != atomNil {
 				return nil, fmt.Errorf("manifold: %v in a cast's pid list", p)
 			}
 		default:
 			return nil, fmt.Errorf("manifold: a %T in a cast's pid list", e)
+		}
+	}
+	return list, nil
+}
+
+// listPID returns the pid an element of a checked pid list names; ok is false for the
+// elements that are skipped.
+func listPID(e any) (pid gen.PID, ok bool) {
+	pid, ok = e.(gen.PID)
+	return pid, ok && pid != (gen.PID{}) // Go's nil pid, in a list a Go caller gave Send
+}
+
+// pidList reads the Pids of a cast (see checkPidList) into a slice of their own.
+func pidList(t any) ([]gen.PID, error) {
+	list, err := checkPidList(t)
+	if err != nil {
+		return nil, err
+	}
+	pids := make([]gen.PID, 0, len(list))
+	for _, e := range list {
+		if pid, ok := listPID(e); ok {
+			pids = append(pids, pid)
 		}
 	}
 	return pids, nil

@@ -24,11 +24,48 @@ type worker struct {
 // reportInterval is the least time between two of a worker's log lines about lost deliveries.
 const reportInterval = time.Second
 
-// batch is a partitioner's request to a worker.
+// batch is a partitioner's request to a worker: deliver msg to the pids at positions at.
 type batch struct {
-	pids []gen.PID
+	pids castPids // the cast's pids, shared by all its workers: read only
+	at   []uint32 // this worker's positions in pids, in the cast's order
 	msg  any
 	opts etf.List
+}
+
+// castPids are the pids of a cast: the list decoded from the wire, read where it lies, or a
+// slice.
+type castPids struct {
+	list  etf.List // checked by checkPidList
+	slice []gen.PID
+}
+
+func (c castPids) len() int {
+	if c.list != nil {
+		return len(c.list)
+	}
+	return len(c.slice)
+}
+
+// pidAt returns the pid at position i; ok is false where a list holds a nil.
+func (c castPids) pidAt(i int) (gen.PID, bool) {
+	if c.list != nil {
+		return listPID(c.list[i])
+	}
+	return c.slice[i], true
+}
+
+// count is the number of pids, for log lines.
+func (c castPids) count() int {
+	if c.list == nil {
+		return len(c.slice)
+	}
+	n := 0
+	for _, e := range c.list {
+		if _, ok := listPID(e); ok {
+			n++
+		}
+	}
+	return n
 }
 
 func (w *worker) Init(args ...any) error {
@@ -52,7 +89,8 @@ func (w *worker) HandleMessage(from gen.PID, message any) error {
 	msg := b.msg
 	delivered, full := 0, 0
 	var firstFull gen.PID
-	for _, pid := range b.pids {
+	for _, i := range b.at {
+		pid, _ := b.pids.pidAt(int(i))
 		// A receiver that is gone is no error: Manifold's send to a dead pid is dropped too.
 		// (SendPID, not Send: a gen.PID passed as any would be copied to the heap each time.)
 		err := w.SendPID(pid, msg)
@@ -69,7 +107,7 @@ func (w *worker) HandleMessage(from gen.PID, message any) error {
 	w.m.deliveries.Add(uint64(delivered))
 	if full > 0 {
 		w.m.undelivered.Add(uint64(full))
-		w.reportFull(full, len(b.pids), firstFull)
+		w.reportFull(full, len(b.at), firstFull)
 	}
 	return nil
 }
