@@ -26,17 +26,23 @@ func (d *demonitorCore) RouteDemonitorProcessID(pid gen.PID, target gen.ProcessI
 	return nil
 }
 
+// demonitorPair connects a@host (a) and b@host (b), whose core reports demonitors.
+func demonitorPair(t *testing.T) (a *served, b *Connection, bcore *demonitorCore) {
+	sa, sb := net.Pipe()
+	a = serveOn(t, sa, "a@host", "b@host", allFlags, Options{})
+	bcore = &demonitorCore{fakeCore: newFakeCore("b@host"), demonitors: make(chan routed, 8)}
+	b = newConnection(bcore, Peer{Name: "a@host", Creation: 1, Flags: allFlags, LocalFlags: allFlags}, Options{}.withDefaults(), testLog{t: t})
+	require.NoError(t, b.Join(sb, "", nil, nil))
+	go b.serve()
+	t.Cleanup(func() { b.Terminate(nil) })
+	return a, b, bcore
+}
+
 // A gen_server call by pid monitors the callee and its reply removes the monitor. A call
 // through an alias monitors nothing, so its reply sends no DEMONITOR_P: one that names no
 // process is a malformed message to BEAM, which closes the whole connection over it.
 func TestOnlyACallThatMonitorsDemonitorsAtItsReply(t *testing.T) {
-	sa, sb := net.Pipe()
-	a := serveOn(t, sa, "a@host", "b@host", allFlags, Options{})
-	bcore := &demonitorCore{fakeCore: newFakeCore("b@host"), demonitors: make(chan routed, 8)}
-	b := newConnection(bcore, Peer{Name: "a@host", Creation: 1, Flags: allFlags, LocalFlags: allFlags}, Options{}.withDefaults(), testLog{t: t})
-	require.NoError(t, b.Join(sb, "", nil, nil))
-	go b.serve()
-	t.Cleanup(func() { b.Terminate(nil) })
+	a, b, bcore := demonitorPair(t)
 
 	caller := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
 	server := gen.PID{Node: "b@host", ID: 1002, Creation: 1}

@@ -1,7 +1,6 @@
 package dist
 
 import (
-	"net"
 	"strconv"
 	"testing"
 
@@ -15,13 +14,7 @@ import (
 // two monitors on one local process keeps Ergo's monitor until it removes the second, and a
 // DEMONITOR_P naming another process's reference removes nothing.
 func TestErgosMonitorGoesWithThePeersLastReference(t *testing.T) {
-	sa, sb := net.Pipe()
-	a := serveOn(t, sa, "a@host", "b@host", allFlags, Options{})
-	bcore := &demonitorCore{fakeCore: newFakeCore("b@host"), demonitors: make(chan routed, 8)}
-	b := newConnection(bcore, Peer{Name: "a@host", Creation: 1, Flags: allFlags, LocalFlags: allFlags}, Options{}.withDefaults(), testLog{t: t})
-	require.NoError(t, b.Join(sb, "", nil, nil))
-	go b.serve()
-	t.Cleanup(func() { b.Terminate(nil) })
+	a, b, bcore := demonitorPair(t)
 
 	caller := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
 	other := gen.PID{Node: "a@host", ID: 1002, Creation: 1}
