@@ -1,6 +1,6 @@
 # Reduces `go test -bench -count N` output to one line per benchmark: for every metric
 # ("VALUE UNIT" pairs after the iteration count) the median of its N runs. The machine is shared,
-# so a single run can be off by half; the median of a few interleaved runs is steadier.
+# so a single run can be off by half; the median of a few runs is steadier.
 #   awk -f scripts/bench-median.awk raw.txt
 /^Benchmark/ {
   name = $1
