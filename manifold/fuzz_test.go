@@ -62,11 +62,11 @@ func FuzzParseCasts(f *testing.F) {
 		}
 
 		if c, ok, err := parseCast(term); ok && err == nil {
-			if want := pidsIn(term, 1); !slices.Equal(c.pidSlice(), want) {
-				t.Fatalf("cast pids %v, the list holds %v", c.pidSlice(), want)
+			if want := pidsIn(term, 1); !slices.Equal(c.pids.asSlice(), want) {
+				t.Fatalf("cast pids %v, the list holds %v", c.pids.asSlice(), want)
 			}
 			again := reparse(t, c.term(c.msg))
-			if !slices.Equal(again.pidSlice(), c.pidSlice()) || again.shape != c.shape ||
+			if !slices.Equal(again.pids.asSlice(), c.pids.asSlice()) || again.shape != c.shape ||
 				!etf.Equal(again.msg, c.msg) || !etf.Equal(listOrEmpty(again.opts), listOrEmpty(c.opts)) {
 				t.Fatalf("cast %#v reads back as %#v", c, again)
 			}

@@ -118,21 +118,20 @@ func (p *partitioner) replace(exit gen.MessageExitPID) error {
 // route hands the pids of this node to their workers and relays the others.
 func (p *partitioner) route(c cast) {
 	local := p.Node().Name()
-	if c.list != nil {
-		if n, all := countOn(c.list, local); all {
+	if c.pids.list != nil {
+		if n, all := countOn(c.pids.list, local); all {
 			// The common cast from BEAM: every pid is here. The workers read the list as
 			// it was decoded; copying 32 bytes per pid into slices of their own was as
 			// much memory as the decoding made, and the garbage collector's work with it.
 			if n > 0 {
-				p.toLocal(castPids{list: c.list}, c)
+				p.toLocal(c.pids, n, c)
 			}
 			return
 		}
-		c.pids, c.list = c.pidSlice(), nil
 	}
-	mine, remote := splitByNode(c.pids, local)
+	mine, remote := splitByNode(c.pids.asSlice(), local)
 	if len(mine) > 0 {
-		p.toLocal(castPids{slice: mine}, c)
+		p.toLocal(castPids{slice: mine}, len(mine), c)
 	}
 	if len(remote) > 0 {
 		name := p.Name()
@@ -154,13 +153,14 @@ func countOn(list etf.List, node gen.Atom) (n int, all bool) {
 	return n, true
 }
 
-// toLocal delivers the cast to pids of this node. A packed message ({manifold_binary, Bin})
-// is unpacked here, once for every worker and receiver; relays pass it on packed.
-func (p *partitioner) toLocal(pids castPids, c cast) {
+// toLocal delivers the cast to pids, n pids of this node. A packed message
+// ({manifold_binary, Bin}) is unpacked here, once for every worker and receiver; relays pass
+// it on packed.
+func (p *partitioner) toLocal(pids castPids, n int, c cast) {
 	msg, err := unpack(c.msg)
 	if err != nil {
 		p.m.dropped.Add(1)
-		p.Log().Error("cannot unpack a manifold_binary message for %d pids: %s", pids.count(), err)
+		p.Log().Error("cannot unpack a manifold_binary message for %d pids: %s", n, err)
 		return
 	}
 	c.msg = msg
@@ -338,7 +338,7 @@ func relay(p gen.Process, m *Manifold, nameFor func(gen.Atom) gen.Atom, groups [
 		}
 	}
 	for _, g := range groups {
-		c := cast{pids: g.pids, shape: m.cfg.shapeFor(g.node), opts: opts}
+		c := cast{pids: castPids{slice: g.pids}, shape: m.cfg.shapeFor(g.node), opts: opts}
 		req := c.term(out)[1].(etf.Tuple)
 		want := nameFor(g.node)
 		name, first, probeIt := m.probes.usable(g.node, want)

@@ -181,7 +181,7 @@ func (m *Manifold) fanout(from gen.Process, req senderRequest) {
 	if len(mine) > 0 {
 		name := req.partitioner
 		to := gen.ProcessID{Name: name, Node: local}
-		if err := from.Send(to, &localCast{cast{pids: mine, msg: msg, shape: Shape4, opts: req.opts}}); err != nil {
+		if err := from.Send(to, &localCast{cast{pids: castPids{slice: mine}, msg: msg, shape: Shape4, opts: req.opts}}); err != nil {
 			m.dropped.Add(1)
 			from.Log().Error("manifold: local partitioner %s unreachable: %s", name, err)
 		}

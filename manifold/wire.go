@@ -44,23 +44,41 @@ var (
 
 // cast is what a partitioner is asked to deliver.
 type cast struct {
-	pids []gen.PID
-	// list holds the pids of a cast read from the wire instead of pids: checked, not copied,
-	// so that the partitioner can hand a fan-out to its own receivers to the workers where
-	// the decoder left it (see castPids).
-	list  etf.List
+	pids  castPids
 	msg   any
 	shape Shape
 	opts  etf.List // the options of a Shape4 cast, passed on as they came
 }
 
-// pidSlice returns the pids of the cast as a slice, copying them out of list.
-func (c cast) pidSlice() []gen.PID {
-	if c.list == nil {
-		return c.pids
+// castPids are the pids of a cast: the list decoded from the wire, checked but not copied, so
+// that a partitioner can hand a fan-out to its own receivers to the workers where the decoder
+// left it; or a slice.
+type castPids struct {
+	list  etf.List // checked by checkPidList
+	slice []gen.PID
+}
+
+func (c castPids) len() int {
+	if c.list != nil {
+		return len(c.list)
 	}
-	pids, _ := pidList(c.list) // parseCast checked the list
-	return pids
+	return len(c.slice)
+}
+
+// pidAt returns the pid at position i; ok is false where a list holds a nil.
+func (c castPids) pidAt(i int) (gen.PID, bool) {
+	if c.list != nil {
+		return listPID(c.list[i])
+	}
+	return c.slice[i], true
+}
+
+// asSlice returns the pids as a slice, copied out of a list.
+func (c castPids) asSlice() []gen.PID {
+	if c.list == nil {
+		return c.slice
+	}
+	return copyPids(c.list)
 }
 
 // parseCast reads {'$gen_cast', {send, Pids, Msg}} or {'$gen_cast', {send, Pids, Msg, Opts}}.
@@ -77,7 +95,7 @@ func parseCast(message any) (cast, bool, error) {
 	if err != nil {
 		return cast{}, true, err
 	}
-	c := cast{list: list, msg: req[2], shape: Shape3}
+	c := cast{pids: castPids{list: list}, msg: req[2], shape: Shape3}
 	if len(req) == 4 {
 		c.shape = Shape4
 		if c.opts, ok = req[3].(etf.List); !ok && req[3] != nil {
@@ -90,7 +108,7 @@ func parseCast(message any) (cast, bool, error) {
 // term builds the cast tuple, ready to send to a partitioner. The pids stay a []gen.PID, which
 // etf encodes as a list without boxing each pid.
 func (c cast) term(msg any) etf.Tuple {
-	pids := c.pidSlice()
+	pids := c.pids.asSlice()
 	if c.shape == Shape4 {
 		opts := c.opts
 		if opts == nil {
@@ -139,13 +157,18 @@ func pidList(t any) ([]gen.PID, error) {
 	if err != nil {
 		return nil, err
 	}
+	return copyPids(list), nil
+}
+
+// copyPids copies the pids of a checked pid list into a slice of their own.
+func copyPids(list etf.List) []gen.PID {
 	pids := make([]gen.PID, 0, len(list))
 	for _, e := range list {
 		if pid, ok := listPID(e); ok {
 			pids = append(pids, pid)
 		}
 	}
-	return pids, nil
+	return pids
 }
 
 // senderRequest is what a sender is asked to do.

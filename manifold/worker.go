@@ -32,42 +32,6 @@ type batch struct {
 	opts etf.List
 }
 
-// castPids are the pids of a cast: the list decoded from the wire, read where it lies, or a
-// slice.
-type castPids struct {
-	list  etf.List // checked by checkPidList
-	slice []gen.PID
-}
-
-func (c castPids) len() int {
-	if c.list != nil {
-		return len(c.list)
-	}
-	return len(c.slice)
-}
-
-// pidAt returns the pid at position i; ok is false where a list holds a nil.
-func (c castPids) pidAt(i int) (gen.PID, bool) {
-	if c.list != nil {
-		return listPID(c.list[i])
-	}
-	return c.slice[i], true
-}
-
-// count is the number of pids, for log lines.
-func (c castPids) count() int {
-	if c.list == nil {
-		return len(c.slice)
-	}
-	n := 0
-	for _, e := range c.list {
-		if _, ok := listPID(e); ok {
-			n++
-		}
-	}
-	return n
-}
-
 func (w *worker) Init(args ...any) error {
 	w.m = args[0].(*Manifold)
 	w.m.track(w.PID())
