@@ -832,31 +832,13 @@ func (c *comparer) equalByHash(a, b Map, depth int) (same, ok bool) {
 	if c.hashes.foreign {
 		return false, false
 	}
-	for i := range a {
-		j, found := index[hashes[i]]
-		if !found {
-			return false, true
-		}
-		if j < 0 {
-			j = c.index(b, a[i].Key, depth+1)
-		} else if !c.equal(a[i].Key, b[j].Key, depth+1) {
-			j = -1
-		}
-		if j < 0 || !c.equal(a[i].Value, b[j].Value, depth+1) {
-			return false, true
-		}
-	}
-	return true, true
+	equal := func(x, y Term) bool { return c.equal(x, y, depth+1) }
+	return pairsMatch(a, b, hashes, index, equal), true
 }
 
 // index returns the index of the pair of m whose key is key, or -1.
 func (c *comparer) index(m Map, key Term, depth int) int {
-	for i := range m {
-		if c.equal(m[i].Key, key, depth) {
-			return i
-		}
-	}
-	return -1
+	return pairIndex(m, key, func(x, y Term) bool { return c.equal(x, y, depth) })
 }
 
 // listCursor walks the elements of a list term of any form, following tails that are lists.

@@ -1709,33 +1709,11 @@ func (c *dupChecker) mapEqual(x, y Map) bool {
 		}
 		return true
 	}
-	index := c.keyIndex(y)
-	for _, p := range x {
-		j, ok := index[c.hash(p.Key)]
-		if !ok {
-			return false
-		}
-		if j < 0 {
-			found := false
-			for _, q := range y {
-				if c.equal(p.Key, q.Key) {
-					if !c.equal(p.Value, q.Value) {
-						return false
-					}
-					found = true
-					break
-				}
-			}
-			if !found {
-				return false
-			}
-			continue
-		}
-		if !c.equal(p.Key, y[j].Key) || !c.equal(p.Value, y[j].Value) {
-			return false
-		}
+	hashes := make([]uint64, len(x))
+	for i := range x {
+		hashes[i] = c.hash(x[i].Key)
 	}
-	return true
+	return pairsMatch(x, y, hashes, c.keyIndex(y), c.equal)
 }
 
 // Allocation. A decoded term is many small Go values, and the interface value that holds each
@@ -1950,6 +1928,37 @@ func (s *decodeState) boxFloat(f float64) Term {
 	p := s.plainWord()
 	*(*float64)(p) = f
 	return makeTerm(typeFloat64, p)
+}
+
+// pairsMatch tells whether each pair of a has a pair in b with an equal key and an equal value.
+// hashes holds the hashes of a's keys and index is b's keyIndex by the same hash; a key whose
+// hash b's keys share is found by a scan.
+func pairsMatch(a, b Map, hashes []uint64, index map[uint64]int, equal func(x, y Term) bool) bool {
+	for i := range a {
+		j, found := index[hashes[i]]
+		if !found {
+			return false
+		}
+		if j < 0 {
+			j = pairIndex(b, a[i].Key, equal)
+		} else if !equal(a[i].Key, b[j].Key) {
+			return false
+		}
+		if j < 0 || !equal(a[i].Value, b[j].Value) {
+			return false
+		}
+	}
+	return true
+}
+
+// pairIndex returns the index of the pair of m whose key is key, or -1.
+func pairIndex(m Map, key Term, equal func(x, y Term) bool) int {
+	for i := range m {
+		if equal(m[i].Key, key) {
+			return i
+		}
+	}
+	return -1
 }
 
 // keyIndex maps the hash of each key of m to the key's index, or to -1 when keys share it.

@@ -104,3 +104,24 @@ func TestEncodeMapKeysDistinctTerms(t *testing.T) {
 		})
 	}
 }
+
+// Two maps are matched by the hashes of their keys, and a hash only points the way: keys that
+// share one are found by comparing, and a key is compared with the key its hash leads to.
+func TestPairsMatchComparesWhatHashesFind(t *testing.T) {
+	var c dupChecker
+	a := Map{{Key: Atom("x"), Value: int64(1)}, {Key: Atom("y"), Value: int64(2)}}
+	b := Map{{Key: Atom("y"), Value: int64(2)}, {Key: Atom("x"), Value: int64(1)}}
+	shared := map[uint64]int{7: -1} // every key of b has hash 7
+	require.True(t, pairsMatch(a, b, []uint64{7, 7}, shared, c.equal))
+	otherKey := Map{{Key: Atom("y"), Value: int64(2)}, {Key: Atom("z"), Value: int64(1)}}
+	require.False(t, pairsMatch(a, otherKey, []uint64{7, 7}, shared, c.equal))
+	otherValue := Map{{Key: Atom("y"), Value: int64(2)}, {Key: Atom("x"), Value: int64(3)}}
+	require.False(t, pairsMatch(a, otherValue, []uint64{7, 7}, shared, c.equal))
+
+	// x's hash leads to z, the key of otherKey that has it.
+	distinct := map[uint64]int{1: 1, 2: 0}
+	require.True(t, pairsMatch(a, b, []uint64{1, 2}, distinct, c.equal))
+	require.False(t, pairsMatch(a, otherKey, []uint64{1, 2}, distinct, c.equal))
+	require.False(t, pairsMatch(a, otherValue, []uint64{1, 2}, distinct, c.equal))
+	require.False(t, pairsMatch(a, b, []uint64{1, 3}, distinct, c.equal), "a hash b has not")
+}
