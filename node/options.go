@@ -159,25 +159,11 @@ func checkName(name string) (alive, host string, err error) {
 // listenPorts returns the port range for the distribution listener. Ergo's acceptor walks a
 // range and cannot bind port 0, so "any free port" is found here by asking the system for one.
 func (o Options) listenPorts(host string) (uint16, uint16, error) {
-	if o.DistPort != 0 {
-		if (o.ListenPortMin != 0 && o.ListenPortMin != o.DistPort) || (o.ListenPortMax != 0 && o.ListenPortMax != o.DistPort) {
-			return 0, 0, fmt.Errorf("node: ListenPortMin and ListenPortMax are for EPMD; without it (DistPort %d) the node listens on DistPort", o.DistPort)
-		}
-		if o.DistPort > lastListenPort {
-			return 0, 0, fmt.Errorf("node: cannot listen on port %d: Ergo's acceptor stops at %d", o.DistPort, lastListenPort)
-		}
-		return o.DistPort, o.DistPort, nil
+	lo, hi, err := o.configuredPorts()
+	if err != nil {
+		return 0, 0, err
 	}
-	if o.ListenPortMin != 0 || o.ListenPortMax != 0 {
-		lo, hi := o.ListenPortMin, o.ListenPortMax
-		switch {
-		case lo == 0:
-			return 0, 0, fmt.Errorf("node: ListenPortMax %d without ListenPortMin: set both, or ListenPortMin alone for one port", hi)
-		case hi == 0:
-			hi = lo
-		case hi < lo:
-			return 0, 0, fmt.Errorf("node: listen port range %d..%d ends below its start", lo, hi)
-		}
+	if lo != 0 {
 		if lo > lastListenPort {
 			return 0, 0, fmt.Errorf("node: cannot listen on port %d: Ergo's acceptor stops at %d", lo, lastListenPort)
 		}
@@ -197,6 +183,27 @@ func (o Options) listenPorts(host string) (uint16, uint16, error) {
 		}
 	}
 	return 0, 0, fmt.Errorf("node: the system gave no free port below %d on %s; set ListenPortMin", lastListenPort+1, host)
+}
+
+// configuredPorts returns the port range the options set (DistPort, or ListenPortMin and
+// ListenPortMax), or zeros when they leave the port to the system.
+func (o Options) configuredPorts() (uint16, uint16, error) {
+	if o.DistPort != 0 {
+		if (o.ListenPortMin != 0 && o.ListenPortMin != o.DistPort) || (o.ListenPortMax != 0 && o.ListenPortMax != o.DistPort) {
+			return 0, 0, fmt.Errorf("node: ListenPortMin and ListenPortMax are for EPMD; without it (DistPort %d) the node listens on DistPort", o.DistPort)
+		}
+		return o.DistPort, o.DistPort, nil
+	}
+	lo, hi := o.ListenPortMin, o.ListenPortMax
+	switch {
+	case lo == 0 && hi != 0:
+		return 0, 0, fmt.Errorf("node: ListenPortMax %d without ListenPortMin: set both, or ListenPortMin alone for one port", hi)
+	case hi == 0:
+		hi = lo
+	case hi < lo:
+		return 0, 0, fmt.Errorf("node: listen port range %d..%d ends below its start", lo, hi)
+	}
+	return lo, hi, nil
 }
 
 // lastListenPort is the highest port Ergo's acceptor can bind: it walks a range with a 16-bit
