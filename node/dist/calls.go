@@ -111,26 +111,44 @@ func (p *pendingCalls) take(ref gen.Ref) (pendingCall, bool) {
 // answers late, costs nothing once its caller has given up.
 type peerCalls struct {
 	mu    sync.Mutex
-	calls map[gen.Ref]etf.Term
+	calls map[gen.Ref]receivedCall
 }
 
-func (p *peerCalls) add(ref gen.Ref, tag etf.Term) {
+// receivedCall is one call the peer made: the caller named in its {'$gen_call', {Caller, Tag}, _}
+// and the tag.
+type receivedCall struct {
+	caller gen.PID
+	tag    etf.Term
+}
+
+func (p *peerCalls) add(ref gen.Ref, caller gen.PID, tag etf.Term) {
 	p.mu.Lock()
 	if p.calls == nil {
-		p.calls = make(map[gen.Ref]etf.Term)
+		p.calls = make(map[gen.Ref]receivedCall)
 	}
-	p.calls[ref] = tag
+	p.calls[ref] = receivedCall{caller: caller, tag: tag}
 	p.mu.Unlock()
 }
 
+// take removes the call ref and returns its tag.
 func (p *peerCalls) take(ref gen.Ref) (etf.Term, bool) {
 	p.mu.Lock()
-	tag, ok := p.calls[ref]
+	call, ok := p.calls[ref]
 	if ok {
 		delete(p.calls, ref)
 	}
 	p.mu.Unlock()
-	return tag, ok
+	return call.tag, ok
+}
+
+// giveUp removes the call ref when caller made it: a DEMONITOR_P with another process's
+// reference ends no call.
+func (p *peerCalls) giveUp(ref gen.Ref, caller gen.PID) {
+	p.mu.Lock()
+	if call, ok := p.calls[ref]; ok && call.caller == caller {
+		delete(p.calls, ref)
+	}
+	p.mu.Unlock()
 }
 
 // parseGenCall recognises {'$gen_call', {From, Tag}, Request} and returns the reference that

@@ -592,6 +592,30 @@ func TestAbandonedPeerCallIsForgotten(t *testing.T) {
 	require.Equal(t, gen.Alias(late), r.to)
 }
 
+// Only the caller gives a call up: a DEMONITOR_P from another process with the call's reference
+// leaves the call waiting for its answer, which then goes back in the caller's tag.
+func TestAnotherProcessCannotGiveUpACall(t *testing.T) {
+	a, b := pair(t, allFlags, Options{})
+	caller := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
+	other := gen.PID{Node: "a@host", ID: 1003, Creation: 1}
+	server := gen.PID{Node: "b@host", ID: 1002, Creation: 1}
+	ref := gen.Ref{Node: "a@host", Creation: 1, ID: [3]uint64{7, 5, 6}}
+	peerCall(t, a, caller, server, ref)
+	require.Equal(t, "call", b.core.next(t).kind)
+	require.NoError(t, a.conn.send(Control{Op: OpDemonitorP, From: other, To: server, Ref: ref}, nil))
+	// The connection reads in order: once this message is in, the DEMONITOR_P was read.
+	require.NoError(t, a.conn.SendPID(caller, server, gen.MessageOptions{}, etf.Atom("after")))
+	require.Equal(t, etf.Atom("after"), b.core.next(t).message)
+	require.Equal(t, 1, pendingPeerCalls(b.conn))
+
+	require.NoError(t, b.conn.SendResponse(server, caller, gen.MessageOptions{Ref: ref}, etf.Atom("answer")))
+	r := a.core.next(t)
+	require.Equal(t, "aliassend", r.kind)
+	require.Equal(t, gen.Alias(ref), r.to)
+	require.Equal(t, etf.Tuple{etf.ImproperList{Elems: []etf.Term{etf.Atom("alias")}, Tail: ref}, etf.Atom("answer")}, r.message)
+	require.Equal(t, 0, pendingPeerCalls(b.conn))
+}
+
 // A call whose callee ends unanswered is forgotten when the DOWN goes to the caller.
 func TestPeerCallToAnEndedProcessIsForgotten(t *testing.T) {
 	a, b := pair(t, allFlags, Options{})

@@ -250,7 +250,7 @@ func (c *Connection) checkProcesses(ctrl Control) error {
 func (c *Connection) deliver(from gen.PID, msg etf.Term,
 	send func(gen.MessageOptions, any) error, call func(gen.MessageOptions, any) error, to gen.PID, target any) {
 	if caller, ref, tag, req, ok := parseGenCall(msg); ok {
-		c.peerCalls.add(ref, tag)
+		c.peerCalls.add(ref, caller, tag)
 		if err := call(gen.MessageOptions{Ref: ref}, req); err != nil {
 			c.peerCalls.take(ref)
 			c.undeliverable("call", caller, target, err)
@@ -356,7 +356,7 @@ func (c *Connection) monitorIn(ctrl Control) {
 func (c *Connection) demonitorIn(ctrl Control) {
 	// gen:call demonitors the callee when the reply has come or the caller stopped waiting,
 	// with the call's own reference: the call is over (see peerCalls).
-	c.peerCalls.take(ctrl.Ref)
+	c.peerCalls.giveUp(ctrl.Ref, ctrl.From)
 	c.sig.mu.Lock()
 	var removed, last bool
 	if ctrl.ToName != "" {
