@@ -3,10 +3,11 @@ package etf
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"math/bits"
-	"sort"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -516,9 +517,9 @@ func (s *encodeState) term(t Term) error {
 	case float32:
 		return s.float(float64(v))
 	case map[string]Term:
-		return s.stringMap(v)
+		return sortedMap(s, v, s.binaryString) // binary keys
 	case map[Atom]Term:
-		return s.atomMap(v)
+		return sortedMap(s, v, s.atom)
 	case []string:
 		if len(v) == 0 {
 			s.buf = append(s.buf, tagNil)
@@ -931,49 +932,20 @@ func (s *encodeState) mapTerm(m Map) error {
 	return nil
 }
 
-// stringMap writes map[string]any with binary keys in sorted order.
-func (s *encodeState) stringMap(m map[string]Term) error {
+// sortedMap writes a Go map keyed by strings or atoms, each key by key, in sorted order: Go
+// ranges over a map in an order of its own, and equal maps should encode alike.
+func sortedMap[K ~string](s *encodeState, m map[K]Term, key func(K) error) error {
 	if err := s.mapHeader(len(m)); err != nil {
 		return err
 	}
 	if err := s.enter(); err != nil {
 		return err
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if err := s.binaryString(k); err != nil {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if err := key(k); err != nil {
 			return err
 		}
 		if err := s.term(m[k]); err != nil {
-			return err
-		}
-	}
-	s.leave()
-	return nil
-}
-
-// atomMap writes map[Atom]any with atom keys in sorted order.
-func (s *encodeState) atomMap(m map[Atom]Term) error {
-	if err := s.mapHeader(len(m)); err != nil {
-		return err
-	}
-	if err := s.enter(); err != nil {
-		return err
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, string(k))
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if err := s.atom(Atom(k)); err != nil {
-			return err
-		}
-		if err := s.term(m[Atom(k)]); err != nil {
 			return err
 		}
 	}
