@@ -163,36 +163,46 @@ func DecodeRequest(b []byte) (Request, error) {
 }
 
 func decodeAlive2(b []byte) (*Alive2Request, error) {
-	if len(b) < 13 {
-		return nil, malformed("ALIVE2_REQ of %d bytes is too short", len(b))
-	}
-	n := NodeInfo{
-		Port:           binary.BigEndian.Uint16(b[1:3]),
-		Type:           b[3],
-		Protocol:       b[4],
-		HighestVersion: binary.BigEndian.Uint16(b[5:7]),
-		LowestVersion:  binary.BigEndian.Uint16(b[7:9]),
-	}
-	nlen := int(binary.BigEndian.Uint16(b[9:11]))
-	if 11+nlen+2 > len(b) {
-		return nil, malformed("ALIVE2_REQ announces a %d-byte name, %d bytes follow", nlen, len(b)-11)
-	}
-	n.Name = string(b[11 : 11+nlen])
-	elen := int(binary.BigEndian.Uint16(b[11+nlen:]))
-	rest := b[13+nlen:]
-	if elen > len(rest) {
-		return nil, malformed("ALIVE2_REQ announces %d bytes of extra data, %d follow", elen, len(rest))
+	n, err := decodeNodeInfo("ALIVE2_REQ", b[1:])
+	if err != nil {
+		return nil, err
 	}
 	if err := checkName(n.Name); err != nil {
 		return nil, err
 	}
-	if elen > maxExtraBytes {
-		return nil, malformed("ALIVE2_REQ extra data of %d bytes exceeds %d", elen, maxExtraBytes)
+	if len(n.Extra) > maxExtraBytes {
+		return nil, malformed("ALIVE2_REQ extra data of %d bytes exceeds %d", len(n.Extra), maxExtraBytes)
+	}
+	return &Alive2Request{Node: n}, nil
+}
+
+// decodeNodeInfo reads a node's entry as ALIVE2_REQ and PORT2_RESP carry it: port, node type,
+// protocol, highest and lowest version, name and extra data. what names the message in errors.
+func decodeNodeInfo(what string, b []byte) (NodeInfo, error) {
+	if len(b) < 12 {
+		return NodeInfo{}, malformed("%s with %d bytes of node entry is too short", what, len(b))
+	}
+	n := NodeInfo{
+		Port:           binary.BigEndian.Uint16(b[0:2]),
+		Type:           b[2],
+		Protocol:       b[3],
+		HighestVersion: binary.BigEndian.Uint16(b[4:6]),
+		LowestVersion:  binary.BigEndian.Uint16(b[6:8]),
+	}
+	nlen := int(binary.BigEndian.Uint16(b[8:10]))
+	if 10+nlen+2 > len(b) {
+		return NodeInfo{}, malformed("%s announces a %d-byte name, %d bytes follow", what, nlen, len(b)-10)
+	}
+	n.Name = string(b[10 : 10+nlen])
+	elen := int(binary.BigEndian.Uint16(b[10+nlen:]))
+	rest := b[12+nlen:]
+	if elen > len(rest) {
+		return NodeInfo{}, malformed("%s announces %d bytes of extra data, %d follow", what, elen, len(rest))
 	}
 	if elen > 0 {
 		n.Extra = append([]byte(nil), rest[:elen]...)
 	}
-	return &Alive2Request{Node: n}, nil
+	return n, nil
 }
 
 // checkName accepts what epmd accepts as a node name: 1-255 UTF-8 characters without NUL.
@@ -293,28 +303,9 @@ func DecodePort2Response(b []byte) (Port2Response, error) {
 	if r.Result != 0 {
 		return r, nil
 	}
-	if len(b) < 12 {
-		return Port2Response{}, malformed("PORT2_RESP of %d bytes is too short", len(b))
-	}
-	n := NodeInfo{
-		Port:           binary.BigEndian.Uint16(b[2:4]),
-		Type:           b[4],
-		Protocol:       b[5],
-		HighestVersion: binary.BigEndian.Uint16(b[6:8]),
-		LowestVersion:  binary.BigEndian.Uint16(b[8:10]),
-	}
-	nlen := int(binary.BigEndian.Uint16(b[10:12]))
-	if 12+nlen+2 > len(b) {
-		return Port2Response{}, malformed("PORT2_RESP announces a %d-byte name, %d bytes follow", nlen, len(b)-12)
-	}
-	n.Name = string(b[12 : 12+nlen])
-	elen := int(binary.BigEndian.Uint16(b[12+nlen:]))
-	rest := b[14+nlen:]
-	if elen > len(rest) {
-		return Port2Response{}, malformed("PORT2_RESP announces %d bytes of extra data, %d follow", elen, len(rest))
-	}
-	if elen > 0 {
-		n.Extra = append([]byte(nil), rest[:elen]...)
+	n, err := decodeNodeInfo("PORT2_RESP", b[2:])
+	if err != nil {
+		return Port2Response{}, err
 	}
 	r.Node = n
 	return r, nil
