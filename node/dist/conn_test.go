@@ -252,6 +252,22 @@ func TestLargeMessageIsFragmentedAndReassembled(t *testing.T) {
 	require.Equal(t, []byte("after"), b.core.next(t).message)
 }
 
+// Like BEAM, a node without MaxMessageSize takes a message of any size, also one larger than
+// the decoder's default limit.
+func TestMessageBeyondTheDecodersDefaultLimitArrives(t *testing.T) {
+	a, b := pair(t, allFlags, Options{})
+	big := make([]byte, etf.DefaultMaxSize+1)
+	big[0], big[len(big)/2], big[len(big)-1] = 1, 2, 3
+	to := gen.PID{Node: "b@host", ID: 1002, Creation: 1}
+	require.NoError(t, a.conn.SendPID(gen.PID{Node: "a@host", ID: 5}, to, gen.MessageOptions{}, big))
+	require.NoError(t, a.conn.SendPID(gen.PID{Node: "a@host", ID: 5}, to, gen.MessageOptions{}, "after"))
+	got, ok := b.core.next(t).message.([]byte)
+	require.True(t, ok)
+	require.Len(t, got, len(big))
+	require.Equal(t, []byte{1, 2, 3}, []byte{got[0], got[len(got)/2], got[len(got)-1]})
+	require.Equal(t, []byte("after"), b.core.next(t).message)
+}
+
 func TestGenCallBothWays(t *testing.T) {
 	a, b := pair(t, allFlags, Options{})
 	caller := gen.PID{Node: "a@host", ID: 1001, Creation: 1}

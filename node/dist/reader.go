@@ -109,6 +109,7 @@ func (r *reader) firstFragment(p []byte) error {
 // passThrough reads a packet without a distribution header: versioned control and payload.
 func (r *reader) passThrough(b []byte) error {
 	r.dec.AtomCache = nil
+	r.dec.MaxSize = r.decodeLimit(len(b))
 	ctrlTerm, rest, err := r.versioned(b)
 	if err != nil {
 		return err
@@ -140,6 +141,7 @@ func (r *reader) versioned(b []byte) (etf.Term, []byte, error) {
 // decoded in one pass, so that a small message's terms share one allocation.
 func (r *reader) message(atoms []etf.Atom, b []byte) error {
 	r.dec.AtomCache = atoms
+	r.dec.MaxSize = r.decodeLimit(len(b))
 	var terms [2]etf.Term
 	n, rest, err := r.dec.DecodeTerms(b, terms[:])
 	if n == 0 {
@@ -162,6 +164,18 @@ func (r *reader) message(atoms []etf.Atom, b []byte) error {
 		return fmt.Errorf("dist: %d bytes after the %s message", len(rest), ctrl.Op)
 	}
 	return r.deliver(ctrl, terms[1])
+}
+
+// decodeLimit is the decoder's MaxSize for a message of n bytes. The message has arrived
+// whole within MaxMessageSize, so its size is no reason to refuse it: BEAM takes a message of
+// any size from a peer, and so does this node unless MaxMessageSize says otherwise. What the
+// limit still bounds is a compressed term's expansion: to MaxMessageSize when it is set, else
+// to the decoder's default or the message's own size, whichever is larger.
+func (r *reader) decodeLimit(n int) int {
+	if limit := r.c.opts.MaxMessageSize; limit > 0 {
+		return limit
+	}
+	return max(n, etf.DefaultMaxSize)
 }
 
 // parse reads a control message. ok is false when there is nothing to deliver: err says what

@@ -65,3 +65,24 @@ func TestReaderChecksWhatFollowsTheControlMessage(t *testing.T) {
 	require.ErrorContains(t, err, "control message")
 	require.Empty(t, core.routed, "nothing else was delivered")
 }
+
+// With MaxMessageSize set, a compressed payload may expand to that size and no further: a
+// small packet must not become a large message behind the limit's back.
+func TestReaderBoundsACompressedPayloadByMaxMessageSize(t *testing.T) {
+	core := newFakeCore("b@host")
+	c := newConnection(core, Peer{Name: "a@host", Flags: allFlags}, Options{MaxMessageSize: 1 << 20}.withDefaults(), quietLog{})
+	c.out.close()
+	r := reader{c: c}
+	send := controlTerm(t, Control{Op: OpRegSend, From: pidA, ToName: "sink"})
+	packet := func(n int) []byte {
+		z, err := etf.EncodeCompressed(make([]byte, n), 6)
+		require.NoError(t, err)
+		return append(messagePacket(t, send), z[1:]...) // without the version byte
+	}
+	require.NoError(t, r.packet(packet(1<<20-16)))
+	got := <-core.routed
+	require.Len(t, got.message, 1<<20-16)
+	err := r.packet(packet(1 << 20))
+	require.ErrorIs(t, err, etf.ErrTooLarge)
+	require.Less(t, len(packet(1<<20)), 2000, "the packet itself is far below the limit")
+}
