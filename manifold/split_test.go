@@ -79,3 +79,18 @@ func TestAssignGivesEachWorkerItsPidsInOrder(t *testing.T) {
 		}
 	}
 }
+
+// A packed message is decoded whatever its size, as binary_to_term decodes it, also beyond the
+// decoder's default limit.
+func TestUnpackTakesAMessageOfAnySize(t *testing.T) {
+	big := make([]byte, etf.DefaultMaxSize)
+	big[len(big)-1] = 7
+	packed, err := pack(etf.Tuple{etf.Atom("big"), big})
+	require.NoError(t, err)
+	msg, err := unpack(packed)
+	require.NoError(t, err)
+	got := msg.(etf.Tuple)
+	require.Equal(t, etf.Atom("big"), got[0])
+	require.Len(t, got[1], len(big))
+	require.Equal(t, byte(7), got[1].([]byte)[len(big)-1])
+}

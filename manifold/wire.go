@@ -248,7 +248,9 @@ func pack(msg any) (etf.Tuple, error) {
 }
 
 // unpack undoes pack. As in Manifold, the shape decides, not an option: a message that is
-// exactly {manifold_binary, Binary} is decoded.
+// exactly {manifold_binary, Binary} is decoded. The binary arrived within the node's limits, so
+// its size is no reason to refuse it (binary_to_term takes any size); the decoder's default
+// limit still bounds what a compressed term in it may expand to.
 func unpack(msg any) (any, error) {
 	t, ok := msg.(etf.Tuple)
 	if !ok || len(t) != 2 || t[0] != atomManifoldBinary {
@@ -258,5 +260,6 @@ func unpack(msg any) (any, error) {
 	if !ok {
 		return msg, nil
 	}
-	return etf.Decode(b)
+	d := etf.Decoder{MaxSize: max(len(b), etf.DefaultMaxSize)}
+	return d.Decode(b)
 }
