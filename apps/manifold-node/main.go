@@ -35,23 +35,25 @@ import (
 )
 
 type config struct {
-	name, sname, cookie string
-	peerCookies         map[string]string
-	epmdPort            uint16
-	hidden, visible     bool
-	listen, listenHost  string
-	distPort            uint16
-	ticktime            time.Duration
-	maxMessageSize      byteSize
-	tlsCert, tlsKey     string
-	tlsCA               string
-	tlsServerName       string
-	partitioners        int
-	workers             int
-	senders             int
-	wireShape           int
-	statsEvery          time.Duration
-	drainTimeout        time.Duration
+	name, sname, cookie  string
+	nameSource           string // --name or GOBEAM_NAME, for errors found at start
+	peerCookies          map[string]string
+	epmdPort             uint16
+	hidden, visible      bool
+	listen, listenHost   string
+	listenMin, listenMax uint16 // --listen, read
+	distPort             uint16
+	ticktime             time.Duration
+	maxMessageSize       byteSize
+	tlsCert, tlsKey      string
+	tlsCA                string
+	tlsServerName        string
+	partitioners         int
+	workers              int
+	senders              int
+	wireShape            int
+	statsEvery           time.Duration
+	drainTimeout         time.Duration
 
 	echo bool
 
@@ -195,7 +197,30 @@ func parseFlags(args []string) (config, error) {
 	if err := node.CheckCookies(c.peerCookies); err != nil {
 		return c, fmt.Errorf("%s: %w", source("peer-cookie"), err)
 	}
+	if c.listen != "" {
+		var err error
+		if c.listenMin, c.listenMax, err = portRange(c.listen); err != nil {
+			return c, fmt.Errorf("%s %q: %w", source("listen"), c.listen, err)
+		}
+	}
+	c.nameSource = source("name")
 	return c, nil
+}
+
+// portRange reads PORT or MIN-MAX.
+func portRange(s string) (uint16, uint16, error) {
+	lo, hi, ranged := strings.Cut(s, "-")
+	min, err := strconv.ParseUint(lo, 10, 16)
+	if err != nil {
+		return 0, 0, errors.New("want PORT or MIN-MAX")
+	}
+	max := min
+	if ranged {
+		if max, err = strconv.ParseUint(hi, 10, 16); err != nil || max < min {
+			return 0, 0, errors.New("want PORT or MIN-MAX, MIN not above MAX")
+		}
+	}
+	return uint16(min), uint16(max), nil
 }
 
 // envKey is the environment variable of a flag: GOBEAM_ and its name in capitals, - as _.
@@ -233,7 +258,7 @@ func (c config) nodeName(defaultAlive string) (string, error) {
 		// As erl -name NAME: the host is this machine's full name, which must have a domain.
 		host, err := fullHostname()
 		if err != nil {
-			return "", fmt.Errorf("--name %s: %w; give the host too, as in %s@10.0.0.5", c.name, err, c.name)
+			return "", fmt.Errorf("%s %s: %w; give the host too, as in %s@10.0.0.5", c.nameSource, c.name, err, c.name)
 		}
 		return c.name + "@" + host, nil
 	case c.sname != "":
@@ -268,20 +293,7 @@ func (c config) nodeOptions(log *slog.Logger) (node.Options, error) {
 		t.ServerName = c.tlsServerName
 		o.TLS = t
 	}
-	if c.listen != "" {
-		lo, hi, _ := strings.Cut(c.listen, "-")
-		min, err := strconv.ParseUint(lo, 10, 16)
-		if err != nil {
-			return o, fmt.Errorf("--listen %q: %w", c.listen, err)
-		}
-		max := min
-		if hi != "" {
-			if max, err = strconv.ParseUint(hi, 10, 16); err != nil || max < min {
-				return o, fmt.Errorf("--listen %q: want PORT or MIN-MAX", c.listen)
-			}
-		}
-		o.ListenPortMin, o.ListenPortMax = uint16(min), uint16(max)
-	}
+	o.ListenPortMin, o.ListenPortMax = c.listenMin, c.listenMax
 	return o, nil
 }
 

@@ -192,3 +192,23 @@ func TestNameWithoutHost(t *testing.T) {
 	require.Contains(t, host, ".")
 	require.NotEqual(t, "127.0.0.1", host)
 }
+
+// --listen is read with the other flags, and a bad one is named as it was given.
+func TestListenFlag(t *testing.T) {
+	c, err := parseFlags([]string{"--listen", "9100-9199"})
+	require.NoError(t, err)
+	o, err := c.nodeOptions(nil)
+	require.NoError(t, err)
+	require.Equal(t, [2]uint16{9100, 9199}, [2]uint16{o.ListenPortMin, o.ListenPortMax})
+	c, err = parseFlags([]string{"--listen", "9100"})
+	require.NoError(t, err)
+	require.Equal(t, [2]uint16{9100, 9100}, [2]uint16{c.listenMin, c.listenMax})
+
+	for _, bad := range []string{"abc", "9199-9100", "9100-", "70000", "1-x"} {
+		_, err = parseFlags([]string{"--listen", bad})
+		require.ErrorContains(t, err, `--listen "`+bad+`": want PORT or MIN-MAX`)
+	}
+	t.Setenv("GOBEAM_LISTEN", "abc")
+	_, err = parseFlags(nil)
+	require.ErrorContains(t, err, `GOBEAM_LISTEN "abc": want PORT or MIN-MAX`)
+}
