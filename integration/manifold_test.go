@@ -273,7 +273,7 @@ func TestManifoldNilsOneAndKeys(t *testing.T) {
 
 // Key pinning hashes a key's text, as Elixir's to_string gives it; Go's KeyHash must give
 // Elixir's hash for every kind of key, floats the hardest: shortest digits, and scientific
-// notation from 2^53 up.
+// notation from 2^53 up; lists are their characters' UTF-8.
 func TestManifoldKeyHashesMatchElixir(t *testing.T) {
 	c := newCluster(t)
 	c.goNode("go", node.Options{}) // the cluster's EPMD
@@ -281,7 +281,11 @@ func TestManifoldKeyHashesMatchElixir(t *testing.T) {
 	keys := etf.List{[]byte("hello"), []byte(""), []byte("ünïcode"), etf.Atom("hello"),
 		etf.Atom("Elixir.Chat.Room"), etf.Atom("nil"), etf.Atom("true"), int64(0), int64(-42),
 		int64(1) << 62, 0.0, 1.5, -2.5e-10, 1.0e15, 1.0e16, 1.0e21, 0.1,
-		float64(1<<53 - 1), float64(1 << 53), -float64(1 << 53), 1.2345678901234568e17}
+		float64(1<<53 - 1), float64(1 << 53), -float64(1 << 53), 1.2345678901234568e17,
+		// Lists: a charlist with a character beyond ASCII, code points beyond a byte, the
+		// empty list, and chardata of binaries and nested lists.
+		etf.ByteList("abc"), etf.ByteList{233, 'x'}, etf.List{int64(0x1F600), int64('a')}, etf.List(nil),
+		etf.List{etf.ByteList("ab"), []byte("ç"), etf.List{int64('d')}}}
 	r := rand.New(rand.NewSource(7))
 	for i := 0; i < 2000; i++ {
 		f := r.Float64() * math.Pow(10, float64(r.Intn(50)-25))

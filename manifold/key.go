@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"ergo.services/ergo/gen"
 
@@ -20,8 +21,9 @@ import (
 //
 // The key's text is what Elixir's to_string gives: a binary ([]byte, string) as it is, an atom
 // its name ("Elixir.Foo" for a module), an integer in decimal, a float in Elixir's shortest
-// form, nil the empty string, a charlist (etf.ByteList) its characters. Other terms (pids,
-// tuples, maps) have no string form in Elixir either: KeyHash returns an error for them.
+// form, nil the empty string, a charlist (etf.ByteList, or an etf.List of code points,
+// binaries and lists, as List.to_string takes them) the UTF-8 of its characters. Other terms
+// (pids, tuples, maps) have no string form in Elixir either: KeyHash returns an error for them.
 func KeyHash(key any) (uint64, error) {
 	text, err := keyText(key)
 	if err != nil {
@@ -58,11 +60,50 @@ func keyText(key any) ([]byte, error) {
 		return []byte(elixirFloat(k)), nil
 	case float32:
 		return []byte(elixirFloat(float64(k))), nil
-	case etf.ByteList:
-		return []byte(k), nil
+	case etf.ByteList, etf.List, etf.ImproperList:
+		return appendChardata(nil, k)
 	case gen.PID, etf.Tuple, etf.Map, etf.Ref:
 	}
 	return nil, fmt.Errorf("manifold: a key of type %T has no string form (Elixir's to_string raises for it too)", key)
+}
+
+// appendChardata appends the text of a list as Elixir's to_string gives it (List.to_string):
+// the UTF-8 of its characters, code points as integers and binaries as they are, in nested lists
+// too. A charlist from Erlang is one character a byte ('é' is [233], text <<195, 169>>).
+func appendChardata(b []byte, t etf.Term) ([]byte, error) {
+	var err error
+	switch v := t.(type) {
+	case etf.ByteList:
+		for _, c := range v {
+			b = utf8.AppendRune(b, rune(c))
+		}
+		return b, nil
+	case etf.List:
+		for _, e := range v {
+			if b, err = appendChardata(b, e); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
+	case etf.ImproperList:
+		for _, e := range v.Elems {
+			if b, err = appendChardata(b, e); err != nil {
+				return nil, err
+			}
+		}
+		if tail, ok := v.Tail.([]byte); ok { // [?a | "bc"]; any other tail is no text
+			return appendChardata(b, tail)
+		}
+	case []byte:
+		if utf8.Valid(v) {
+			return append(b, v...), nil
+		}
+	case int64:
+		if r := rune(v); int64(r) == v && utf8.ValidRune(r) {
+			return utf8.AppendRune(b, r), nil
+		}
+	}
+	return nil, fmt.Errorf("manifold: a list key holds %v, which is no text (Elixir's to_string raises for it too)", t)
 }
 
 // elixirFloat formats f as Elixir's to_string does (erlang:float_to_binary(F, [short])): the

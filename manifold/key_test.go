@@ -37,6 +37,31 @@ func TestKeyHashVectors(t *testing.T) {
 	require.Error(t, err)
 }
 
+// A list key's text is List.to_string's: the UTF-8 of its characters, whether they come as the
+// bytes of a charlist, as code points, or as binaries in nested lists.
+func TestKeyHashOfListsIsTheirUTF8(t *testing.T) {
+	same := []struct {
+		key  any
+		text string
+	}{
+		{etf.ByteList{233}, "é"}, // 'é' from Erlang: one character, two bytes of text
+		{etf.List{int64(0x1F600), int64('a')}, "😀a"},
+		{etf.List(nil), ""},
+		{etf.List{etf.ByteList("ab"), []byte("c"), etf.List{int64('d')}}, "abcd"},
+		{etf.ImproperList{Elems: []etf.Term{int64('a')}, Tail: []byte("bc")}, "abc"},
+	}
+	for _, c := range same {
+		require.Equal(t, mustHash(t, c.text), mustHash(t, c.key), "%#v", c.key)
+	}
+	for _, bad := range []any{
+		etf.List{etf.Atom("a")}, etf.List{int64(-1)}, etf.List{int64(0xD800)}, etf.List{int64(1) << 40},
+		etf.List{[]byte{0xff}}, etf.ImproperList{Elems: []etf.Term{int64('a')}, Tail: int64('b')},
+	} {
+		_, err := KeyHash(bad)
+		require.ErrorContains(t, err, "no text", "%#v", bad)
+	}
+}
+
 func mustHash(t *testing.T, k any) uint64 {
 	h, err := KeyHash(k)
 	require.NoError(t, err)
