@@ -2,7 +2,6 @@ package manifold
 
 import (
 	"sync"
-	"time"
 
 	"ergo.services/ergo/gen"
 
@@ -68,18 +67,19 @@ func (m *Manifold) castAfterProbe(from gen.Process, to gen.ProcessID, request et
 		_, err := m.connects.queue(m, to, request, first)
 		return err
 	}
+	// The probe asks over a connection the cast would make; this cast waits for the probe
+	// first, so it makes the connection first, in the casting process as its Cast would. A
+	// node that cannot be reached leaves the probe without an answer, and the Cast its error.
+	if _, err := m.node.Network().GetNode(to.Node); err != nil {
+		return m.cast(from, to, request)
+	}
 	return m.cast(from, m.afterProbe(to, first), request)
 }
 
-// afterProbe waits for first, the first probe of (to.Node, to.Name), to end, for probeWaitMax
-// at most, and returns to with the partitioner it found usable.
+// afterProbe waits for first, the first probe of (to.Node, to.Name), to end, and returns to
+// with the partitioner it found usable.
 func (m *Manifold) afterProbe(to gen.ProcessID, first <-chan struct{}) gen.ProcessID {
-	t := time.NewTimer(probeWaitMax)
-	defer t.Stop()
-	select {
-	case <-first:
-	case <-t.C:
-	}
+	m.probes.wait(probeKey{to.Node, to.Name}, first, probeWaitMax)
 	to.Name = m.probes.resolve(to.Node, to.Name)
 	return to
 }

@@ -452,3 +452,60 @@ func (l *lossLines) count() int {
 	}
 	return total
 }
+
+// onlyPartitioner0 stands in for a BEAM node running one Manifold partitioner: registered as
+// partitioner 0, it hands on the message of every cast it gets.
+type onlyPartitioner0 struct {
+	act.Actor
+	out chan any
+}
+
+func (p *onlyPartitioner0) HandleMessage(from gen.PID, msg any) error {
+	if t, ok := msg.(etf.Tuple); ok && len(t) == 2 && t[0] == etf.Atom("$gen_cast") {
+		if req, ok := t[1].(etf.Tuple); ok && len(req) >= 3 {
+			p.out <- req[2]
+		}
+	}
+	return nil
+}
+
+// With a Cast of the program's own, a cast to a node not yet connected waits for the check of
+// the partitioner it names, and that check needs a connection: the casting process makes it,
+// as its Cast would, so a partitioner the node lacks is found missing and the casts go to
+// partitioner 0 there, in order.
+func TestOwnCastToANodeNotYetConnected(t *testing.T) {
+	port := nodetest.Port(t)
+	start := func(prefix string) gen.Node {
+		n, err := node.Start(prefix+"_"+itoa(seq.Add(1))+"@127.0.0.1", node.Options{Cookie: "c", EPMDPort: port})
+		require.NoError(t, err)
+		t.Cleanup(n.Stop)
+		return n
+	}
+	cast := func(from gen.Process, to gen.ProcessID, request etf.Tuple) error {
+		return from.Send(to, etf.Tuple{etf.Atom("$gen_cast"), request})
+	}
+	a, b := start("oca"), start("ocb")
+	ma, err := manifold.Start(a, manifold.Config{Partitioners: 8, Cast: cast})
+	require.NoError(t, err)
+	out := make(chan any, 8)
+	_, err = b.SpawnRegister(manifold.PartitionerName(0), func() gen.ProcessBehavior { return &onlyPartitioner0{out: out} }, gen.ProcessOptions{})
+	require.NoError(t, err)
+	pid := gen.PID{Node: b.Name(), ID: 5000, Creation: b.PID().Creation}
+	asProcess(t, a, func(p gen.Process) error {
+		for i := int64(0); i < 3; i++ {
+			// "hello" pins partitioner 25 % 8 = 1, which b does not run.
+			if err := ma.Send(p, pid, i, manifold.PartitionerKey("hello")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for i := int64(0); i < 3; i++ {
+		select {
+		case got := <-out:
+			require.Equal(t, i, got)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("cast %d did not reach partitioner 0", i)
+		}
+	}
+}

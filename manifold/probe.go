@@ -29,7 +29,9 @@ const probeAgain = time.Minute
 
 // probeWaitMax bounds how long casts wait for a first probe: the prober gives up on a
 // connection after probeConnectTries*probeConnectPoll and on the call after probeCallTimeout,
-// so this only matters if the prober itself is gone (Manifold stopping).
+// so this only matters if the prober lost the probe (it was restarted, or Manifold is
+// stopping). Such a probe counts as ended without an answer, and a probe under way for longer
+// is started again by the next cast.
 const probeWaitMax = 20 * time.Second
 
 const (
@@ -51,6 +53,7 @@ type probeResult struct {
 	known   bool // a probe has answered (missing or not); an unknown pair's name is tried
 	at      time.Time
 	pending bool
+	asked   time.Time     // when the pending probe started
 	unsure  bool          // a partitioner that was there answered noproc; it is asked again
 	first   chan struct{} // closed when the pair's first probe ends; nil after that
 }
@@ -83,17 +86,33 @@ func (ps *probes) usable(node, name gen.Atom) (use gen.Atom, first <-chan struct
 			ps.results = make(map[probeKey]probeResult)
 		}
 		ps.sweep()
-		r = probeResult{pending: true, first: make(chan struct{})}
+		r = probeResult{pending: true, asked: time.Now(), first: make(chan struct{})}
 		ps.results[k] = r
 		return name, r.first, true
 	case r.first != nil:
 		return name, r.first, false
-	case !r.pending && time.Since(r.at) > probeAgain:
-		r.pending = true
+	case r.pending && time.Since(r.asked) > probeWaitMax, !r.pending && time.Since(r.at) > probeAgain:
+		r.pending, r.asked = true, time.Now()
 		ps.results[k] = r
 		return pick(name, r.missing), nil, true
 	}
 	return pick(name, r.missing), nil, false
+}
+
+// wait waits for first, the first probe of k, to end, for at most max; a probe that takes
+// longer was lost, and ends here without an answer, so that later casts do not wait for it.
+func (ps *probes) wait(k probeKey, first <-chan struct{}, max time.Duration) {
+	t := time.NewTimer(max)
+	defer t.Stop()
+	select {
+	case <-first:
+	case <-t.C:
+		ps.mu.Lock()
+		defer ps.mu.Unlock()
+		if ps.results[k].first == first { // and not a newer probe of a pair forgotten since
+			ps.record(k, false, false)
+		}
+	}
 }
 
 // resolve returns the partitioner to cast to on node in place of name once the pair's first
@@ -129,7 +148,7 @@ func (ps *probes) sweep() {
 	}
 	ps.lastSweep = now
 	for k, r := range ps.results {
-		if !r.pending && now.Sub(r.at) > forgetProbe {
+		if now.Sub(r.at) > forgetProbe && (!r.pending || now.Sub(r.asked) > probeWaitMax) {
 			delete(ps.results, k)
 		}
 	}
@@ -147,6 +166,11 @@ func pick(name gen.Atom, missing bool) gen.Atom {
 func (ps *probes) done(k probeKey, missing, known bool) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
+	ps.record(k, missing, known)
+}
+
+// record is done with ps.mu held.
+func (ps *probes) record(k probeKey, missing, known bool) {
 	r := ps.results[k]
 	if known {
 		r.missing, r.known = missing, true

@@ -21,10 +21,12 @@ func TestProbeResultsOfUnusedPairsAreForgotten(t *testing.T) {
 	gone := probeKey{"gone@h", PartitionerName(1)}
 	here := probeKey{"here@h", PartitionerName(1)}
 	slow := probeKey{"slow@h", PartitionerName(1)}
+	lost := probeKey{"lost@h", PartitionerName(1)}
 	ps.results = map[probeKey]probeResult{
 		gone: {missing: true, known: true, at: old},
 		here: {missing: true, known: true, at: time.Now()},
-		slow: {pending: true, at: old}, // a probe under way is never dropped
+		slow: {pending: true, at: old, asked: time.Now()}, // a probe under way is kept
+		lost: {pending: true, at: old, asked: old},        // one the prober lost is not
 	}
 	name, _, probe := ps.usable("new@h", PartitionerName(2))
 	require.True(t, probe)
@@ -32,6 +34,7 @@ func TestProbeResultsOfUnusedPairsAreForgotten(t *testing.T) {
 	require.NotContains(t, ps.results, gone)
 	require.Contains(t, ps.results, here)
 	require.Contains(t, ps.results, slow)
+	require.NotContains(t, ps.results, lost)
 
 	// A pair still known keeps its answer: the missing partitioner's casts go to 0.
 	name, _, probe = ps.usable("here@h", PartitionerName(1))
@@ -96,6 +99,34 @@ func TestAProbeWithoutAnswerKeepsWhatWasFound(t *testing.T) {
 	ps.done(u, false, false)
 	<-first
 	require.Equal(t, u.name, ps.resolve(u.node, u.name))
+}
+
+// A probe the prober lost (it was restarted) holds nothing up: casts waiting for a first probe
+// stop waiting after probeWaitMax, the probe counts as ended without an answer, and a later
+// probe that stays pending past probeWaitMax is started again by the next cast.
+func TestALostProbeIsGivenUp(t *testing.T) {
+	var ps probes
+	k := probeKey{"ex@h", PartitionerName(3)}
+	_, first, probe := ps.usable(k.node, k.name)
+	require.True(t, probe)
+	ps.wait(k, first, 10*time.Millisecond) // the prober never answers
+	<-first
+	name, again, probe := ps.usable(k.node, k.name)
+	require.Nil(t, again, "later casts do not wait for the lost probe")
+	require.False(t, probe)
+	require.Equal(t, k.name, name, "a first probe without answer lets the name be tried")
+
+	// A probe every probeAgain, lost too: the next cast after probeWaitMax starts it again.
+	ps.mu.Lock()
+	ps.results[k] = probeResult{missing: true, known: true, pending: true,
+		at: time.Now().Add(-probeAgain - probeWaitMax), asked: time.Now().Add(-probeWaitMax - time.Second)}
+	ps.mu.Unlock()
+	name, again, probe = ps.usable(k.node, k.name)
+	require.True(t, probe)
+	require.Nil(t, again)
+	require.Equal(t, PartitionerName(0), name, "what the last answer found holds meanwhile")
+	_, _, probe = ps.usable(k.node, k.name)
+	require.False(t, probe, "one probe at a time")
 }
 
 // answersCalls stands in for a partitioner on another node: it answers which_children.
