@@ -231,8 +231,10 @@ func (p *prober) HandleMessage(from gen.PID, message any) error {
 			p.SendAfter(p.PID(), pr, probeConfirm)
 			return nil
 		}
-		p.Log().Error("%s runs no %s: it has fewer Manifold partitioners than this node's %d; casts for it go to %s (set Config.NodePartitioners for it)",
-			pr.key.node, pr.key.name, p.m.cfg.Partitioners, PartitionerName(0))
+		// The name came from this node's Partitioners, Config.NodePartitioners, or the
+		// partitioner relaying the cast (a cast to partitioner N is relayed to partitioner N).
+		p.Log().Error("%s runs no %s: it runs fewer Manifold partitioners than casts to it assume; they go to %s there (Config.NodePartitioners tells this node how many it runs)",
+			pr.key.node, pr.key.name, PartitionerName(0))
 		p.m.probes.done(pr.key, true, true)
 	default:
 		p.m.probes.done(pr.key, false, false) // no answer: try again after probeAgain
