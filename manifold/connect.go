@@ -86,21 +86,38 @@ func (m *Manifold) afterProbe(to gen.ProcessID, first <-chan struct{}) gen.Proce
 
 // queue queues the cast of request to to when no connection to its node is up, starting the
 // dial if none is under way, and always when first (see queuedCast) is not nil. It reports
-// false when the connection is up: the caller sends.
+// false when the connection is up: the caller sends. The cast is encoded outside the lock,
+// which casts to every node take: a large one queued for a node being dialled must not hold up
+// the others.
 func (c *connects) queue(m *Manifold, to gen.ProcessID, request etf.Tuple, first <-chan struct{}) (bool, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	d, dialling := c.nodes[to.Node]
-	if !dialling && first == nil {
-		if _, err := m.node.Network().Node(to.Node); err == nil {
-			return false, nil
+	var enc etf.Encoded
+	for {
+		c.mu.Lock()
+		d, dialling := c.nodes[to.Node]
+		if !dialling && first == nil {
+			if _, err := m.node.Network().Node(to.Node); err == nil {
+				c.mu.Unlock()
+				return false, nil
+			}
+		}
+		if enc.Bytes() != nil {
+			c.add(m, to, enc, first, d)
+			c.mu.Unlock()
+			return true, nil
+		}
+		c.mu.Unlock()
+		// Encoded now; what was decided above is decided again after it.
+		var err error
+		if enc, err = etf.NewEncoded(etf.Tuple{atomGenCast, request}); err != nil {
+			return true, err
 		}
 	}
-	enc, err := etf.NewEncoded(etf.Tuple{atomGenCast, request})
-	if err != nil {
-		return true, err
-	}
-	if !dialling {
+}
+
+// add queues enc for to's node, behind d, or starts the node's dial when d is nil. c.mu is
+// held.
+func (c *connects) add(m *Manifold, to gen.ProcessID, enc etf.Encoded, first <-chan struct{}, d *dialing) {
+	if d == nil {
 		if c.nodes == nil {
 			c.nodes = make(map[gen.Atom]*dialing)
 		}
@@ -112,11 +129,10 @@ func (c *connects) queue(m *Manifold, to gen.ProcessID, request etf.Tuple, first
 	if d.bytes+size > maxQueuedBytes {
 		d.dropped++
 		m.dropped.Add(1)
-		return true, nil
+		return
 	}
 	d.bytes += size
 	d.queue = append(d.queue, queuedCast{to: to, msg: enc, first: first})
-	return true, nil
 }
 
 // dial connects to node and sends what queued for it meanwhile, in order, until nothing is
