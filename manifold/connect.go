@@ -20,7 +20,8 @@ import (
 // probe of a partitioner (probe.go) queue the same way, connected or not.
 
 // maxQueuedBytes bounds the encoded casts waiting for one node's connection (as a connection's
-// own queue is bounded); beyond it they are dropped.
+// own queue is bounded); beyond it they are dropped, except a first cast larger than it, which
+// would go through once the node is connected.
 const maxQueuedBytes = 64 << 20
 
 type connects struct {
@@ -126,7 +127,7 @@ func (c *connects) add(m *Manifold, to gen.ProcessID, enc etf.Encoded, first <-c
 		go c.dial(m, to.Node)
 	}
 	size := len(enc.Bytes())
-	if d.bytes+size > maxQueuedBytes {
+	if d.bytes > 0 && d.bytes+size > maxQueuedBytes { // one cast of any size fits an empty queue
 		d.dropped++
 		m.dropped.Add(1)
 		return

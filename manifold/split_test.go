@@ -94,3 +94,21 @@ func TestUnpackTakesAMessageOfAnySize(t *testing.T) {
 	require.Len(t, got[1], len(big))
 	require.Equal(t, byte(7), got[1].([]byte)[len(big)-1])
 }
+
+// The casts queued for a node being dialled are bounded by maxQueuedBytes, but a queue that is
+// empty takes one cast of any size: it would go through once the node is connected.
+func TestQueueForADialTakesOneCastOfAnySize(t *testing.T) {
+	var c connects
+	m := &Manifold{}
+	to := gen.ProcessID{Name: PartitionerName(0), Node: "far@h"}
+	big, err := etf.NewEncoded(make([]byte, maxQueuedBytes))
+	require.NoError(t, err)
+	small, err := etf.NewEncoded(etf.Atom("small"))
+	require.NoError(t, err)
+	d := &dialing{}
+	c.add(m, to, big, nil, d)
+	require.Len(t, d.queue, 1)
+	c.add(m, to, small, nil, d)
+	require.Len(t, d.queue, 1, "beyond the bound")
+	require.Equal(t, uint64(1), m.dropped.Load())
+}
