@@ -309,8 +309,8 @@ func TestManifoldKeyHashesMatchElixir(t *testing.T) {
 	}
 }
 
-// A worker killed mid-stream loses only what it held; the partitioner replaces it and keeps
-// serving, and the link stays up.
+// A worker killed mid-stream loses only what it held, and counts it; the partitioner replaces
+// it and keeps serving, and the link stays up.
 func TestManifoldWorkerCrashMidStream(t *testing.T) {
 	c := newCluster(t)
 	gn := c.goNode("go", node.Options{})
@@ -347,6 +347,7 @@ func TestManifoldWorkerCrashMidStream(t *testing.T) {
 	lost := int64(perRound*rounds) - ticks.Load()
 	t.Logf("killed worker held %d of %d deliveries", lost, perRound*rounds)
 	require.Less(t, lost, int64(perRound*rounds/2), "far more was lost than one worker of four could hold")
+	require.Equal(t, uint64(lost), m.Stats().Undelivered, "what the worker took with it is counted")
 	require.Equal(t, uint64(rounds+1), m.Stats().CastsIn)
 	require.True(t, connected(gn, ex.Node()))
 }

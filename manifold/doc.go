@@ -31,7 +31,8 @@
 // the same receivers gives no order between the two paths.
 //
 // Nothing is lost without a trace: a cast that cannot be read or passed on counts in
-// Stats.Dropped, a delivery a receiver's bounded mailbox refuses (which a BEAM process never
-// does) in Stats.Undelivered, each with log lines. A receiver that no longer exists is skipped,
-// as Manifold's send to a dead pid is.
+// Stats.Dropped; a delivery a receiver's bounded mailbox refuses (which a BEAM process never
+// does), and what a worker held when it was killed (lost with it, as with Manifold's worker),
+// in Stats.Undelivered; each with log lines. A receiver that no longer exists is skipped, as
+// Manifold's send to a dead pid is.
 package manifold

@@ -45,9 +45,11 @@ type Stats struct {
 	Dropped uint64
 	// Undelivered counts messages workers could not hand to a live receiver because its
 	// mailbox was full (gen.ProcessOptions.MailboxSize; BEAM processes have no such bound), with
-	// a log line a second at most, and messages lost with a worker that was gone when its
-	// partitioner handed them on (crashed, not replaced yet). Receivers that no longer exist
-	// are not counted: Manifold's send to a dead pid is dropped too.
+	// a log line a second at most; messages a worker held when it was killed or ended by an
+	// exit signal (in its mailbox, or the rest of the batch it was sending), which it takes
+	// with it as Manifold's worker does; and messages for a worker that was gone when its
+	// partitioner handed them on (not replaced yet). Receivers that no longer exist are not
+	// counted: Manifold's send to a dead pid is dropped too.
 	Undelivered uint64
 }
 

@@ -1,6 +1,7 @@
 package manifold_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -282,6 +283,68 @@ func TestCrashedWorkerIsReplaced(t *testing.T) {
 	pids := receivers(t, n, 50, out)
 	asProcess(t, n, func(p gen.Process) error { return ms[0].Send(p, pids, "after") })
 	require.Len(t, collect(t, out, 50), 50)
+}
+
+// countingReceiver counts the messages it gets.
+type countingReceiver struct {
+	act.Actor
+	count *atomic.Uint64
+}
+
+func (r *countingReceiver) HandleMessage(from gen.PID, msg any) error {
+	r.count.Add(1)
+	return nil
+}
+
+// A worker killed while it holds batches takes them with it, as Manifold's does, but what it
+// took is counted as undelivered: every delivery asked for is either made or counted.
+func TestKilledWorkersDeliveriesAreCounted(t *testing.T) {
+	nodes, ms := cluster(t, 1, manifold.Config{Workers: 1, Partitioners: 1})
+	n := nodes[0]
+	var got atomic.Uint64
+	pids := make([]gen.PID, 2000)
+	for i := range pids {
+		pid, err := n.Spawn(func() gen.ProcessBehavior { return &countingReceiver{count: &got} }, gen.ProcessOptions{})
+		require.NoError(t, err)
+		pids[i] = pid
+	}
+	part := gen.ProcessID{Name: manifold.PartitionerName(0), Node: n.Name()}
+	worker := func() gen.PID {
+		children, err := n.Call(part, etf.Atom("which_children"))
+		require.NoError(t, err)
+		return children.(etf.List)[0].(etf.Tuple)[1].(gen.PID)
+	}
+	// The casts are handed on far faster than the workers deliver them, so when the last is
+	// sent the worker has most of them still to do, nearly always; a try in which it had done
+	// them all is made again.
+	const rounds = 200
+	var st manifold.Stats
+	for try := 1; st.Undelivered == 0; try++ {
+		require.LessOrEqual(t, try, 5, "the worker had done all its work each time it was killed")
+		victim := worker()
+		sent := make(chan error, 1)
+		asProcess(t, n, func(p gen.Process) error {
+			for i := 0; i < rounds; i++ {
+				if err := ms[0].Send(p, pids, i); err != nil {
+					sent <- err
+					return nil
+				}
+			}
+			sent <- n.Kill(victim)
+			return nil
+		})
+		require.NoError(t, <-sent)
+		require.Eventually(t, func() bool { return worker() != victim }, 5*time.Second, 10*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		require.NoError(t, ms[0].Drain(ctx))
+		cancel()
+
+		st = ms[0].Stats()
+		// The receivers take their messages in their own time.
+		require.Eventually(t, func() bool { return got.Load() == st.Deliveries }, 10*time.Second, time.Millisecond,
+			"%d received, %d delivered", got.Load(), st.Deliveries)
+		require.Equal(t, uint64(try*rounds*len(pids)), st.Deliveries+st.Undelivered, "%+v", st)
+	}
 }
 
 // An exit signal with reason shutdown, to a worker or to the partitioner, from anyone but

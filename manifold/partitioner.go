@@ -2,6 +2,7 @@ package manifold
 
 import (
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"ergo.services/ergo/act"
@@ -17,8 +18,19 @@ type partitioner struct {
 	act.Actor
 	m       *Manifold
 	workers []gen.PID
-	index   []uint32 // scratch: the worker of each pid of the cast being routed
-	counts  []int    // scratch: pids per worker
+	ledgers []*ledger // the deliveries each worker was given and has carried out
+	index   []uint32  // scratch: the worker of each pid of the cast being routed
+	counts  []int     // scratch: pids per worker
+}
+
+// ledger accounts for the deliveries of one worker, so that those a worker takes with it when
+// it is killed are counted as undelivered, not lost silently: handed counts the pids of the
+// batches the partitioner gave it, settled (written by the worker) those it has dealt with.
+// When the worker has exited, handed - settled were in its mailbox or in the batch it was
+// killed in.
+type ledger struct {
+	handed  uint64 // the partitioner's alone
+	settled atomic.Uint64
 }
 
 // localCast is a cast from Go code on this node: the same request, without encoding.
@@ -32,18 +44,25 @@ func (p *partitioner) Init(args ...any) error {
 	// Workers are linked; a crashed worker is replaced, as Manifold's partitioner does.
 	p.SetTrapExit(true)
 	p.workers = make([]gen.PID, p.m.cfg.Workers+1)
+	p.ledgers = make([]*ledger, len(p.workers))
 	for i := range p.workers {
-		pid, err := p.startWorker()
-		if err != nil {
+		if err := p.startWorker(i); err != nil {
 			return err
 		}
-		p.workers[i] = pid
 	}
 	return nil
 }
 
-func (p *partitioner) startWorker() (gen.PID, error) {
-	return p.Spawn(func() gen.ProcessBehavior { return &worker{} }, gen.ProcessOptions{LinkParent: true, LinkChild: true}, p.m)
+// startWorker starts the worker of slot i, with a new ledger.
+func (p *partitioner) startWorker(i int) error {
+	l := &ledger{}
+	pid, err := p.Spawn(func() gen.ProcessBehavior { return &worker{} },
+		gen.ProcessOptions{LinkParent: true, LinkChild: true}, p.m, l)
+	if err != nil {
+		return err
+	}
+	p.workers[i], p.ledgers[i] = pid, l
+	return nil
 }
 
 func (p *partitioner) HandleMessage(from gen.PID, message any) error {
@@ -106,13 +125,16 @@ func (p *partitioner) replace(exit gen.MessageExitPID) error {
 	if i < 0 {
 		return nil
 	}
-	p.Log().Warning("manifold worker exited: %s", exit.Reason)
-	pid, err := p.startWorker()
-	if err != nil {
-		return err // the supervisor restarts the partitioner with all its workers
+	// The worker has stopped: what it had not dealt with is lost.
+	if l := p.ledgers[i]; l.handed > l.settled.Load() {
+		lost := l.handed - l.settled.Load() // final: the worker is gone
+		p.m.undelivered.Add(lost)
+		p.Log().Warning("manifold worker exited: %s; %d deliveries it held were lost", exit.Reason, lost)
+	} else {
+		p.Log().Warning("manifold worker exited: %s", exit.Reason)
 	}
-	p.workers[i] = pid
-	return nil
+	// On an error the supervisor restarts the partitioner with all its workers.
+	return p.startWorker(i)
 }
 
 // route hands the pids of this node to their workers and relays the others.
@@ -176,7 +198,9 @@ func (p *partitioner) toWorkers(pids castPids, c cast) {
 		if err := p.Send(p.workers[w], batch{pids: pids, at: at, msg: c.msg, opts: c.opts}); err != nil {
 			p.m.undelivered.Add(uint64(len(at)))
 			p.Log().Error("manifold worker %s unreachable, %d deliveries lost: %s", p.workers[w], len(at), err)
+			continue
 		}
+		p.ledgers[w].handed += uint64(len(at))
 	}
 }
 

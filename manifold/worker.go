@@ -13,7 +13,8 @@ import (
 // worker is Manifold.Worker: it sends one message to each of its pids.
 type worker struct {
 	act.Actor
-	m *Manifold
+	m      *Manifold
+	ledger *ledger
 
 	// Deliveries lost to full mailboxes since the last log line about them, and when that was:
 	// a flood of them makes a line a second.
@@ -33,7 +34,7 @@ type batch struct {
 }
 
 func (w *worker) Init(args ...any) error {
-	w.m = args[0].(*Manifold)
+	w.m, w.ledger = args[0].(*Manifold), args[1].(*ledger)
 	w.m.track(w.PID())
 	return nil
 }
@@ -51,24 +52,32 @@ func (w *worker) HandleMessage(from gen.PID, message any) error {
 	// Every receiver gets the same decoded value (a packed message was unpacked by the
 	// partitioner); receivers must treat messages as read-only, as BEAM processes cannot but do.
 	msg := b.msg
-	delivered, full := 0, 0
+	delivered, full, settled := 0, 0, 0
 	var firstFull gen.PID
+deliver:
 	for _, i := range b.at {
 		pid, _ := b.pids.pidAt(int(i))
-		// A receiver that is gone is no error: Manifold's send to a dead pid is dropped too.
 		// (SendPID, not Send: a gen.PID passed as any would be copied to the heap each time.)
 		err := w.SendPID(pid, msg)
 		switch {
 		case err == nil:
 			delivered++
+		case errors.Is(err, gen.ErrProcessUnknown), errors.Is(err, gen.ErrProcessTerminated):
+			// A receiver that is gone is no error: Manifold's send to a dead pid is dropped too.
 		case errors.Is(err, gen.ErrProcessMailboxFull):
 			if full == 0 {
 				firstFull = pid
 			}
 			full++
+		default:
+			// This worker is being killed (its sends are refused from then on) or the node
+			// stops: the rest of the batch is the partitioner's to count as lost.
+			break deliver
 		}
+		settled++
 	}
 	w.m.deliveries.Add(uint64(delivered))
+	w.ledger.settled.Add(uint64(settled))
 	if full > 0 {
 		w.m.undelivered.Add(uint64(full))
 		w.reportFull(full, len(b.at), firstFull)
