@@ -78,6 +78,11 @@ func Listen(options ServerOptions) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("epmd: %w", err)
 	}
+	return serve(l, options), nil
+}
+
+// serve runs a server on l, with options complete.
+func serve(l net.Listener, options ServerOptions) *Server {
 	s := &Server{
 		opts:     options,
 		listener: l,
@@ -88,7 +93,7 @@ func Listen(options ServerOptions) (*Server, error) {
 	}
 	s.wg.Add(1)
 	go s.accept()
-	return s, nil
+	return s
 }
 
 // Addr returns the address the server listens on.
@@ -126,14 +131,26 @@ func (s *Server) Close() error {
 func (s *Server) accept() {
 	defer s.wg.Done()
 	var sequence int
+	var pause time.Duration
 	for {
 		conn, err := s.listener.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return
 			}
-			return
+			// Anything else passes, as for epmd: out of file descriptors (EMFILE, ENFILE,
+			// until connections close), a connection reset before it was taken. The nodes
+			// of the host depend on this server; it must not stop answering over one.
+			if pause == 0 {
+				s.logf(Logger.Error, "epmd: accepting a connection: %s; retrying", err)
+			}
+			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+			time.Sleep(pause)
+			continue
+		}
+		if pause != 0 {
+			s.logf(Logger.Info, "epmd: accepting connections again")
+			pause = 0
 		}
 		select {
 		case s.slots <- struct{}{}:

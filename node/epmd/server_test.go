@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -191,6 +193,37 @@ func TestServerConnectionLimit(t *testing.T) {
 	defer r2.Close()
 	_, err = c.Names(context.Background(), "127.0.0.1")
 	assert.Error(t, err)
+}
+
+// failingListener fails its first Accepts as a process out of file descriptors does.
+type failingListener struct {
+	net.Listener
+	failures int
+}
+
+func (l *failingListener) Accept() (net.Conn, error) {
+	if l.failures > 0 {
+		l.failures--
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+// An error from accept (here "too many open files") does not stop the server: the host's
+// nodes depend on it.
+func TestServerOutlivesAcceptErrors(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	log := &testLog{}
+	s := serve(&failingListener{Listener: l, failures: 3}, ServerOptions{Log: log, RequestTimeout: time.Second, MaxConnections: 8})
+	defer s.Close()
+	c := &Client{Port: uint16(l.Addr().(*net.TCPAddr).Port), Timeout: 5 * time.Second}
+	names, err := c.Names(context.Background(), "127.0.0.1")
+	require.NoError(t, err)
+	assert.Empty(t, names)
+	assert.Contains(t, log.text(), "too many open files; retrying")
+	assert.Contains(t, log.text(), "accepting connections again")
+	require.NoError(t, s.Close())
 }
 
 func TestListenAddressInUse(t *testing.T) {
