@@ -15,14 +15,32 @@ import (
 // the functions below reach it from the gen.Node a program holds.
 var handshakes sync.Map // gen.Node -> *handshake.Handshake
 
-// stopNoticingRegistrar is the node's registrar. Ergo says nothing else to its plug-ins when a
-// node stops, but terminates the registrar: the node's handshake is forgotten then.
-type stopNoticingRegistrar struct {
+// nodeRegistrar is the node's registrar, with two things Ergo's start and stop need of it.
+//
+// Ergo says nothing else to its plug-ins when a node stops, but terminates the registrar: the
+// node's handshake is forgotten then.
+//
+// When the registrar's Register fails (EPMD refused the name), Ergo's start returns the error
+// but leaves its acceptor listening, a node that answers handshakes under a name it does not
+// hold, on a port a second try cannot have. So a failed registration is kept here and reported
+// as a success; Start stops the node, which closes the acceptor and the registrar (and an
+// embedded EPMD it started), and then returns the error.
+type nodeRegistrar struct {
 	*epmd.Registrar
-	node atomic.Value // gen.Node, once started
+	node        atomic.Value // gen.Node, once started
+	registerErr error        // written and read in Start's goroutine
 }
 
-func (r *stopNoticingRegistrar) Terminate() {
+func (r *nodeRegistrar) Register(node gen.NodeRegistrar, routes gen.RegisterRoutes) (gen.StaticRoutes, error) {
+	static, err := r.Registrar.Register(node, routes)
+	if err != nil {
+		r.registerErr = err
+		return gen.StaticRoutes{}, nil
+	}
+	return static, nil
+}
+
+func (r *nodeRegistrar) Terminate() {
 	r.Registrar.Terminate()
 	if n, ok := r.node.Load().(gen.Node); ok {
 		handshakes.Delete(n)
@@ -30,7 +48,7 @@ func (r *stopNoticingRegistrar) Terminate() {
 }
 
 // trackHandshake records h as the handshake of n, until r learns that n stopped.
-func trackHandshake(n gen.Node, h *handshake.Handshake, r *stopNoticingRegistrar) {
+func trackHandshake(n gen.Node, h *handshake.Handshake, r *nodeRegistrar) {
 	handshakes.Store(n, h)
 	r.node.Store(n)
 	if !n.IsAlive() { // stopped before r knew which node it served

@@ -82,7 +82,7 @@ func Start(name string, opts Options) (gen.Node, error) {
 		return peerOf(result)
 	}
 	proto := dist.New(distOpts)
-	registrar := &stopNoticingRegistrar{Registrar: epmd.New(epmd.Options{
+	registrar := &nodeRegistrar{Registrar: epmd.New(epmd.Options{
 		Port:             epmdPort,
 		DisableServer:    opts.NoEmbeddedEPMD || opts.DistPort != 0,
 		FixedPort:        opts.DistPort,
@@ -129,6 +129,10 @@ func Start(name string, opts Options) (gen.Node, error) {
 	}
 	n, err := ergo.StartNode(gen.Atom(name), nodeOpts)
 	if err != nil {
+		return nil, fmt.Errorf("node: starting %s: %w", name, err)
+	}
+	if err := registrar.registerErr; err != nil {
+		n.Stop()
 		return nil, fmt.Errorf("node: starting %s: %w", name, err)
 	}
 	// Ergo stops the node on SIGINT/SIGTERM by itself and then resets every signal handler of

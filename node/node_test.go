@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gobeam/gobeam/etf"
+	"github.com/gobeam/gobeam/node/epmd"
 	"github.com/gobeam/gobeam/node/nodetest"
 )
 
@@ -157,6 +158,18 @@ func TestGoNodesWithoutEPMD(t *testing.T) {
 	opts.ListenPortMin = port + 1
 	_, err = Start("noepmd_c@127.0.0.3", opts)
 	require.ErrorContains(t, err, "DistPort")
+}
+
+// A name EPMD refuses fails Start and leaves nothing behind: no acceptor answering for the name
+// the node does not hold, and the port free for the next try.
+func TestRefusedNameLeavesNothingListening(t *testing.T) {
+	epmdPort, port := nodetest.Port(t), nodetest.Port(t)
+	startNode(t, "twice@127.0.0.1", Options{Cookie: "c", EPMDPort: epmdPort})
+	_, err := Start("twice@127.0.0.1", Options{Cookie: "c", EPMDPort: epmdPort, ListenPortMin: port})
+	require.ErrorIs(t, err, epmd.ErrNameTaken)
+	_, err = net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(port))))
+	require.Error(t, err, "the refused node still listens")
+	startNode(t, "again@127.0.0.1", Options{Cookie: "c", EPMDPort: epmdPort, ListenPortMin: port})
 }
 
 // Like erl, a node listens on every interface, so it starts and is reachable even when its
