@@ -85,6 +85,12 @@ func (h *Handshake) accept(node gen.NodeHandshake, conn net.Conn, cookie string,
 		if err := checkNodeName(name.Name); err != nil {
 			return refuse(err)
 		}
+		if gen.Atom(name.Name) == d.Name {
+			// Another node under this node's name (a copied configuration, say): erl answers
+			// nok, and so does this node.
+			writeMessage(conn, AppendStatus(nil, StatusMessage{Status: StatusNOK}))
+			return fail("%w: %s is this node's own name", ErrBadName, name.Name)
+		}
 		d.Peer = gen.Atom(name.Name)
 		d.PeerCreation = name.Creation
 	}

@@ -252,6 +252,19 @@ func TestAcceptRefusesBadName(t *testing.T) {
 	}
 }
 
+// A peer under this node's own name is refused with nok, as erl refuses it.
+func TestAcceptRefusesItsOwnName(t *testing.T) {
+	var status StatusMessage
+	_, err := acceptWith(t, New(Options{}), newFakeNode("go@h", 1), func(c net.Conn) {
+		writeMessage(c, AppendName(nil, NameMessage{Flags: DefaultFlags, Creation: 2, Name: "go@h"}))
+		body, _ := readMessage(c)
+		status, _ = DecodeStatus(body)
+	})
+	assert.ErrorIs(t, err, ErrBadName)
+	assert.ErrorContains(t, err, "go@h is this node's own name")
+	assert.Equal(t, StatusNOK, status.Status)
+}
+
 func TestAcceptGarbage(t *testing.T) {
 	for _, junk := range [][]byte{
 		[]byte("GET / HTTP/1.1\r\n\r\n"),
