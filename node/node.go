@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"time"
 
 	"ergo.services/ergo"
 	"ergo.services/ergo/app/system"
@@ -127,10 +128,12 @@ func Start(name string, opts Options) (gen.Node, error) {
 			Proto:          proto,
 		}},
 	}
+	waitForANewCreation(name)
 	n, err := ergo.StartNode(gen.Atom(name), nodeOpts)
 	if err != nil {
 		return nil, fmt.Errorf("node: starting %s: %w", name, err)
 	}
+	creations.Store(name, n.Creation())
 	if err := registrar.registerErr; err != nil {
 		n.Stop()
 		return nil, fmt.Errorf("node: starting %s: %w", name, err)
@@ -158,6 +161,21 @@ func Start(name string, opts Options) (gen.Node, error) {
 		}
 	}
 	return n, nil
+}
+
+// creations holds the creation of the last node Start started under each name.
+var creations sync.Map // string -> int64
+
+// waitForANewCreation waits, if need be, until a node named name started now gets another
+// creation than the last one started under that name in this process. Ergo's creation is the
+// second the node starts in, and a pid is its node's name, creation and a number that Ergo
+// hands out from the same start every time: a node stopped and started again within one second
+// would take the pids of the one before, and messages BEAM processes still had for those would
+// reach the new node's processes. (Erl has EPMD count creations up; Ergo gives a node no say.)
+func waitForANewCreation(name string) {
+	if last, ok := creations.Load(name); ok {
+		time.Sleep(time.Until(time.Unix(last.(int64)+1, 0)))
+	}
 }
 
 // networkFlags are the Ergo-level capabilities: Erlang distribution has no Ergo remote spawn,

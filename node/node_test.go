@@ -172,6 +172,20 @@ func TestRefusedNameLeavesNothingListening(t *testing.T) {
 	startNode(t, "again@127.0.0.1", Options{Cookie: "c", EPMDPort: epmdPort, ListenPortMin: port})
 }
 
+// A node started again under the same name gets another creation, even within the second
+// (Ergo's creation is the second of the start), so the pids of the node before are not its.
+func TestRestartedNodeGetsANewCreation(t *testing.T) {
+	opts := Options{Cookie: "c", EPMDPort: nodetest.Port(t)}
+	var seen []int64
+	for range 3 {
+		n, err := Start("again@127.0.0.1", opts)
+		require.NoError(t, err)
+		require.NotContains(t, seen, n.Creation())
+		seen = append(seen, n.Creation())
+		n.Stop()
+	}
+}
+
 // Like erl, a node listens on every interface, so it starts and is reachable even when its
 // name's host is not an address of the machine (a name behind NAT or a port mapping); an
 // explicit ListenHost binds that address alone.
