@@ -72,7 +72,10 @@ type Options struct {
 	MaxMessageSize int
 
 	// HandshakeTimeout bounds each distribution handshake, and on an accepted TLS connection the
-	// TLS handshake before it (a dial has Ergo's 3 s for TCP and TLS set-up). 0: 5 s.
+	// TLS handshake before it (a dial has Ergo's 3 s for TCP and TLS set-up). 0: 5 s. Ergo
+	// accepts one connection at a time, so an accepted connection has the first second of it
+	// to send its name, which an Erlang node does at once: a silent one (an idle client, a
+	// port scan) holds up the connections behind it for a second, not the whole timeout.
 	HandshakeTimeout time.Duration
 
 	// TLS runs the distribution over TLS, as erl's -proto_dist inet_tls. Nil: plain TCP, as

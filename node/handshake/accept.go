@@ -18,15 +18,18 @@ import (
 //	◀── send_name  status ──▶ (alive ──▶ ◀── true|false)  challenge ──▶
 //	(◀── complement, after a legacy name)  ◀── challenge_reply  challenge_ack ──▶
 //
-// Accept runs inside Ergo's accept loop: the deadline set on conn bounds how long a silent or
-// slow peer can hold it.
+// Accept runs inside Ergo's accept loop, which takes the next connection only when Accept has
+// returned: the deadlines set on conn bound how long a silent or slow peer can hold it. A
+// peer has nameTimeout to send its name (and, over TLS, to finish the TLS handshake before
+// it), then the rest of the handshake timeout.
 func (h *Handshake) Accept(node gen.NodeHandshake, conn net.Conn, options gen.HandshakeOptions) (gen.HandshakeResult, error) {
 	cookie := h.nodeCookie(options.Cookie)
 	if cookie == "" {
 		return gen.HandshakeResult{}, ErrNoCookie
 	}
-	deadline := time.Now().Add(h.timeout)
-	conn.SetDeadline(deadline)
+	now := time.Now()
+	deadline := now.Add(h.timeout)
+	conn.SetDeadline(now.Add(min(h.timeout, h.nameTimeout)))
 	// Ergo logs the returned error with the peer's address; the error names the peer.
 	d, err := h.accept(node, conn, cookie, deadline)
 	if err != nil {
@@ -58,9 +61,13 @@ func (h *Handshake) accept(node gen.NodeHandshake, conn net.Conn, cookie string,
 		// bare io.EOF.
 		return Details{}, io.EOF
 	}
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		return fail("no name within %s: %w", min(h.nameTimeout, h.timeout), err)
+	}
 	if err != nil {
 		return fail("reading name: %w", err)
 	}
+	conn.SetDeadline(deadline)
 	name, err := DecodeName(body)
 	if err != nil {
 		return fail("%w", err)

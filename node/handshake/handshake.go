@@ -26,8 +26,14 @@ var Version = gen.Version{Name: "erlang-handshake", Release: "6", License: gen.L
 var PeerVersion = gen.Version{Name: "erlang", Release: "dist-6"}
 
 // DefaultTimeout bounds a whole handshake. Accept runs inside Ergo's accept loop, so the bound is
-// also the longest a silent or slow peer can hold up other incoming connections.
+// also the longest a slow peer can hold up other incoming connections.
 const DefaultTimeout = 5 * time.Second
+
+// nameTimeout is how long an accepted connection may stay silent before its name, the first
+// message, arrives. An Erlang node sends it as soon as it has connected, so a peer that has
+// not after a second is not one (an idle connection, a port scan): while it waits, Ergo
+// accepts no one else, and erl gives up a connection attempt after 7 s (net_setuptime).
+const nameTimeout = time.Second
 
 // Errors a handshake returns, wrapped with the peer's name or address.
 var (
@@ -75,10 +81,11 @@ type Options struct {
 // gen.NetworkHandshake. One value serves all connections of a node: it keeps the outgoing
 // attempts in progress to settle simultaneous connects.
 type Handshake struct {
-	flags   Flags
-	timeout time.Duration
-	netflag gen.NetworkFlags
-	dials   dials
+	flags       Flags
+	timeout     time.Duration
+	nameTimeout time.Duration // nameTimeout; shorter in tests
+	netflag     gen.NetworkFlags
+	dials       dials
 
 	cookiesMu sync.RWMutex
 	cookie    string              // the node's; "" for Ergo's
@@ -88,11 +95,12 @@ type Handshake struct {
 // New returns a handshake with the given options.
 func New(options Options) *Handshake {
 	h := &Handshake{
-		flags:   options.Flags,
-		timeout: options.Timeout,
-		netflag: options.NetworkFlags,
-		cookie:  options.Cookie,
-		cookies: maps.Clone(options.Cookies),
+		flags:       options.Flags,
+		timeout:     options.Timeout,
+		nameTimeout: nameTimeout,
+		netflag:     options.NetworkFlags,
+		cookie:      options.Cookie,
+		cookies:     maps.Clone(options.Cookies),
 	}
 	if h.flags == 0 {
 		h.flags = DefaultFlags

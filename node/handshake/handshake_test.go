@@ -291,6 +291,47 @@ func TestAcceptDeadline(t *testing.T) {
 	assert.Less(t, time.Since(began), 300*time.Millisecond+time.Second)
 }
 
+// Ergo accepts one connection at a time: a peer that says nothing is given little time, so that
+// it does not hold up the nodes behind it; a peer that has sent its name has the handshake's.
+func TestAcceptGivesASilentPeerLittleTime(t *testing.T) {
+	h := New(Options{})
+	h.nameTimeout = 100 * time.Millisecond
+	_, err := acceptWith(t, h, newFakeNode("go@h", 1), func(c net.Conn) {
+		c.Read(make([]byte, 1)) // until Accept gives up and closes
+	})
+	var ne net.Error
+	require.ErrorAs(t, err, &ne)
+	assert.True(t, ne.Timeout())
+	assert.ErrorContains(t, err, "no name within 100ms")
+
+	// Every message after the name comes 300 ms late: within the handshake's time.
+	cs, ca := net.Pipe()
+	defer cs.Close()
+	defer ca.Close()
+	started := make(chan error, 1)
+	go func() {
+		_, err := New(Options{}).Start(newFakeNode("alpha@h", 1), &lateAfterFirstWrite{Conn: cs, delay: 300 * time.Millisecond}, gen.HandshakeOptions{Cookie: "C"})
+		started <- err
+	}()
+	_, err = h.Accept(newFakeNode("beta@h", 2), ca, gen.HandshakeOptions{Cookie: "C"})
+	require.NoError(t, err)
+	require.NoError(t, <-started)
+}
+
+// lateAfterFirstWrite is a connection whose writes after the first wait delay.
+type lateAfterFirstWrite struct {
+	net.Conn
+	delay  time.Duration
+	writes int
+}
+
+func (c *lateAfterFirstWrite) Write(b []byte) (int, error) {
+	if c.writes++; c.writes > 1 {
+		time.Sleep(c.delay)
+	}
+	return c.Conn.Write(b)
+}
+
 func TestAcceptLegacyNameWithComplement(t *testing.T) {
 	cookie := "C"
 	var ack AckMessage
