@@ -61,8 +61,9 @@ type Options struct {
 // Register keeps the ALIVE2 connection open for the life of the node. When no EPMD runs on this
 // host it starts an embedded one (unless DisableServer), so a Go-only deployment needs no
 // Erlang installation. When the registration drops (the EPMD stopped or was restarted) it
-// registers again, with backoff, against whatever EPMD answers; if none does, it starts an
-// embedded server itself.
+// registers again, with backoff, against whatever EPMD answers; if none has for two seconds
+// (time for an epmd being restarted to take its port back), it starts an embedded server
+// itself.
 //
 // The node owning the embedded server takes it down when it stops. The other Go nodes then
 // register again: one of them starts a new embedded server and the rest register with it.
@@ -182,7 +183,7 @@ func (r *Registrar) Register(node gen.NodeRegistrar, routes gen.RegisterRoutes) 
 		return gen.StaticRoutes{}, nil
 	}
 
-	reg, err := r.register()
+	reg, err := r.register(time.Time{})
 	if err != nil {
 		return gen.StaticRoutes{}, err
 	}
@@ -211,9 +212,10 @@ func droppedByEPMD(err error) bool {
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
-// register publishes r.info, starting an embedded server when no EPMD answers. It holds no lock
-// while talking to EPMD, so resolving is never held up by a registration in progress.
-func (r *Registrar) register() (*Registration, error) {
+// register publishes r.info, starting an embedded server when no EPMD answers, from serveAfter
+// on. It holds no lock while talking to EPMD, so resolving is never held up by a registration
+// in progress.
+func (r *Registrar) register(serveAfter time.Time) (*Registration, error) {
 	triedServer, dropped := false, 0
 	for {
 		reg, err := r.client.Register(context.Background(), r.opts.Host, r.info)
@@ -231,7 +233,8 @@ func (r *Registrar) register() (*Registration, error) {
 		r.mu.Lock()
 		serving := r.server != nil
 		r.mu.Unlock()
-		if r.opts.DisableServer || !errors.Is(err, syscall.ECONNREFUSED) || serving || triedServer {
+		if r.opts.DisableServer || !errors.Is(err, syscall.ECONNREFUSED) || serving || triedServer ||
+			time.Now().Before(serveAfter) {
 			return nil, err
 		}
 		triedServer = true
@@ -256,6 +259,10 @@ func (r *Registrar) register() (*Registration, error) {
 	}
 }
 
+// takeOverGrace is how long after losing its registration a node waits for an EPMD to answer
+// again before it starts an embedded one.
+const takeOverGrace = 2 * time.Second
+
 // keep watches the registration and registers again when it drops, until stop closes.
 func (r *Registrar) keep(reg *Registration, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
@@ -274,10 +281,13 @@ func (r *Registrar) keep(reg *Registration, stop <-chan struct{}, done chan<- st
 		}
 		r.log.Warning("epmd: lost the registration of %s at %s, registering again", r.info.Name, reg.Server)
 
+		// An epmd being restarted (by systemd, say) needs its port back: only when none has
+		// answered for takeOverGrace does this node serve EPMD itself.
+		serveAfter := time.Now().Add(takeOverGrace)
 		backoff := 50 * time.Millisecond
 		var lastErr string
 		for {
-			next, err := r.register()
+			next, err := r.register(serveAfter)
 			if err == nil {
 				r.mu.Lock()
 				if r.stopped {

@@ -181,6 +181,28 @@ func TestRegistrarReregistersWhenEPMDRestarts(t *testing.T) {
 		5*time.Second, 10*time.Millisecond, node.log.text())
 }
 
+// An epmd restarted a moment after it died gets its port back: the node, which could serve
+// EPMD itself, waits for it rather than taking the port.
+func TestRegistrarLeavesTheRestartingEPMDItsPort(t *testing.T) {
+	port := nodetest.Port(t)
+	addr := "127.0.0.1:" + strconv.Itoa(int(port))
+	s, err := Listen(ServerOptions{Addr: addr})
+	require.NoError(t, err)
+	r := testRegistrar(port, Options{})
+	_, err = r.Register(newNode("patient@127.0.0.1"), routes(15009))
+	require.NoError(t, err)
+	defer r.Terminate()
+	require.Nil(t, r.Server())
+
+	s.Close()
+	time.Sleep(500 * time.Millisecond) // some retries fail while nothing listens
+	s, err = Listen(ServerOptions{Addr: addr})
+	require.NoError(t, err, "the node took the port of the epmd being restarted")
+	defer s.Close()
+	require.Eventually(t, func() bool { return len(s.Nodes()) == 1 }, 10*time.Second, 20*time.Millisecond)
+	assert.Nil(t, r.Server())
+}
+
 // The node owning the embedded server stops: another Go node takes over serving EPMD and
 // registers again; the rest register with it.
 func TestRegistrarTakesOverEmbeddedServer(t *testing.T) {
