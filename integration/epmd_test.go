@@ -201,12 +201,14 @@ func TestEPMDClientAgainstRealEpmd(t *testing.T) {
 	}, info)
 	assert.Equal(t, "127.0.0.1", addr.String())
 
-	// A hidden Go node registers as type 72.
-	h := newEPMDGoNode("gohidden")
-	epmdRegistrar(t, h, port, 23459, epmd.Options{DisableServer: true, Hidden: true})
-	info, _, err = c.Lookup(context.Background(), "127.0.0.1", h.alive())
+	// A hidden erl registers as a normal node (type 77), as the Go node does whether hidden or
+	// not: hidden is the handshake's affair.
+	hidden := erlpeer.Start(t, erlpeer.Options{Name: erlpeer.UniqueName("erlhidden"), EPMDPort: int(port), NoStartEPMD: true, Hidden: true})
+	hiddenAlive, _, err := epmd.SplitNodeName(string(hidden.Node()))
 	require.NoError(t, err)
-	assert.Equal(t, epmd.NodeTypeHidden, info.Type)
+	info, _, err = c.Lookup(context.Background(), "127.0.0.1", hiddenAlive)
+	require.NoError(t, err)
+	assert.Equal(t, epmd.NodeTypeNormal, info.Type)
 
 	// A name is taken once.
 	dup := &epmdGoNode{name: n.name, log: &epmdLog{}}
@@ -231,7 +233,7 @@ func TestEPMDClientAgainstRealEpmd(t *testing.T) {
 	for _, e := range names {
 		got = append(got, e.Name)
 	}
-	assert.ElementsMatch(t, []string{n.alive(), h.alive(), alive}, got)
+	assert.ElementsMatch(t, []string{n.alive(), hiddenAlive, alive}, got)
 
 	_, err = r.Resolve(gen.Atom("nobody@127.0.0.1"))
 	assert.ErrorIs(t, err, epmd.ErrNotFound)

@@ -115,7 +115,7 @@ func newHSSetup(t *testing.T, hidden bool, goCookie, erlCookie string) *hsSetup 
 	s.h = handshake.New(handshake.Options{Hidden: hidden})
 	s.acceptor = hsListen(t, s.node, s.h, goCookie)
 	port := nodetest.Port(t)
-	s.registry = epmdRegistrar(t, s.node, port, s.acceptor.port(), epmd.Options{Hidden: hidden, OnResolve: s.h.ExpectPeer})
+	s.registry = epmdRegistrar(t, s.node, port, s.acceptor.port(), epmd.Options{OnResolve: s.h.ExpectPeer})
 	s.peer = erlpeer.Start(t, erlpeer.Options{
 		Name: erlpeer.UniqueName("erlhs"), Cookie: erlCookie, EPMDPort: int(port), NoStartEPMD: true,
 	})

@@ -87,7 +87,6 @@ func Start(name string, opts Options) (gen.Node, error) {
 		Port:             epmdPort,
 		DisableServer:    opts.NoEmbeddedEPMD || opts.DistPort != 0,
 		FixedPort:        opts.DistPort,
-		Hidden:           !opts.Visible,
 		HandshakeVersion: hs.Version(),
 		ProtoVersion:     proto.Version(),
 		OnResolve:        hs.ExpectPeer,

@@ -30,8 +30,8 @@ const (
 
 // Node types in ALIVE2_REQ and PORT2_RESP.
 const (
-	NodeTypeNormal byte = 77 // 'M', a visible node
-	NodeTypeHidden byte = 72 // 'H', a hidden node (and C nodes)
+	NodeTypeNormal byte = 77 // 'M', an Erlang node, hidden or not (erl -hidden registers so)
+	NodeTypeHidden byte = 72 // 'H', what C nodes register as
 )
 
 // ProtocolTCP is the only protocol value in use (TCP, over IPv4 or IPv6).

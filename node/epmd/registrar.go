@@ -30,8 +30,6 @@ type Options struct {
 	DisableServer bool
 	// ServerAddr is where an embedded server listens (":Port", every interface, when empty).
 	ServerAddr string
-	// Hidden registers the node as hidden (node type 72 instead of 77).
-	Hidden bool
 	// HandshakeVersion and ProtoVersion are what routes to resolved nodes carry, so Ergo picks
 	// the Erlang handshake and DIST protocol for them. HandshakeVersion defaults to
 	// handshake.Version; both default to the versions of the node's acceptor. A node without
@@ -158,13 +156,11 @@ func (r *Registrar) Register(node gen.NodeRegistrar, routes gen.RegisterRoutes) 
 		}
 		break
 	}
-	nodeType := NodeTypeNormal
-	if r.opts.Hidden {
-		nodeType = NodeTypeHidden
-	}
 	// r.info and r.log do not change after this point; the keeper reads them unlocked.
+	// A node registers as a normal node (77) hidden or not, as erl does: hidden is a matter of
+	// the handshake's flags; type 72 is C nodes'.
 	r.info = NodeInfo{
-		Name: name, Port: port, Type: nodeType, Protocol: ProtocolTCP,
+		Name: name, Port: port, Type: NodeTypeNormal, Protocol: ProtocolTCP,
 		HighestVersion: DistVersion, LowestVersion: DistVersion,
 	}
 	r.mu.Unlock()

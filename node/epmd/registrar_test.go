@@ -136,12 +136,12 @@ func TestRegistrarStartsEmbeddedServer(t *testing.T) {
 
 func TestRegistrarUsesRunningEPMD(t *testing.T) {
 	s, c := startServer(t)
-	r := testRegistrar(c.Port, Options{Hidden: true})
+	r := testRegistrar(c.Port, Options{})
 	_, err := r.Register(newNode("hid@127.0.0.1"), routes(15002))
 	require.NoError(t, err)
 	defer r.Terminate()
 	assert.Nil(t, r.Server())
-	assert.Equal(t, []NodeInfo{{Name: "hid", Port: 15002, Type: NodeTypeHidden, HighestVersion: 6, LowestVersion: 6}}, s.Nodes())
+	assert.Equal(t, []NodeInfo{{Name: "hid", Port: 15002, Type: NodeTypeNormal, HighestVersion: 6, LowestVersion: 6}}, s.Nodes())
 
 	// A second node under the same name is refused.
 	r2 := testRegistrar(c.Port, Options{})
