@@ -36,9 +36,10 @@ type ServerOptions struct {
 //
 // It follows epmd: ALIVE2 only from the local host, the registration lives as long as its
 // connection, a name can be registered once, creations are handed out as epmd does, NAMES and
-// DUMP list the nodes, PORT_PLEASE2 answers for one. KILL is refused and STOP ignored, as epmd
-// does unless started with -relaxed_command_check: a node's registry must not be torn down
-// from outside.
+// DUMP list the nodes, PORT_PLEASE2 answers for one. KILL is refused, as epmd refuses it while
+// nodes are registered (a server embedded in a node lives as long as the node, registered or
+// not), and STOP is ignored, as epmd does unless started with -relaxed_command_check: a node's
+// registry must not be torn down from outside.
 type Server struct {
 	opts     ServerOptions
 	listener net.Listener
@@ -194,6 +195,12 @@ func (s *Server) serve(conn net.Conn, sequence int) {
 		// a log line (a scanner's probes are not).
 		if body[0] == tagAlive2Req {
 			s.logf(Logger.Warning, "epmd: bad ALIVE2_REQ from %s: %s", conn.RemoteAddr(), err)
+			// epmd refuses a registration it cannot take (a name over 255 characters, say)
+			// with result 1, in the form the node's highest version reads, once it has that.
+			if len(body) >= 7 {
+				extended := binary.BigEndian.Uint16(body[5:7]) >= 6
+				conn.Write(AppendAlive2Response(nil, Alive2Response{Result: 1, Creation: 99, Extended: extended}))
+			}
 		}
 		return
 	}

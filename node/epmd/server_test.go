@@ -180,6 +180,24 @@ func TestServerGarbageAndSlowClients(t *testing.T) {
 	reg.Close()
 }
 
+// A registration epmd cannot take is answered with result 1, as epmd answers it (seen from
+// OTP 25's epmd: 76 01 00000063 for a version 6 node, 79 01 0063 for a version 5 one).
+func TestServerRefusesABadRegistrationAsEpmdDoes(t *testing.T) {
+	s, _ := startServer(t)
+	alive2 := func(name string, highest uint16) []byte {
+		b := []byte{'x', 0x27, 0x0f, NodeTypeNormal, ProtocolTCP}
+		b = binary.BigEndian.AppendUint16(b, highest)
+		b = binary.BigEndian.AppendUint16(b, 5)
+		b = binary.BigEndian.AppendUint16(b, uint16(len(name)))
+		b = append(b, name...)
+		return framed(string(binary.BigEndian.AppendUint16(b, 0)))
+	}
+	long := strings.Repeat("a", 256)
+	assert.Equal(t, []byte{'v', 1, 0, 0, 0, 99}, rawRequest(t, s, alive2(long, 6)))
+	assert.Equal(t, []byte{'y', 1, 0, 99}, rawRequest(t, s, alive2(long, 5)))
+	assert.Empty(t, rawRequest(t, s, framed("x\x00")), "too short to say which answer it reads")
+}
+
 func TestServerConnectionLimit(t *testing.T) {
 	s, err := Listen(ServerOptions{Addr: "127.0.0.1:0", MaxConnections: 2, RequestTimeout: time.Second})
 	require.NoError(t, err)
