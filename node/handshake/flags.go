@@ -91,7 +91,9 @@ const (
 	FlagNativeRecords Flags = 1 << 38
 )
 
-// Mandatory flag sets. A peer missing any of them is refused, as Erlang itself refuses it.
+// Mandatory flag sets. A peer missing any of Mandatory is refused: OTP 26 and later refuse
+// such a peer themselves; OTP 25 would take a peer without Mandatory26 (an old C or Java
+// node), which this package does not, since every OTP release it supports sends them.
 const (
 	// Mandatory25 is what OTP 25 and later require of every peer.
 	Mandatory25 = FlagExtendedReferences | FlagFunTags | FlagExtendedPidsPorts | FlagUTF8Atoms |
