@@ -48,7 +48,7 @@ func (k *Kernel) invokeResolved(call *Call, r resolved) outcome {
 		return sendable(runFunc(&c, fn, r.args, frame), r.mfa, frame)
 	case e != nil:
 		g := &gate{}
-		pid, err := spawnEntry(call, g, e, r.args, call.Caller)
+		pid, err := spawnEntry(call, g, e, r.mfa, r.args, call.Caller)
 		if err != nil {
 			call.Log().Warning("kernel: spawning %s for %s: %s", r.mfa, call.Caller, err)
 			return outcome{class: classError, value: etf.Atom("system_limit"), stack: etf.List{frame}}

@@ -229,6 +229,22 @@ func TestSpawnExitReasons(t *testing.T) {
 		exitOf(spawnReq("erlang", "apply", etf.ExportFun{Module: "m", Function: "f"}, etf.List{})))
 }
 
+// A registered process whose factory panics is spawned all the same and exits at once with the
+// panic, as a BEAM process that crashes at its first line; the peer's connection, whose reader
+// calls the factory, is not taken down.
+func TestSpawnOfAPanickingFactory(t *testing.T) {
+	var reg Registry
+	require.NoError(t, reg.RegisterProcess(MFA{"g", "bad", 0}, func() gen.ProcessBehavior { panic("factory bug") }, gen.ProcessOptions{}))
+	n, k := startTestNode(t, Options{Registry: &reg})
+	rpid, out := startRunner(t, n)
+	pid, run, err := k.Spawn(spawnReq("g", "bad"))
+	require.NoError(t, err)
+	in(t, n, rpid, func(p gen.Process) { require.NoError(t, p.MonitorPID(pid)) })
+	run()
+	requireTerm(t, etf.Tuple{[]byte("panic: factory bug"), etf.List{etf.Tuple{etf.Atom("g"), etf.Atom("bad"), int64(0), etf.List{}}}},
+		downReason(t, out, pid))
+}
+
 func TestSpawnERPC(t *testing.T) {
 	var reg Registry
 	require.NoError(t, reg.RegisterFunc(MFA{"g", "add", 2}, func(call *Call, args etf.List) (etf.Term, error) {

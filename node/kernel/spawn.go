@@ -2,6 +2,8 @@ package kernel
 
 import (
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"time"
 
 	"ergo.services/ergo/gen"
@@ -74,7 +76,7 @@ func (k *Kernel) spawn(s spawner, g *gate, module, function etf.Atom, args etf.L
 			return runFunc(call, fn, r.args, r.mfa.frame(location))
 		}), gen.ProcessOptions{})
 	case e != nil:
-		return spawnEntry(s, g, e, r.args, caller)
+		return spawnEntry(s, g, e, r.mfa, r.args, caller)
 	}
 	o := undef(r.mfa.Module, r.mfa.Function, r.args)
 	return s.Spawn(funcFactory(g, func(gen.Process) outcome { return o }), gen.ProcessOptions{})
@@ -87,10 +89,14 @@ func funcFactory(g *gate, body func(gen.Process) outcome) gen.ProcessFactory {
 // spawner is what spawns processes: the node, or a process spawning children.
 type spawner interface {
 	Spawn(factory gen.ProcessFactory, options gen.ProcessOptions, args ...any) (gen.PID, error)
+	Log() gen.Log
 }
 
-// spawnEntry spawns a registered process, held by g.
-func spawnEntry(s spawner, g *gate, e *entry, args etf.List, caller gen.PID) (gen.PID, error) {
+// spawnEntry spawns a registered process (mfa's), held by g. A factory that panics makes a
+// process that exits at once with the panic as an error, as a BEAM process whose function
+// crashes at its first line does: Ergo calls the factory in the spawning goroutine (for a
+// request from a peer, that connection's reader), which the panic must not take down.
+func spawnEntry(s spawner, g *gate, e *entry, mfa MFA, args etf.List, caller gen.PID) (gen.PID, error) {
 	opts := e.options
 	env := make(map[gen.Env]any, len(opts.Env)+1)
 	for name, v := range opts.Env {
@@ -100,12 +106,19 @@ func spawnEntry(s spawner, g *gate, e *entry, args etf.List, caller gen.PID) (ge
 	opts.Env = env
 	initArgs := make([]any, len(args))
 	copy(initArgs, args)
-	factory := func() gen.ProcessBehavior {
-		b := e.factory()
-		if b == nil {
+	factory := func() (b gen.ProcessBehavior) {
+		defer func() {
+			if r := recover(); r != nil {
+				s.Log().Error("kernel: the process factory of %s panicked: %v\n%s", mfa, r, debug.Stack())
+				o := outcome{class: classError, value: []byte(fmt.Sprintf("panic: %v", r)), stack: etf.List{mfa.frame(nil)}}
+				b = &funcProcess{gate: g, body: func(gen.Process) outcome { return o }}
+			}
+		}()
+		inner := e.factory()
+		if inner == nil {
 			return nil // Spawn fails with Ergo's error for a nil behavior
 		}
-		return &deferredProcess{gate: g, inner: b}
+		return &deferredProcess{gate: g, inner: inner}
 	}
 	return s.Spawn(factory, opts, initArgs...)
 }
