@@ -69,9 +69,10 @@ var (
 )
 
 // Start runs global on n: the process registered as global_name_server that BEAM nodes talk
-// to, with its locker and registrar, under a supervisor that restarts the name server (with
-// a fresh state, as kernel_sup restarts global_name_server) should it fail. It returns once
-// the name server runs. A node should run global exactly when it is visible; see the package
+// to, with its locker and registrar, under a supervisor that restarts the name server should
+// it fail. A restarted name server starts from nothing: it reconnects to the visible nodes, so
+// that they drop what they had of this node and sync with it anew (on BEAM the node itself
+// would stop: kernel_sup restarts nothing). It returns once the name server runs. A node should run global exactly when it is visible; see the package
 // documentation.
 //
 // When the node stops, global stops with its other processes, before the node's connections
@@ -136,10 +137,14 @@ func (g *Global) stop() {
 }
 
 // attach is called by each incarnation of the name server as it starts.
-func (g *Global) attach(t *tables, server, registrar gen.PID) {
+// attach makes the API use a name server's tables and processes, and reports whether a name
+// server ran before this one.
+func (g *Global) attach(t *tables, server, registrar gen.PID) (restarted bool) {
 	g.mu.Lock()
+	restarted = g.server != (gen.PID{})
 	g.t, g.server, g.registrar = t, server, registrar
 	g.mu.Unlock()
+	return restarted
 }
 
 func (g *Global) detach(t *tables) {

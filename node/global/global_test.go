@@ -2,6 +2,7 @@ package global_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -222,6 +223,53 @@ func TestServerIsRestarted(t *testing.T) {
 		t.Fatal("global stopped")
 	default:
 	}
+}
+
+// A hidden node that calls global takes no part in it: Sync does not wait for it.
+func TestHiddenCallerIsNoParticipant(t *testing.T) {
+	c := &goCluster{t: t, port: nodetest.Port(t)}
+	v, gv := c.start("vis")
+	h, err := node.Start("hid@127.0.0.1", node.Options{Cookie: "global-test", EPMDPort: c.port})
+	require.NoError(t, err)
+	t.Cleanup(h.Stop)
+	known, err := h.Call(gen.ProcessID{Name: global.ServerName, Node: v.Name()}, etf.Atom("get_known"))
+	require.NoError(t, err)
+	require.Empty(t, known)
+	sync, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, gv.Sync(sync), "Sync waited for the hidden node")
+}
+
+// A peer synced with the name server before it was restarted syncs with the new one: it drops
+// the names of the old one and sees those of the new one.
+func TestRestartedServerSyncsAnew(t *testing.T) {
+	c := &goCluster{t: t, port: nodetest.Port(t)}
+	a, ga := c.start("ra")
+	b, gb := c.start("rb")
+	connect(t, a, b)
+	require.NoError(t, gb.Sync(ctx(t)))
+	ok, err := ga.RegisterName(ctx(t), etf.Atom("old"), spawnIdle(t, a))
+	require.NoError(t, err)
+	require.True(t, ok)
+	eventually(t, "b to see a's name", func() bool { _, found := gb.WhereisName(etf.Atom("old")); return found })
+
+	first, err := a.ProcessPID(global.ServerName)
+	require.NoError(t, err)
+	require.NoError(t, a.Kill(first))
+	eventually(t, "b to drop the name a's new server lacks", func() bool {
+		_, found := gb.WhereisName(etf.Atom("old"))
+		return !found
+	})
+	eventually(t, "a and b to be connected again", func() bool { return slices.Contains(b.Network().Nodes(), a.Name()) })
+	require.NoError(t, ga.Sync(ctx(t)))
+	pid := spawnIdle(t, a)
+	ok, err = ga.RegisterName(ctx(t), etf.Atom("new"), pid)
+	require.NoError(t, err)
+	require.True(t, ok)
+	eventually(t, "b to see the new server's name", func() bool {
+		got, found := gb.WhereisName(etf.Atom("new"))
+		return found && got == pid
+	})
 }
 
 // connectedSet returns the nodes n is connected to, with n itself.

@@ -147,13 +147,17 @@ func (s *server) Init(args ...any) error {
 	if err != nil {
 		return fmt.Errorf("global: starting the registrar: %w", err)
 	}
-	s.g.attach(s.t, s.PID(), s.registrar)
+	restarted := s.g.attach(s.t, s.PID(), s.registrar)
 
-	// Connections made before this server ran missed their nodeup: sync with them now. A
-	// peer whose own init_connect was lost meanwhile is caught up by the handshake's cancel
-	// and restart.
 	for _, n := range s.Node().Network().Nodes() {
-		if s.visible(n) {
+		switch {
+		case !s.visible(n):
+		case restarted:
+			s.resync(n)
+		default:
+			// Connections made before this server ran missed their nodeup: sync with them
+			// now. A peer whose own init_connect was lost meanwhile is caught up by the
+			// handshake's cancel and restart.
 			s.Send(s.PID(), connectResult{Node: n})
 		}
 	}
@@ -161,6 +165,30 @@ func (s *server) Init(args ...any) error {
 		s.SendAfter(s.PID(), pollTick{}, s.g.opts.PollInterval)
 	}
 	return nil
+}
+
+// resync makes a restarted name server, which has lost every name and sync, known to peer n
+// as new: the peer still counts this node as synced and would never sync with it again. On
+// BEAM a failing global_name_server takes its node down (kernel_sup restarts nothing); here
+// the node stays up and only its connection to n is closed, so that n drops this node's
+// names, and then made again, so that both sync as after any nodeup.
+func (s *server) resync(n gen.Atom) {
+	remote, err := s.Node().Network().Node(n)
+	if err != nil {
+		return
+	}
+	s.Log().Warning("global_name_server restarted: reconnecting to %s to sync with it anew", n)
+	remote.Disconnect()
+	network := s.Node().Network()
+	go func() {
+		for range 500 { // until the old connection is gone, 5 s at most
+			if _, err := network.Node(n); err != nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		network.GetNode(n)
+	}()
 }
 
 // visible reports whether a connection to n takes part in global, as far as this node can
@@ -243,7 +271,9 @@ func (s *server) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error)
 // node as up from its nodeup, and this is the earliest sign of one that Ergo gives.
 func (s *server) fromPeer(from gen.PID) {
 	n := from.Node
-	if n == "" || n == s.Node().Name() {
+	// A hidden node may call global (get_known, whereis_name) without taking part in it, as
+	// with BEAM's global, which syncs with the nodes of nodes() alone.
+	if n == "" || n == s.Node().Name() || !s.visible(n) {
 		return
 	}
 	s.participants[n] = true
