@@ -215,6 +215,11 @@ func (g *Global) Send(name etf.Term, message any) (gen.PID, error) {
 // as global:register_name/2: it returns false if the name is taken or pid already has a
 // name. A name conflict found later, when partitions join, is resolved by killing one of the
 // two processes (global:random_exit_name/3).
+//
+// When ctx ends first, RegisterName returns ctx.Err(). A request still waiting behind others
+// is then dropped; one already under way (the cluster-wide lock taken) is carried out, as
+// global's own calls are, so the name may be registered all the same: WhereisName tells.
+// The same holds for ReRegisterName and UnregisterName.
 func (g *Global) RegisterName(ctx context.Context, name etf.Term, pid gen.PID) (bool, error) {
 	return g.request(ctx, regRequest{kind: regRegister, name: name, pid: pid, method: defaultMethod})
 }
@@ -248,6 +253,7 @@ func (g *Global) request(ctx context.Context, req regRequest) (bool, error) {
 		return false, ErrNotRunning
 	}
 	req.done = make(chan regResult, 1)
+	req.cancelled = func() bool { return ctx.Err() != nil }
 	if err := g.node.Send(registrar, req); err != nil {
 		return false, fmt.Errorf("%w: %w", ErrNotRunning, err)
 	}

@@ -225,6 +225,23 @@ func TestServerIsRestarted(t *testing.T) {
 	}
 }
 
+// A request whose caller has stopped waiting is not carried out once its turn comes: the caller
+// was told it failed.
+func TestCancelledRegistrationIsNotCarriedOut(t *testing.T) {
+	c := &goCluster{t: t, port: nodetest.Port(t)}
+	n, g := c.start("cancel")
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := g.RegisterName(gone, etf.Atom("late"), spawnIdle(t, n))
+	require.ErrorIs(t, err, context.Canceled)
+	// Requests are carried out in order: once a later one is done, the first had its turn.
+	ok, err := g.RegisterName(ctx(t), etf.Atom("next"), spawnIdle(t, n))
+	require.NoError(t, err)
+	require.True(t, ok)
+	_, found := g.WhereisName(etf.Atom("late"))
+	require.False(t, found, "registered after the caller was told it failed")
+}
+
 // A hidden node that calls global takes no part in it: Sync does not wait for it.
 func TestHiddenCallerIsNoParticipant(t *testing.T) {
 	c := &goCluster{t: t, port: nodetest.Port(t)}

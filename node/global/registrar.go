@@ -1,6 +1,7 @@
 package global
 
 import (
+	"context"
 	"slices"
 
 	"ergo.services/ergo/act"
@@ -42,6 +43,9 @@ type regRequest struct {
 	pid    gen.PID
 	method etf.Term
 	done   chan regResult
+	// cancelled reports that the caller stopped waiting; such a request still queued is
+	// dropped.
+	cancelled func() bool
 }
 
 type regResult struct {
@@ -93,8 +97,16 @@ func (r *registrar) next() {
 	if r.busy || len(r.queue) == 0 {
 		return
 	}
-	r.busy = true
 	req := r.queue[0]
+	if req.cancelled != nil && req.cancelled() {
+		// The caller has been told of its context's end: carrying it out now would register
+		// (or remove) a name after the caller learnt that it did not.
+		req.done <- regResult{err: context.Canceled}
+		r.queue = r.queue[1:]
+		r.next()
+		return
+	}
+	r.busy = true
 	r.transAllKnown(func(nodes []gen.Atom, k func(bool)) {
 		r.apply(req, nodes, k)
 	}, func(ok bool) {
