@@ -27,6 +27,10 @@ func (e *BadOptionError) Error() string { return fmt.Sprintf("kernel: bad spawn 
 // remote spawn (erts checked on OTP 25, 27 and 29): link, monitor, and {Name, Value} for
 // priority, fullsweep_after, min_heap_size, min_bin_vheap_size, max_heap_size,
 // message_queue_data, async_dist and scheduler. Anything else, {link, true} included, is badopt.
+// Values are checked for their kind only (a non-negative integer, a map, a boolean), not
+// against a BEAM node's schedulers and heap limits, which a Go node has not: values BEAM
+// refuses for those ({scheduler, 99999}, a max_heap_size map with unknown keys, integers
+// beyond its word size) are taken here and mean nothing, as every such option does.
 func parseSpawnOptions(opts etf.List) (spawnOptions, error) {
 	var so spawnOptions
 	for _, o := range opts {
