@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -61,7 +62,7 @@ func (h *Handshake) accept(node gen.NodeHandshake, conn net.Conn, cookie string,
 		// bare io.EOF.
 		return Details{}, io.EOF
 	}
-	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+	if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
 		return fail("no name within %s: %w", min(h.nameTimeout, h.timeout), err)
 	}
 	if err != nil {
