@@ -226,13 +226,20 @@ func acceptWith(t *testing.T, h *Handshake, n *fakeNode, peer func(c net.Conn)) 
 	return r, err
 }
 
-func TestAcceptRefusesMissingFlags(t *testing.T) {
+// acceptName has go@h accept a peer that sends name and reads the status it gets.
+func acceptName(t *testing.T, name NameMessage) (StatusMessage, error) {
+	t.Helper()
 	var status StatusMessage
 	_, err := acceptWith(t, New(Options{}), newFakeNode("go@h", 1), func(c net.Conn) {
-		writeMessage(c, AppendName(nil, NameMessage{Flags: Mandatory25, Creation: 1, Name: "old@h"}))
+		writeMessage(c, AppendName(nil, name))
 		body, _ := readMessage(c)
 		status, _ = DecodeStatus(body)
 	})
+	return status, err
+}
+
+func TestAcceptRefusesMissingFlags(t *testing.T) {
+	status, err := acceptName(t, NameMessage{Flags: Mandatory25, Creation: 1, Name: "old@h"})
 	assert.ErrorIs(t, err, ErrMissingFlags)
 	assert.Contains(t, err.Error(), "V4_NC")
 	assert.Contains(t, err.Error(), "old@h")
@@ -241,12 +248,7 @@ func TestAcceptRefusesMissingFlags(t *testing.T) {
 
 func TestAcceptRefusesBadName(t *testing.T) {
 	for _, name := range []string{"noat", "@host", "name@", "a@b@c", "bad\xffutf8@h"} {
-		var status StatusMessage
-		_, err := acceptWith(t, New(Options{}), newFakeNode("go@h", 1), func(c net.Conn) {
-			writeMessage(c, AppendName(nil, NameMessage{Flags: DefaultFlags, Creation: 1, Name: name}))
-			body, _ := readMessage(c)
-			status, _ = DecodeStatus(body)
-		})
+		status, err := acceptName(t, NameMessage{Flags: DefaultFlags, Creation: 1, Name: name})
 		assert.ErrorIs(t, err, ErrBadName, name)
 		assert.Equal(t, StatusNotAllowed, status.Status, name)
 	}
@@ -254,12 +256,7 @@ func TestAcceptRefusesBadName(t *testing.T) {
 
 // A peer under this node's own name is refused with nok, as erl refuses it.
 func TestAcceptRefusesItsOwnName(t *testing.T) {
-	var status StatusMessage
-	_, err := acceptWith(t, New(Options{}), newFakeNode("go@h", 1), func(c net.Conn) {
-		writeMessage(c, AppendName(nil, NameMessage{Flags: DefaultFlags, Creation: 2, Name: "go@h"}))
-		body, _ := readMessage(c)
-		status, _ = DecodeStatus(body)
-	})
+	status, err := acceptName(t, NameMessage{Flags: DefaultFlags, Creation: 2, Name: "go@h"})
 	assert.ErrorIs(t, err, ErrBadName)
 	assert.ErrorContains(t, err, "go@h is this node's own name")
 	assert.Equal(t, StatusNOK, status.Status)
