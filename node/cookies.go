@@ -25,13 +25,22 @@ var handshakes sync.Map // gen.Node -> *handshake.Handshake
 // hold, on a port a second try cannot have. So a failed registration is kept here and reported
 // as a success; Start stops the node, which closes the acceptor and the registrar (and an
 // embedded EPMD it started), and then returns the error.
+//
+// Register is also where the node's own signal handler is kept from starting (see ctrlc.go):
+// it is the one call Ergo makes to a plug-in, with the node, before it starts that handler.
 type nodeRegistrar struct {
 	*epmd.Registrar
 	node        atomic.Value // gen.Node, once started
 	registerErr error        // written and read in Start's goroutine
+	ctrlc       *atomic.Bool // Ergo's signal handler flag, found by Register in Start's goroutine
 }
 
 func (r *nodeRegistrar) Register(node gen.NodeRegistrar, routes gen.RegisterRoutes) (gen.StaticRoutes, error) {
+	if r.ctrlc == nil {
+		if r.ctrlc = ergoSignalFlag(node); r.ctrlc != nil {
+			r.ctrlc.Store(true)
+		}
+	}
 	static, err := r.Registrar.Register(node, routes)
 	if err != nil {
 		r.registerErr = err

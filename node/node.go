@@ -137,10 +137,14 @@ func Start(name string, opts Options) (gen.Node, error) {
 		n.Stop()
 		return nil, fmt.Errorf("node: starting %s: %w", name, err)
 	}
-	// Ergo stops the node on SIGINT/SIGTERM by itself and then resets every signal handler of
-	// the program. The program embedding the node owns its signals and its shutdown order
-	// (drain, flush, stop), so that handler is switched off.
-	n.SetCTRLC(false)
+	// Ergo's own SIGINT/SIGTERM handler was kept from starting (ctrlc.go); its flag is cleared
+	// so that n.SetCTRLC(true) can still turn it on. An Ergo without that flag gets the
+	// handler switched off, which can race with its start.
+	if registrar.ctrlc != nil {
+		registrar.ctrlc.Store(false)
+	} else {
+		n.SetCTRLC(false)
+	}
 	trackHandshake(n, hs, registrar)
 	if err := k.Start(n); err != nil {
 		n.Stop()
