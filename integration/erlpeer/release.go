@@ -43,11 +43,19 @@ func (r Release) String() string {
 }
 
 // HostPath returns where a file that erl sees at erlPath lives for the test: inside the chroot
-// when erl runs under "chroot DIR", else erlPath itself. Files that erl must read at start (an
+// when erl runs under "chroot DIR" (or "sudo -E chroot DIR", as scripts/test has it for a user
+// other than root), else erlPath itself. Files that erl must read at start (an
 // ssl_dist_optfile and the certificates it names, say) are written there.
 func (r Release) HostPath(erlPath string) string {
-	if len(r.Command) > 2 && filepath.Base(r.Command[0]) == "chroot" && !strings.HasPrefix(r.Command[1], "-") {
-		return filepath.Join(r.Command[1], erlPath)
+	words := r.Command
+	if len(words) > 0 && filepath.Base(words[0]) == "sudo" {
+		words = words[1:]
+		for len(words) > 0 && strings.HasPrefix(words[0], "-") {
+			words = words[1:]
+		}
+	}
+	if len(words) > 2 && filepath.Base(words[0]) == "chroot" && !strings.HasPrefix(words[1], "-") {
+		return filepath.Join(words[1], erlPath)
 	}
 	return erlPath
 }
