@@ -254,6 +254,59 @@ func TestExitSignalsFromErlFollowErlangRules(t *testing.T) {
 	require.True(t, connected(gn, p.Node()))
 }
 
+// A BEAM process sends two messages and then exits: a trapping Go process linked to it, and
+// one monitoring it with node.Monitor, take the two messages first and then the EXIT or DOWN, as
+// a BEAM process would, even when all three wait in the mailbox together.
+func TestSignalsComeBehindTheMessagesSentBeforeThem(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	p := c.erlNode("erl", erlpeer.Options{})
+
+	for _, how := range []string{"link", "monitor"} {
+		t.Run(how, func(t *testing.T) {
+			pid, events := spawnProbe(t, gn, "", true)
+			sender := p.MustEval(`spawn(fun() -> receive {go, G} -> G ! m1, G ! m2, exit(boom) end end)`).(etf.PID)
+			refs := make(chan gen.Ref, 1)
+			run(t, gn, pid, func(pr *probe) error {
+				if how == "link" {
+					return node.Link(pr, sender)
+				}
+				ref, err := node.Monitor(pr, sender)
+				refs <- ref
+				return err
+			})
+			time.Sleep(200 * time.Millisecond) // the LINK or MONITOR_P reaches erl
+			// The probe is kept busy until the two messages and the signal are all in its mailbox.
+			release := make(chan struct{})
+			run(t, gn, pid, func(*probe) error { <-release; return nil })
+			_, err := p.EvalWith(`S ! {go, G}, ok.`, map[string]etf.Term{"S": sender, "G": pid})
+			require.NoError(t, err)
+			require.Eventually(t, func() bool {
+				info, err := gn.ProcessInfo(pid)
+				q := info.MailboxQueues
+				return err == nil && q.Main+q.System+q.Urgent >= 3
+			}, 10*time.Second, 10*time.Millisecond, "m1, m2 and the signal did not all reach the mailbox")
+			close(release)
+
+			require.Equal(t, etf.Atom("m1"), receive(t, events, 5*time.Second))
+			require.Equal(t, etf.Atom("m2"), receive(t, events, 5*time.Second))
+			switch m := receive(t, events, 5*time.Second).(type) {
+			case gen.MessageExitPID:
+				require.Equal(t, "link", how)
+				require.Equal(t, sender, m.PID)
+				require.Equal(t, etf.Atom("boom"), exitTerm(t, m.Reason))
+			case dist.MessageDown:
+				require.Equal(t, "monitor", how)
+				require.Equal(t, <-refs, m.Ref)
+				require.Equal(t, sender, m.PID)
+				require.Equal(t, etf.Atom("boom"), exitTerm(t, m.Reason))
+			default:
+				t.Fatalf("third: %#v, want the %s signal", m, how)
+			}
+		})
+	}
+}
+
 func TestGoLinksAndMonitorsErlProcess(t *testing.T) {
 	c := newCluster(t)
 	gn := c.goNode("go", node.Options{})

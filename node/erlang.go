@@ -83,7 +83,9 @@ func connectionTo(p gen.Process, node gen.Atom) (*dist.Connection, error) {
 // trapping holds the processes that trap exits. Ergo keeps that flag inside each actor, out of
 // the connection's sight; SetTrapExit publishes it, so that an exit signal with reason normal
 // from a BEAM process reaches a trapping Go process as a message and is ignored by the others,
-// as in Erlang.
+// and so that a trapping process takes exit signals in order with the messages before them, as
+// in Erlang. An actor that sets Ergo's flag alone still traps, but its exit signals from BEAM
+// processes overtake those messages.
 var trapping sync.Map // gen.PID -> struct{}
 
 // trapper is what act.Actor and GenServer have.

@@ -121,12 +121,14 @@ type localMonitor struct {
 	name  gen.ProcessID
 }
 
-// deliverDown hands a local monitor's DOWN to its process, with the urgency Ergo gives
-// its own down messages.
+// deliverDown hands a local monitor's DOWN to its process as an ordinary message. On BEAM
+// the signals from one process to another arrive in the order they were sent, so the DOWN
+// comes after the messages the monitored process sent before it ended (a result, then the
+// DOWN of the worker that sent it); Ergo's urgent priority would hand it over first.
 func (c *Connection) deliverDown(ref gen.Ref, m localMonitor, reason error) {
 	down := MessageDown{Ref: ref, PID: m.pid, Name: m.name, Reason: reason}
 	from := m.pid
-	err := c.core.RouteSendPID(from, m.local, gen.MessageOptions{Priority: gen.MessagePriorityMax}, down)
+	err := c.core.RouteSendPID(from, m.local, gen.MessageOptions{}, down)
 	c.signalUndeliverable("DOWN", from, m.local, err)
 }
 
@@ -134,6 +136,12 @@ func (c *Connection) deliverDown(ref gen.Ref, m localMonitor, reason error) {
 // kill sent by exit/2 kills even a process that traps exits; normal is ignored by a process
 // that does not trap exits; any other reason ends a process that does not trap exits and is a
 // message ({'EXIT', From, Reason}) to one that does.
+//
+// To a process that traps exits, the signal goes as an ordinary message (the
+// gen.MessageExitPID that act.Actor hands a trapping actor), behind the messages its sender
+// sent before it, as on BEAM; Ergo's exit signals are urgent and would overtake them. A process
+// that does not trap exits ends, as on BEAM, without taking in what was still in its mailbox.
+// Whether a process traps exits is known here through node.SetTrapExit (Options.TrapsExits).
 func (c *Connection) exitSignal(from, to gen.PID, reason error, untrappable bool) {
 	if untrappable && errors.Is(reason, gen.TerminateReasonKill) {
 		if k, ok := c.core.(interface{ Kill(gen.PID) error }); ok {
@@ -141,7 +149,12 @@ func (c *Connection) exitSignal(from, to gen.PID, reason error, untrappable bool
 			return
 		}
 	}
-	if errors.Is(reason, gen.TerminateReasonNormal) && !c.trapsExits(to) {
+	if c.trapsExits(to) {
+		exit := gen.MessageExitPID{PID: from, Reason: reason}
+		c.signalUndeliverable("exit signal", from, to, c.core.RouteSendPID(from, to, gen.MessageOptions{}, exit))
+		return
+	}
+	if errors.Is(reason, gen.TerminateReasonNormal) {
 		return
 	}
 	c.signalUndeliverable("exit signal", from, to, c.core.RouteSendExit(from, to, reason))
