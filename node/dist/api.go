@@ -146,15 +146,10 @@ func (c *Connection) LinkPID(pid gen.PID, target gen.PID) error {
 
 // UnlinkPID removes a link, with the UNLINK_ID protocol that OTP 26+ require.
 func (c *Connection) UnlinkPID(pid gen.PID, target gen.PID) error {
-	c.sig.mu.Lock()
-	removeFrom(c.sig.links, pid, target)
-	c.sig.unlinkID++
-	id := c.sig.unlinkID
-	c.sig.mu.Unlock()
-	if c.peer.has(flagUnlinkID) {
-		return c.sendNow(Control{Op: OpUnlinkID, ID: id, From: pid, To: target}, nil)
+	if ctrl, ok := c.startUnlink(pid, target); ok {
+		return c.sendNow(ctrl, nil)
 	}
-	return c.sendNow(Control{Op: OpUnlink, From: pid, To: target}, nil)
+	return nil
 }
 
 func (c *Connection) LinkProcessID(pid gen.PID, target gen.ProcessID) error {

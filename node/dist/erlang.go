@@ -54,10 +54,11 @@ func (c *Connection) Link(local, remote gen.PID) error {
 	return nil
 }
 
-// rememberLink records the link between local and remote.
+// rememberLink records the link between local and remote as active, also when it was being
+// unlinked: the ack of that unlink will then be ignored.
 func (c *Connection) rememberLink(local, remote gen.PID) {
 	c.sig.mu.Lock()
-	addTo(&c.sig.links, local, remote, struct{}{})
+	addTo(&c.sig.links, local, remote, linkActive)
 	c.sig.mu.Unlock()
 }
 
@@ -70,13 +71,30 @@ func (c *Connection) forgetLink(local, remote gen.PID) bool {
 
 // Unlink removes a link made by Link or by the peer.
 func (c *Connection) Unlink(local, remote gen.PID) error {
-	c.sig.mu.Lock()
-	removeFrom(c.sig.links, local, remote)
-	c.sig.unlinkID++
-	id := c.sig.unlinkID
-	c.sig.mu.Unlock()
 	c.core.RouteUnlinkPID(remote, local)
-	return c.send(Control{Op: OpUnlinkID, ID: id, From: local, To: remote}, nil)
+	if ctrl, ok := c.startUnlink(local, remote); ok {
+		return c.send(ctrl, nil)
+	}
+	return nil
+}
+
+// startUnlink ends the link between local and remote on this side and returns the signal that
+// tells the peer: UNLINK_ID, after which the link waits for the peer's ack (unlinkAcked), or
+// UNLINK to a peer without DFLAG_UNLINK_ID, after which it is gone. ok is false, and there is
+// nothing to send, when the link was not active.
+func (c *Connection) startUnlink(local, remote gen.PID) (ctrl Control, ok bool) {
+	c.sig.mu.Lock()
+	defer c.sig.mu.Unlock()
+	if state, known := c.sig.links[local][remote]; !known || state != linkActive {
+		return Control{}, false
+	}
+	if !c.peer.has(flagUnlinkID) {
+		removeFrom(c.sig.links, local, remote)
+		return Control{Op: OpUnlink, From: local, To: remote}, true
+	}
+	c.sig.unlinkID++
+	c.sig.links[local][remote] = c.sig.unlinkID
+	return Control{Op: OpUnlinkID, ID: c.sig.unlinkID, From: local, To: remote}, true
 }
 
 // Monitor makes local monitor the peer process target (a gen.PID, or a gen.ProcessID for a
@@ -186,8 +204,10 @@ func (c *Connection) lost() {
 		if local == c.core.PID() {
 			continue // Ergo tells the processes behind its own links that the node is gone
 		}
-		for remote := range remotes {
-			c.exitSignal(remote, local, gen.ErrNoConnection, false)
+		for remote, state := range remotes {
+			if state == linkActive { // one being unlinked is no link
+				c.exitSignal(remote, local, gen.ErrNoConnection, false)
+			}
 		}
 	}
 	for ref, m := range monitors {

@@ -3,6 +3,7 @@ package dist
 import (
 	"net"
 	"testing"
+	"time"
 
 	"ergo.services/ergo/gen"
 	"github.com/stretchr/testify/require"
@@ -147,4 +148,61 @@ func TestAnEndRightAfterALinkOrMonitorReachesThePeer(t *testing.T) {
 	require.Equal(t, linking, r.from)
 	require.Equal(t, remote, r.to)
 	require.Equal(t, etf.Atom("linking_and_gone"), exitTerm(t, r.reason))
+}
+
+// The link protocol's crossing case: a local process unlinks while the peer process, which has
+// not seen the UNLINK_ID yet, links again. The peer's LINK finds the link being unlinked and is
+// ignored; the peer removes the link when the UNLINK_ID reaches it; both sides end unlinked.
+// Before, the LINK made the link active again on this side alone, and the loss of the
+// connection then sent the local process the exit signal noconnection.
+func TestLinkCrossingAnUnlinkIsIgnored(t *testing.T) {
+	sa, sb := net.Pipe()
+	a := serveOn(t, sa, "a@host", "b@host", allFlags, Options{})
+	bcore := &unlinkHoldingCore{fakeCore: newFakeCore("b@host"), unlinking: make(chan gen.PID, 8), release: make(chan struct{})}
+	b := newConnection(bcore, Peer{Name: "a@host", Creation: 1, Flags: allFlags, LocalFlags: allFlags}, Options{}.withDefaults(), testLog{t: t})
+	require.NoError(t, b.Join(sb, "", nil, nil))
+	go b.serve()
+	t.Cleanup(func() { b.Terminate(nil) })
+
+	local := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
+	remote := gen.PID{Node: "b@host", ID: 2002, Creation: 1}
+	linkState := func() (uint64, bool) {
+		a.conn.sig.mu.Lock()
+		defer a.conn.sig.mu.Unlock()
+		state, ok := a.conn.sig.links[local][remote]
+		return state, ok
+	}
+
+	require.NoError(t, a.conn.Link(local, remote))
+	require.NoError(t, a.conn.Unlink(local, remote))
+	require.Equal(t, local, <-bcore.unlinking) // b holds the UNLINK_ID, unacknowledged
+	require.NoError(t, b.sendNow(Control{Op: OpLink, From: remote, To: local}, nil))
+	require.NoError(t, b.SendPID(remote, local, gen.MessageOptions{}, etf.Atom("after_link")))
+	r := a.core.next(t)
+	require.Equal(t, "send", r.kind, "%s came before the marker: the LINK reached Ergo", r.kind)
+	state, ok := linkState()
+	require.True(t, ok)
+	require.NotEqual(t, uint64(0), state, "the crossing LINK made the link active again")
+
+	// A second unlink of a link being unlinked starts no second unlink.
+	require.NoError(t, a.conn.Unlink(local, remote))
+	again, _ := linkState()
+	require.Equal(t, state, again)
+
+	close(bcore.release)
+	require.Eventually(t, func() bool { _, ok := linkState(); return !ok }, 10*time.Second, time.Millisecond,
+		"the UNLINK_ID_ACK did not end the unlink")
+
+	// No link is left to give noconnection when the connection goes.
+	a.conn.Terminate(nil)
+	<-a.done
+	for {
+		select {
+		case r := <-a.core.routed:
+			require.NotEqual(t, local, r.to, "%s to the unlinked process: %v", r.kind, r.reason)
+			continue
+		default:
+		}
+		break
+	}
 }

@@ -16,10 +16,13 @@ import (
 // with the exact Erlang signals when Ergo reports that the target terminated.
 type signalTables struct {
 	mu sync.Mutex
-	// links[local] = peer processes linked to it, whichever side made the link; the links
-	// Ergo makes for its local processes are those of the node's core pid. An unlink removes
-	// the link at once, without waiting for the peer's UNLINK_ID_ACK (see exitIn).
-	links map[gen.PID]map[gen.PID]struct{}
+	// links[local][remote] is the state of the link between a local process and a peer
+	// process, whichever side made it, as the link protocol keeps it per process: linkActive,
+	// or the id of the UNLINK_ID this side sent and the peer has not acknowledged yet. An
+	// unlinking link is no link: exit signals along it are ignored, and a LINK from the peer,
+	// sent before the peer saw the UNLINK_ID, does not bring it back. The links Ergo makes for
+	// its local processes are those of the node's core pid.
+	links map[gen.PID]map[gen.PID]uint64
 	// monitors of local processes by pid and by registered name
 	monitors     map[gen.PID]*monitorSet
 	nameMonitors map[gen.Atom]*monitorSet
@@ -32,6 +35,9 @@ type signalTables struct {
 	localMonitors map[gen.Ref]localMonitor
 	unlinkID      uint64
 }
+
+// linkActive is the state of a link that is not being unlinked; unlink ids start at 1.
+const linkActive uint64 = 0
 
 type outMonitor struct {
 	pid  gen.PID
@@ -172,15 +178,17 @@ func (c *Connection) dispatch(ctrl Control, payload etf.Term) error {
 		c.linkIn(ctrl.From, ctrl.To)
 
 	case OpUnlink:
-		c.unlinkIn(ctrl.From, ctrl.To)
+		c.unlinkIn(ctrl.From, ctrl.To, false)
 
 	case OpUnlinkID:
-		c.unlinkIn(ctrl.From, ctrl.To)
+		c.unlinkIn(ctrl.From, ctrl.To, true)
 		c.sendLogged(Control{Op: OpUnlinkIDAck, ID: ctrl.ID, From: ctrl.To, To: ctrl.From}, nil)
 
-	case OpUnlinkIDAck, OpNodeLink, OpGroupLeader:
-		// Nothing to do: an unlink took effect when it was made (see exitIn), and the group
-		// leader and node links have no Ergo counterpart.
+	case OpUnlinkIDAck:
+		c.unlinkAcked(ctrl.From, ctrl.To, ctrl.ID)
+
+	case OpNodeLink, OpGroupLeader:
+		// Nothing to do: the group leader and node links have no Ergo counterpart.
 
 	case OpExit, OpExitTT, OpPayloadExit, OpPayloadExitTT:
 		reason := ctrl.Reason
@@ -274,39 +282,71 @@ func (c *Connection) deliver(from gen.PID, msg etf.Term,
 }
 
 // linkIn records a link the peer made to a local process; if that process does not exist,
-// the peer gets the exit signal noproc at once, as BEAM would send it.
+// the peer gets the exit signal noproc at once, as BEAM would send it. A LINK for a link this
+// side already has, active or being unlinked, is ignored, as the link protocol says: when this
+// side's UNLINK_ID crossed the peer's LINK, the peer removes the link when the UNLINK_ID
+// reaches it, and both sides end up unlinked.
 //
 // The link is recorded before Ergo learns of it: from then on the process's end reaches the
 // connection (SendTerminatePID), which finds the peer process to send the EXIT to only in the
 // record. An end that came first already sent the EXIT and took the record with it.
 func (c *Connection) linkIn(from, to gen.PID) {
-	c.rememberLink(to, from)
+	c.sig.mu.Lock()
+	_, known := c.sig.links[to][from]
+	if !known {
+		addTo(&c.sig.links, to, from, linkActive)
+	}
+	c.sig.mu.Unlock()
+	if known {
+		return
+	}
 	if err := c.core.RouteLinkPID(from, to); err != nil && c.forgetLink(to, from) {
 		c.sendExit(to, from, ReasonTerm(gen.ErrProcessUnknown))
 	}
 }
 
-func (c *Connection) unlinkIn(from, to gen.PID) {
+// unlinkIn is the peer's UNLINK_ID (withID) or old-style UNLINK. An UNLINK_ID removes an active
+// link only: a link this side is unlinking waits for the ack of its own UNLINK_ID.
+func (c *Connection) unlinkIn(from, to gen.PID, withID bool) {
 	c.sig.mu.Lock()
-	removeFrom(c.sig.links, to, from)
+	state, known := c.sig.links[to][from]
+	removed := known && (state == linkActive || !withID)
+	if removed {
+		removeFrom(c.sig.links, to, from)
+	}
 	c.sig.mu.Unlock()
-	c.core.RouteUnlinkPID(from, to)
+	if removed {
+		c.core.RouteUnlinkPID(from, to)
+	}
+}
+
+// unlinkAcked is the peer's UNLINK_ID_ACK: the unlink with that id is over, unless the link was
+// made again since.
+func (c *Connection) unlinkAcked(from, to gen.PID, id uint64) {
+	c.sig.mu.Lock()
+	if state, known := c.sig.links[to][from]; known && state != linkActive && state == id {
+		removeFrom(c.sig.links, to, from)
+	}
+	c.sig.mu.Unlock()
 }
 
 // exitIn is an exit signal along a link. Links Ergo made to the peer are owned by the node's
 // core pid, so the core learns the target terminated; a link the peer made to a local process
 // ends with the exit signal to that process.
 //
-// An exit signal for a link this side does not have is dropped, as BEAM drops it. It is how an
-// unlink stays final although the peer may have sent its EXIT before the UNLINK_ID reached it:
-// the link is gone from the moment of the unlink, so such an EXIT, which arrives while the
-// unlink waits for its UNLINK_ID_ACK, finds nothing. A new link made before the ack is a link
-// again, as on BEAM, where linking again ends the unlinking state.
+// An exit signal for a link this side does not have, or is unlinking, is dropped, as BEAM drops
+// it. It is how an unlink stays final although the peer may have sent its EXIT before the
+// UNLINK_ID reached it: such an EXIT arrives while the unlink waits for its UNLINK_ID_ACK. A
+// new link made before the ack is a link again, as on BEAM, where linking again ends the
+// unlinking state.
 func (c *Connection) exitIn(from, to gen.PID, reason error) {
 	c.sig.mu.Lock()
-	linked := removeFrom(c.sig.links, to, from)
+	state, known := c.sig.links[to][from]
+	if known {
+		removeFrom(c.sig.links, to, from)
+	}
 	c.sig.mu.Unlock()
-	if !linked {
+	if !known || state != linkActive {
 		c.log.Debug("EXIT from %s to %s dropped: they are not linked", from, to)
 		return
 	}
@@ -494,7 +534,7 @@ func (c *Connection) spawnIn(ctrl Control, args etf.Term) {
 func (c *Connection) terminated(pid gen.PID, name gen.Atom, reason error) {
 	term := ReasonTerm(reason)
 	c.sig.mu.Lock()
-	var links map[gen.PID]struct{}
+	var links map[gen.PID]uint64
 	var mons *monitorSet
 	if name != "" {
 		mons = c.sig.nameMonitors[name]
@@ -506,8 +546,10 @@ func (c *Connection) terminated(pid gen.PID, name gen.Atom, reason error) {
 		delete(c.sig.monitors, pid)
 	}
 	c.sig.mu.Unlock()
-	for peerPid := range links {
-		c.sendExit(pid, peerPid, term)
+	for peerPid, state := range links {
+		if state == linkActive { // one being unlinked is no link
+			c.sendExit(pid, peerPid, term)
+		}
 	}
 	if mons == nil {
 		return
