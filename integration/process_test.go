@@ -307,6 +307,31 @@ func TestSignalsComeBehindTheMessagesSentBeforeThem(t *testing.T) {
 	}
 }
 
+// A Go process's exit signal kill (Ergo's SendExit with gen.TerminateReasonKill) kills a BEAM
+// process that traps exits, as exit(Pid, kill) does on BEAM; any other reason is a message to it.
+func TestGoKillsATrappingErlProcess(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	p := c.erlNode("erl", erlpeer.Options{})
+	_, err := p.Mailbox("report")
+	require.NoError(t, err)
+	pid, _ := spawnProbe(t, gn, "", false)
+
+	for _, reason := range []error{gen.TerminateReasonShutdown, gen.TerminateReasonKill} {
+		target := p.MustEval(`Self = self(), T = spawn(fun() -> process_flag(trap_exit, true), receive M -> exit({got, M}) end end), ` +
+			`spawn(fun() -> Ref = monitor(process, T), Self ! monitoring, receive {'DOWN', Ref, _, _, R} -> report ! {down, R} end end), ` +
+			`receive monitoring -> T end.`).(etf.PID)
+		run(t, gn, pid, func(pr *probe) error { return pr.SendExit(target, reason) })
+		m, err := p.Recv(5 * time.Second)
+		require.NoError(t, err)
+		var want etf.Term = etf.Tuple{etf.Atom("got"), etf.Tuple{etf.Atom("EXIT"), pid, etf.Atom("shutdown")}}
+		if reason == gen.TerminateReasonKill {
+			want = etf.Atom("killed")
+		}
+		require.Equal(t, etf.Tuple{etf.Atom("report"), etf.Tuple{etf.Atom("down"), want}}, m, "exit signal %v", reason)
+	}
+}
+
 func TestGoLinksAndMonitorsErlProcess(t *testing.T) {
 	c := newCluster(t)
 	gn := c.goNode("go", node.Options{})

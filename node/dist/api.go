@@ -1,6 +1,7 @@
 package dist
 
 import (
+	"errors"
 	"fmt"
 
 	"ergo.services/ergo/gen"
@@ -49,6 +50,11 @@ func (c *Connection) SendEvent(from gen.PID, options gen.MessageOptions, message
 // SendExit sends an exit signal (erlang:exit/2) to a peer process.
 func (c *Connection) SendExit(from gen.PID, to gen.PID, reason error) error {
 	term := ReasonTerm(reason)
+	if errors.Is(reason, gen.TerminateReasonKill) {
+		// exit(Pid, kill): the untrappable kill. ReasonTerm gives killed, the reason a killed
+		// process ends with, which a trapping process would take as a message.
+		term = atomKill
+	}
 	if c.peer.has(flagExitPayload) {
 		return c.send(Control{Op: OpPayloadExit2, From: from, To: to}, term)
 	}
