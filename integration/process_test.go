@@ -332,6 +332,39 @@ func TestGoKillsATrappingErlProcess(t *testing.T) {
 	}
 }
 
+// A Go process's monitors of BEAM processes (node.Monitor) end with it: the monitored process
+// no longer lists it in monitored_by, as when a BEAM process that monitors it exits.
+func TestGoMonitorsEndWithTheirHolder(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	p := c.erlNode("erl", erlpeer.Options{})
+	target := p.MustEval(`spawn(fun() -> receive stop -> ok end end)`).(etf.PID)
+	monitoredBy := func() etf.Term {
+		v, err := p.EvalWith(`{monitored_by, M} = process_info(T, monitored_by), M.`, map[string]etf.Term{"T": target})
+		require.NoError(t, err)
+		return v
+	}
+
+	pid, events := spawnProbe(t, gn, "", false)
+	run(t, gn, pid, func(pr *probe) error {
+		for range 2 { // two monitors of one holder
+			if _, err := node.Monitor(pr, target); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	require.Eventually(t, func() bool { l, _ := monitoredBy().(etf.List); return len(l) == 2 }, 5*time.Second, 10*time.Millisecond)
+	for _, m := range monitoredBy().(etf.List) {
+		require.Equal(t, pid, m)
+	}
+
+	run(t, gn, pid, func(*probe) error { return gen.TerminateReasonNormal })
+	receive(t, events, 5*time.Second)
+	require.Eventually(t, func() bool { l, _ := monitoredBy().(etf.List); return len(l) == 0 }, 5*time.Second, 10*time.Millisecond,
+		"the ended Go process still monitors %v: %v", target, monitoredBy())
+}
+
 func TestGoLinksAndMonitorsErlProcess(t *testing.T) {
 	c := newCluster(t)
 	gn := c.goNode("go", node.Options{})

@@ -99,6 +99,8 @@ func (c *Connection) startUnlink(local, remote gen.PID) (ctrl Control, ok bool) 
 
 // Monitor makes local monitor the peer process target (a gen.PID, or a gen.ProcessID for a
 // registered name). When target ends, local receives a MessageDown with the returned reference.
+// When local ends first, the monitor ends with it: the peer is told (DEMONITOR_P), as BEAM
+// tells it when a monitoring process exits.
 func (c *Connection) Monitor(local gen.PID, target any) (gen.Ref, error) {
 	ref := c.core.MakeRef()
 	m := localMonitor{local: local}
@@ -116,20 +118,58 @@ func (c *Connection) Monitor(local gen.PID, target any) (gen.Ref, error) {
 		c.sig.localMonitors = make(map[gen.Ref]localMonitor)
 	}
 	c.sig.localMonitors[ref] = m
+	_, holds := c.sig.monitorsHeld[local]
+	addTo(&c.sig.monitorsHeld, local, ref, struct{}{})
 	c.sig.mu.Unlock()
-	return ref, c.send(ctrl, nil)
+	if !holds {
+		// Ergo tells the connection when local ends (SendTerminatePID) once a process of the
+		// peer is a consumer of it; the holder stands for the monitors local holds.
+		c.core.RouteMonitorPID(c.holder(), local)
+	}
+	if err := c.send(ctrl, nil); err != nil {
+		c.sig.mu.Lock()
+		last := c.dropLocalMonitor(ref, m)
+		c.sig.mu.Unlock()
+		c.heldNoMore(local, last)
+		return gen.Ref{}, err
+	}
+	return ref, nil
 }
 
 // Demonitor removes a monitor made by Monitor; no MessageDown arrives for it afterwards.
 func (c *Connection) Demonitor(ref gen.Ref) error {
 	c.sig.mu.Lock()
 	m, ok := c.sig.localMonitors[ref]
-	delete(c.sig.localMonitors, ref)
+	last := ok && c.dropLocalMonitor(ref, m)
 	c.sig.mu.Unlock()
 	if !ok {
 		return nil
 	}
+	c.heldNoMore(m.local, last)
 	return c.send(Control{Op: OpDemonitorP, From: m.local, To: m.pid, ToName: m.name.Name, Ref: ref}, nil)
+}
+
+// dropLocalMonitor forgets the monitor ref, held by m.local, and reports whether it was the
+// last that process held on this connection. c.sig.mu is held.
+func (c *Connection) dropLocalMonitor(ref gen.Ref, m localMonitor) (last bool) {
+	delete(c.sig.localMonitors, ref)
+	removeFrom(c.sig.monitorsHeld, m.local, ref)
+	_, holds := c.sig.monitorsHeld[m.local]
+	return !holds
+}
+
+// heldNoMore takes the holder off local's consumers in Ergo when local holds no more monitors.
+func (c *Connection) heldNoMore(local gen.PID, last bool) {
+	if last {
+		c.core.RouteDemonitorPID(c.holder(), local)
+	}
+}
+
+// holder is the peer pid that Ergo keeps among the consumers of a local process for the
+// monitors it holds on peer processes: no process of the peer has ID 0, so it is never
+// confused with a peer process that links to or monitors the local one.
+func (c *Connection) holder() gen.PID {
+	return gen.PID{Node: c.peer.Name, ID: 0, Creation: int64(c.peer.Creation)}
 }
 
 // localMonitor is a monitor a local process holds on a peer process.
@@ -199,6 +239,7 @@ func (c *Connection) lost() {
 	c.sig.links = nil
 	monitors := c.sig.localMonitors
 	c.sig.localMonitors = nil
+	c.sig.monitorsHeld = nil
 	c.sig.mu.Unlock()
 	for local, remotes := range links {
 		if local == c.core.PID() {

@@ -31,8 +31,10 @@ type signalTables struct {
 	outNameMonitors map[gen.Atom]gen.Ref
 	// references of outgoing monitors -> the monitored target
 	outRefs map[gen.Ref]outMonitor
-	// monitors local processes hold on peer processes (Monitor), by reference
+	// monitors local processes hold on peer processes (Monitor), by reference, and their
+	// references by the local process that holds them, so that its end removes them
 	localMonitors map[gen.Ref]localMonitor
+	monitorsHeld  map[gen.PID]map[gen.Ref]struct{}
 	unlinkID      uint64
 }
 
@@ -421,8 +423,9 @@ func (c *Connection) demonitorIn(ctrl Control) {
 func (c *Connection) downIn(ref gen.Ref, reason error) {
 	c.sig.mu.Lock()
 	if m, ok := c.sig.localMonitors[ref]; ok {
-		delete(c.sig.localMonitors, ref)
+		last := c.dropLocalMonitor(ref, m)
 		c.sig.mu.Unlock()
+		c.heldNoMore(m.local, last)
 		c.deliverDown(ref, m, reason)
 		return
 	}
@@ -545,7 +548,19 @@ func (c *Connection) terminated(pid gen.PID, name gen.Atom, reason error) {
 		mons = c.sig.monitors[pid]
 		delete(c.sig.monitors, pid)
 	}
+	var held []Control
+	for ref := range c.sig.monitorsHeld[pid] {
+		m := c.sig.localMonitors[ref]
+		delete(c.sig.localMonitors, ref)
+		held = append(held, Control{Op: OpDemonitorP, From: pid, To: m.pid, ToName: m.name.Name, Ref: ref})
+	}
+	delete(c.sig.monitorsHeld, pid)
 	c.sig.mu.Unlock()
+	// The monitors the process held on peer processes end with it, as on BEAM, where the
+	// monitored process forgets a monitor whose holder is gone.
+	for _, ctrl := range held {
+		c.sendLogged(ctrl, nil)
+	}
 	for peerPid, state := range links {
 		if state == linkActive { // one being unlinked is no link
 			c.sendExit(pid, peerPid, term)
