@@ -219,6 +219,41 @@ func TestErlLinksAndMonitorsGoProcess(t *testing.T) {
 	}
 }
 
+// erl's monitor of {Name, GoNode} watches the Go process the name stands for when the monitor
+// is set, as between BEAM nodes: unregistering the name fires nothing, the process's end fires
+// the DOWN naming {Name, GoNode}, and a name that stands for nothing gets DOWN noproc at once.
+func TestErlMonitorByNameWatchesTheProcess(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	p := c.erlNode("erl", erlpeer.Options{})
+	_, err := p.Mailbox("report")
+	require.NoError(t, err)
+	pid, events := spawnProbe(t, gn, "srv", false)
+
+	ref, err := p.EvalWith(`Self = self(), spawn(fun() -> R = monitor(process, {srv, N}), Self ! {monitoring, R}, `+
+		`receive M -> report ! M end end), receive {monitoring, R} -> R end.`, map[string]etf.Term{"N": gn.Name()})
+	require.NoError(t, err)
+	// Round trip through the Go process: the MONITOR_P has reached the Go node.
+	_, err = p.EvalWith(`{srv, N} ! synced, ok.`, map[string]etf.Term{"N": gn.Name()})
+	require.NoError(t, err)
+	require.Equal(t, etf.Atom("synced"), receive(t, events, 5*time.Second))
+
+	_, err = gn.UnregisterName("srv")
+	require.NoError(t, err)
+	run(t, gn, pid, func(*probe) error { return &dist.ExitReason{Term: etf.Atom("done")} })
+	receive(t, events, 5*time.Second)
+	got, err := p.Recv(5 * time.Second)
+	require.NoError(t, err)
+	require.Equal(t, etf.Tuple{etf.Atom("report"), etf.Tuple{etf.Atom("DOWN"), ref, etf.Atom("process"),
+		etf.Tuple{etf.Atom("srv"), gn.Name()}, etf.Atom("done")}}, got,
+		"the first DOWN must be the process's end, not the name's")
+
+	v, err := p.EvalWith(`R = monitor(process, {srv, N}), receive {'DOWN', R, process, Obj, Why} -> {Obj, Why} after 5000 -> none end.`,
+		map[string]etf.Term{"N": gn.Name()})
+	require.NoError(t, err)
+	require.Equal(t, etf.Tuple{etf.Tuple{etf.Atom("srv"), gn.Name()}, etf.Atom("noproc")}, v)
+}
+
 func TestExitSignalsFromErlFollowErlangRules(t *testing.T) {
 	c := newCluster(t)
 	gn := c.goNode("go", node.Options{})

@@ -92,13 +92,13 @@ func (c *Connection) SendResponseError(from gen.PID, to gen.PID, options gen.Mes
 // SendTerminatePID tells the peer that a local process ended: EXIT along its links, DOWN to its
 // monitors.
 func (c *Connection) SendTerminatePID(target gen.PID, reason error) error {
-	c.terminated(target, "", reason)
+	c.terminated(target, reason)
 	return nil
 }
 
-// SendTerminateProcessID tells the peer's monitors of a local registered name that it is gone.
+// SendTerminateProcessID: the peer's monitors by name watch the process the name stood for
+// (see monitorIn), not the name, so a name's end tells them nothing.
 func (c *Connection) SendTerminateProcessID(target gen.ProcessID, reason error) error {
-	c.terminated(gen.PID{}, target.Name, reason)
 	return nil
 }
 

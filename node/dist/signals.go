@@ -23,9 +23,10 @@ type signalTables struct {
 	// sent before the peer saw the UNLINK_ID, does not bring it back. The links Ergo makes for
 	// its local processes are those of the node's core pid.
 	links map[gen.PID]map[gen.PID]uint64
-	// monitors of local processes by pid and by registered name
-	monitors     map[gen.PID]*monitorSet
-	nameMonitors map[gen.Atom]*monitorSet
+	// monitors of local processes; those made by registered name are filed under the pid the
+	// name stood for when the monitor was set, as on BEAM, with the name for their DOWN
+	monitors      map[gen.PID]*monitorSet
+	namedMonitors map[gen.Ref]namedMonitor
 	// outgoing monitors made by Ergo (from its core pid): target -> our reference
 	outMonitors     map[gen.PID]gen.Ref
 	outNameMonitors map[gen.Atom]gen.Ref
@@ -40,6 +41,12 @@ type signalTables struct {
 
 // linkActive is the state of a link that is not being unlinked; unlink ids start at 1.
 const linkActive uint64 = 0
+
+// namedMonitor is a peer's monitor set by name: the name, and the process it stood for.
+type namedMonitor struct {
+	name gen.Atom
+	pid  gen.PID
+}
 
 type outMonitor struct {
 	pid  gen.PID
@@ -363,31 +370,39 @@ func (c *Connection) exitIn(from, to gen.PID, reason error) {
 // monitorIn records a monitor the peer set on a local process, by pid or by name, before Ergo
 // learns of it, for the reason linkIn records a link first: the DOWN of an end that follows at
 // once needs the record.
+//
+// A monitor by name watches the process the name stands for when the monitor is set, as on
+// BEAM: the DOWN comes when that process ends, naming {Name, Node}, and not when the name is
+// unregistered or given to another process. A name that stands for nothing gets DOWN noproc at
+// once.
 func (c *Connection) monitorIn(ctrl Control) {
-	c.sig.mu.Lock()
+	to := ctrl.To
 	if ctrl.ToName != "" {
-		addMonitor(&c.sig.nameMonitors, ctrl.ToName, ctrl.Ref, ctrl.From)
-	} else {
-		addMonitor(&c.sig.monitors, ctrl.To, ctrl.Ref, ctrl.From)
+		pid, ok := c.registered(ctrl.ToName)
+		if !ok {
+			c.sendDown(gen.PID{}, ctrl.ToName, ctrl.From, ctrl.Ref, ReasonTerm(gen.ErrProcessUnknown))
+			return
+		}
+		to = pid
+	}
+	c.sig.mu.Lock()
+	addMonitor(&c.sig.monitors, to, ctrl.Ref, ctrl.From)
+	if ctrl.ToName != "" {
+		if c.sig.namedMonitors == nil {
+			c.sig.namedMonitors = make(map[gen.Ref]namedMonitor)
+		}
+		c.sig.namedMonitors[ctrl.Ref] = namedMonitor{name: ctrl.ToName, pid: to}
 	}
 	c.sig.mu.Unlock()
-	var err error
-	if ctrl.ToName != "" {
-		err = c.core.RouteMonitorProcessID(ctrl.From, gen.ProcessID{Name: ctrl.ToName, Node: c.core.Name()})
-	} else {
-		err = c.core.RouteMonitorPID(ctrl.From, ctrl.To)
-	}
-	if err == nil {
+	if err := c.core.RouteMonitorPID(ctrl.From, to); err == nil {
 		return
 	}
 	// The target does not exist: BEAM answers at once with DOWN noproc, unless an end
 	// already sent the DOWN.
 	c.sig.mu.Lock()
-	var recorded bool
-	if ctrl.ToName != "" {
-		recorded, _ = removeMonitor(c.sig.nameMonitors, ctrl.ToName, ctrl.Ref, ctrl.From)
-	} else {
-		recorded, _ = removeMonitor(c.sig.monitors, ctrl.To, ctrl.Ref, ctrl.From)
+	recorded, _ := removeMonitor(c.sig.monitors, to, ctrl.Ref, ctrl.From)
+	if recorded {
+		delete(c.sig.namedMonitors, ctrl.Ref)
 	}
 	c.sig.mu.Unlock()
 	if recorded {
@@ -395,16 +410,35 @@ func (c *Connection) monitorIn(ctrl Control) {
 	}
 }
 
+// registered returns the local process registered under name.
+func (c *Connection) registered(name gen.Atom) (gen.PID, bool) {
+	r, ok := c.core.(interface {
+		ProcessPID(gen.Atom) (gen.PID, error)
+	})
+	if !ok {
+		return gen.PID{}, false
+	}
+	pid, err := r.ProcessPID(name)
+	return pid, err == nil
+}
+
 func (c *Connection) demonitorIn(ctrl Control) {
 	// gen:call demonitors the callee when the reply has come or the caller stopped waiting,
 	// with the call's own reference: the call is over (see peerCalls).
 	c.peerCalls.giveUp(ctrl.Ref, ctrl.From)
+	to := ctrl.To
 	c.sig.mu.Lock()
-	var removed, last bool
 	if ctrl.ToName != "" {
-		removed, last = removeMonitor(c.sig.nameMonitors, ctrl.ToName, ctrl.Ref, ctrl.From)
-	} else {
-		removed, last = removeMonitor(c.sig.monitors, ctrl.To, ctrl.Ref, ctrl.From)
+		named, ok := c.sig.namedMonitors[ctrl.Ref]
+		if !ok || named.name != ctrl.ToName {
+			c.sig.mu.Unlock()
+			return
+		}
+		to = named.pid
+	}
+	removed, last := removeMonitor(c.sig.monitors, to, ctrl.Ref, ctrl.From)
+	if removed {
+		delete(c.sig.namedMonitors, ctrl.Ref)
 	}
 	c.sig.mu.Unlock()
 	if !removed || !last {
@@ -412,11 +446,7 @@ func (c *Connection) demonitorIn(ctrl Control) {
 		// same process monitors the target under another reference too.
 		return
 	}
-	if ctrl.ToName != "" {
-		c.core.RouteDemonitorProcessID(ctrl.From, gen.ProcessID{Name: ctrl.ToName, Node: c.core.Name()})
-	} else {
-		c.core.RouteDemonitorPID(ctrl.From, ctrl.To)
-	}
+	c.core.RouteDemonitorPID(ctrl.From, to)
 }
 
 // downIn is the DOWN of a monitor Ergo made on a peer process.
@@ -534,19 +564,24 @@ func (c *Connection) spawnIn(ctrl Control, args etf.Term) {
 
 // terminated sends the Erlang signals for a local process that ended: EXIT to the peer
 // processes linked to it and DOWN to those monitoring it.
-func (c *Connection) terminated(pid gen.PID, name gen.Atom, reason error) {
+func (c *Connection) terminated(pid gen.PID, reason error) {
 	term := ReasonTerm(reason)
 	c.sig.mu.Lock()
-	var links map[gen.PID]uint64
-	var mons *monitorSet
-	if name != "" {
-		mons = c.sig.nameMonitors[name]
-		delete(c.sig.nameMonitors, name)
-	} else {
-		links = c.sig.links[pid]
-		delete(c.sig.links, pid)
-		mons = c.sig.monitors[pid]
-		delete(c.sig.monitors, pid)
+	links := c.sig.links[pid]
+	delete(c.sig.links, pid)
+	mons := c.sig.monitors[pid]
+	delete(c.sig.monitors, pid)
+	var names map[gen.Ref]gen.Atom // of the monitors set by name, for their DOWN
+	if mons != nil && len(c.sig.namedMonitors) > 0 {
+		for ref := range mons.byRef {
+			if named, ok := c.sig.namedMonitors[ref]; ok {
+				if names == nil {
+					names = make(map[gen.Ref]gen.Atom)
+				}
+				names[ref] = named.name
+				delete(c.sig.namedMonitors, ref)
+			}
+		}
 	}
 	var held []Control
 	for ref := range c.sig.monitorsHeld[pid] {
@@ -572,7 +607,7 @@ func (c *Connection) terminated(pid gen.PID, name gen.Atom, reason error) {
 	for ref, peerPid := range mons.byRef {
 		// A call the process had not answered ends with this DOWN.
 		c.peerCalls.take(ref)
-		c.sendDown(pid, name, peerPid, ref, term)
+		c.sendDown(pid, names[ref], peerPid, ref, term)
 	}
 }
 
