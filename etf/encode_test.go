@@ -451,6 +451,18 @@ func TestEncodeMarshaler(t *testing.T) {
 
 	_, err = Encode(selfMarshal{})
 	require.ErrorIs(t, err, ErrTooDeep)
+
+	// A nil pointer whose type marshals itself is nil, wherever it is: MarshalTerm is not
+	// called on it.
+	var none *counter
+	require.Equal(t, Atom("nil"), decoded(t, none))
+	require.Equal(t, List{Atom("nil")}, decoded(t, List{none}))
+	require.Equal(t, Map{{Atom("Q"), Atom("nil")}}, decoded(t, struct{ Q any }{Q: none}))
+
+	// omitzero leaves out an interface field of a type with IsZero that holds nothing.
+	require.Equal(t, Map{}, decoded(t, struct {
+		Z interface{ IsZero() bool } `etf:"z,omitzero"`
+	}{}))
 }
 
 func TestEncodeLocalFun(t *testing.T) {

@@ -386,6 +386,9 @@ func condAddrEncoder(ifAddr, otherwise encoderFunc) encoderFunc {
 }
 
 func (s *encodeState) marshaler(m Marshaler) error {
+	if v := reflect.ValueOf(m); v.Kind() == reflect.Pointer && v.IsNil() {
+		return s.atom("nil") // as any nil pointer; MarshalTerm may not expect a nil receiver
+	}
 	t, err := m.MarshalTerm()
 	if err != nil {
 		return &MarshalerError{Type: reflect.TypeOf(m), Err: err}
@@ -734,7 +737,7 @@ var isZeroerType = reflect.TypeFor[isZeroer]()
 func isZeroValue(v reflect.Value) bool {
 	t := v.Type()
 	if t.Implements(isZeroerType) && v.CanInterface() {
-		if t.Kind() == reflect.Pointer && v.IsNil() {
+		if (t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface) && v.IsNil() {
 			return true
 		}
 		return v.Interface().(isZeroer).IsZero()
