@@ -237,6 +237,31 @@ func TestEncoderAtomCache(t *testing.T) {
 	require.Equal(t, []byte{1, 131, 82, 2}, b)
 }
 
+// A Go map whose keys are no plain terms (references, structs, any) is checked for keys that
+// are the same term also when atoms go into the atom cache, as on a distribution connection.
+func TestEncoderAtomCacheMapKeys(t *testing.T) {
+	type key struct{ Name string }
+	e := Encoder{AtomCache: cacheByIndex{"a@b": 0, "Name": 1}}
+	d := Decoder{AtomCache: []Atom{"a@b", "Name"}}
+	r1 := Ref{Node: "a@b", Creation: 1, ID: [3]uint64{1, 2, 3}}
+	r2 := Ref{Node: "a@b", Creation: 1, ID: [3]uint64{4, 5, 6}}
+	for _, m := range []Term{
+		map[Ref]int{r1: 1, r2: 2},
+		map[key]int{{"x"}: 1, {"y"}: 2},
+		map[any]int{key{"x"}: 1, int64(2): 2},
+	} {
+		b, err := e.AppendTerm(nil, m)
+		require.NoError(t, err, "%T", m)
+		got, _, err := d.DecodeTerm(b)
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+	}
+	type sameKey struct{ Name string }
+	_, err := e.AppendTerm(nil, map[any]int{key{"x"}: 1, sameKey{"x"}: 2})
+	var uve *UnsupportedValueError
+	require.ErrorAs(t, err, &uve, "two keys that are the same term")
+}
+
 // Pid lists of a few nodes, some cached and some not, in both list forms: the node reference
 // asked once per run of one node must still follow every change of node.
 func TestEncoderAtomCachePidLists(t *testing.T) {

@@ -516,7 +516,7 @@ func newMapEncoder(t reflect.Type) encoderFunc {
 			}
 			slices.SortFunc(pairs, func(a, b mapEncPair) int { return strings.Compare(string(a.key), string(b.key)) })
 			if !uniqueKeys {
-				if err := distinctKeys(t, pairs); err != nil {
+				if err := distinctKeys(s, t, pairs, keyEnc); err != nil {
 					return err
 				}
 			}
@@ -595,8 +595,8 @@ func plainKey(k reflect.Value) bool {
 }
 
 // distinctKeys returns an *UnsupportedValueError when two keys of a map of type t, its pairs
-// sorted by their encoded keys, are the same term.
-func distinctKeys(t reflect.Type, pairs []mapEncPair) error {
+// sorted by their encoded keys (with keyEnc, by s), are the same term.
+func distinctKeys(s *encodeState, t reflect.Type, pairs []mapEncPair, keyEnc encoderFunc) error {
 	plain := true
 	for i := range pairs {
 		if i > 0 && string(pairs[i].key) == string(pairs[i-1].key) {
@@ -614,7 +614,17 @@ func distinctKeys(t reflect.Type, pairs []mapEncPair) error {
 	// ones as Decode does.
 	m := make(Map, len(pairs))
 	for i := range pairs {
-		k, err := Decode(append([]byte{versionByte}, pairs[i].key...))
+		key := pairs[i].key
+		if s.cache != nil {
+			// Atoms written as references into the connection's atom cache cannot be read
+			// back here: the key is encoded again without it.
+			plainKey := encodeState{depth: s.depth, maxDepth: s.maxDepth}
+			if err := keyEnc(&plainKey, pairs[i].k); err != nil {
+				return err
+			}
+			key = plainKey.buf
+		}
+		k, err := Decode(append([]byte{versionByte}, key...))
 		if err != nil {
 			return err
 		}
