@@ -26,10 +26,8 @@ func (u *unlinkHoldingCore) RouteUnlinkPID(pid, target gen.PID) error {
 	return nil
 }
 
-// An exit signal for a link this side does not have is dropped, as on BEAM: above all the EXIT
-// a peer process sent before the UNLINK_ID of a local process reached it, which arrives while
-// that unlink still waits for its acknowledgement.
-func TestExitWithoutALinkIsDropped(t *testing.T) {
+// unlinkHoldingPair connects a, served on a fakeCore, to b, whose core holds UNLINK_IDs.
+func unlinkHoldingPair(t *testing.T) (*served, *Connection, *unlinkHoldingCore) {
 	sa, sb := net.Pipe()
 	a := serveOn(t, sa, "a@host", "b@host", allFlags, Options{})
 	bcore := &unlinkHoldingCore{fakeCore: newFakeCore("b@host"), unlinking: make(chan gen.PID, 8), release: make(chan struct{})}
@@ -37,6 +35,14 @@ func TestExitWithoutALinkIsDropped(t *testing.T) {
 	require.NoError(t, b.Join(sb, "", nil, nil))
 	go b.serve()
 	t.Cleanup(func() { b.Terminate(nil) })
+	return a, b, bcore
+}
+
+// An exit signal for a link this side does not have is dropped, as on BEAM: above all the EXIT
+// a peer process sent before the UNLINK_ID of a local process reached it, which arrives while
+// that unlink still waits for its acknowledgement.
+func TestExitWithoutALinkIsDropped(t *testing.T) {
+	a, b, bcore := unlinkHoldingPair(t)
 	t.Cleanup(func() { close(bcore.release) })
 
 	local := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
@@ -156,13 +162,7 @@ func TestAnEndRightAfterALinkOrMonitorReachesThePeer(t *testing.T) {
 // Before, the LINK made the link active again on this side alone, and the loss of the
 // connection then sent the local process the exit signal noconnection.
 func TestLinkCrossingAnUnlinkIsIgnored(t *testing.T) {
-	sa, sb := net.Pipe()
-	a := serveOn(t, sa, "a@host", "b@host", allFlags, Options{})
-	bcore := &unlinkHoldingCore{fakeCore: newFakeCore("b@host"), unlinking: make(chan gen.PID, 8), release: make(chan struct{})}
-	b := newConnection(bcore, Peer{Name: "a@host", Creation: 1, Flags: allFlags, LocalFlags: allFlags}, Options{}.withDefaults(), testLog{t: t})
-	require.NoError(t, b.Join(sb, "", nil, nil))
-	go b.serve()
-	t.Cleanup(func() { b.Terminate(nil) })
+	a, b, bcore := unlinkHoldingPair(t)
 
 	local := gen.PID{Node: "a@host", ID: 1001, Creation: 1}
 	remote := gen.PID{Node: "b@host", ID: 2002, Creation: 1}
