@@ -36,6 +36,7 @@ type fakeCore struct {
 	discard  bool             // fuzzing: route into nothing
 	mu       sync.Mutex
 	refs     uint64
+	names    map[gen.Atom]gen.PID // see ProcessPID
 }
 
 func newFakeCore(name gen.Atom) *fakeCore {
@@ -46,6 +47,22 @@ func (f *fakeCore) push(r routed) {
 	if !f.discard {
 		f.routed <- r
 	}
+}
+
+// ProcessPID finds every name registered, each to a pid of its own, so that a monitor by name
+// is set as on a node where the name stands for a process.
+func (f *fakeCore) ProcessPID(name gen.Atom) (gen.PID, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.names == nil {
+		f.names = map[gen.Atom]gen.PID{}
+	}
+	pid, ok := f.names[name]
+	if !ok {
+		pid = gen.PID{Node: f.name, ID: uint64(1<<20 + len(f.names)), Creation: 1}
+		f.names[name] = pid
+	}
+	return pid, nil
 }
 
 func (f *fakeCore) Name() gen.Atom { return f.name }
