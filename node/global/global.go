@@ -72,8 +72,8 @@ var (
 // to, with its locker and registrar, under a supervisor that restarts the name server should
 // it fail. A restarted name server starts from nothing: it reconnects to the visible nodes, so
 // that they drop what they had of this node and sync with it anew (on BEAM the node itself
-// would stop: kernel_sup restarts nothing). It returns once the name server runs. A node should run global exactly when it is visible; see the package
-// documentation.
+// would stop: kernel_sup restarts nothing). It returns once the name server runs. A node
+// should run global exactly when it is visible; see the package documentation.
 //
 // When the node stops, global stops with its other processes, before the node's connections
 // close, so the node's going away is not reported as lost connections (erl's
