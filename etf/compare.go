@@ -107,7 +107,11 @@ type comparer struct {
 	// Equal finds the keys of maps whose keys hold terms by their hashes, kept for large
 	// terms, unless it meets a value hash cannot tell equal to its decoded form.
 	hashes dupChecker
-	steps  int // terms compared, for tests
+	// tooDeep is set when Compare meets terms nested deeper than maxCompareDepth: from then on
+	// it compares nothing more, or a value that holds itself more than once would be walked once
+	// per path to the limit, exponentially many.
+	tooDeep bool
+	steps   int // terms compared, for tests
 }
 
 // mapID names the pairs of a map during one call.
@@ -223,6 +227,9 @@ func classOf(t Term) (termClass, Term) {
 // compare orders a and b: in the standard term order, or, with exact, in map key order.
 func (c *comparer) compare(a, b Term, exact bool, depth int) int {
 	c.steps++
+	if c.tooDeep {
+		return 0
+	}
 	// The common leaves without classOf.
 	switch x := a.(type) {
 	case int64:
@@ -244,6 +251,7 @@ func (c *comparer) compare(a, b Term, exact bool, depth int) int {
 		return cmp.Compare(ca, cb)
 	}
 	if depth > maxCompareDepth {
+		c.tooDeep = true
 		return 0
 	}
 	switch ca {
@@ -824,6 +832,7 @@ func (c *comparer) equalByHash(a, b Map, depth int) (same, ok bool) {
 	if c.hashes.foreign {
 		return false, false
 	}
+	c.hashes.maxDepth = max(1, maxCompareDepth-depth)
 	index := c.hashes.keyIndex(b)
 	hashes := make([]uint64, len(a))
 	for i := range a {

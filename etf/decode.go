@@ -1216,6 +1216,11 @@ type dupChecker struct {
 	// hash may then give terms that are the same different hashes. Equal, which hashes terms
 	// built in Go, then does without.
 	foreign bool
+	// maxDepth, when not 0, bounds the nesting hash follows: deeper terms are foreign. Equal
+	// sets it for Go values, which may hold themselves; decoded terms nest as deep as the
+	// Decoder allowed.
+	maxDepth int
+	depth    int
 }
 
 // sizedHash is a kept hash, with the length of the slice it is the hash of and the hash it
@@ -1441,6 +1446,23 @@ func (c *dupChecker) num(kind, v uint64) uint64 {
 	return combine(kind, mix64(v^maphash.String(c.seed, "")))
 }
 
+// enter reports whether hash may go one level deeper. Once a term is foreign nothing more is
+// hashed: a Go value that holds itself more than once would otherwise be walked once per path
+// to maxDepth, exponentially many.
+func (c *dupChecker) enter() bool {
+	if c.foreign {
+		return false
+	}
+	if c.maxDepth > 0 && c.depth >= c.maxDepth {
+		c.foreign = true
+		return false
+	}
+	c.depth++
+	return true
+}
+
+func (c *dupChecker) leave() { c.depth-- }
+
 // hashTerms hashes a slice of terms, starting from the hash h of its kind.
 func (c *dupChecker) hashTerms(h uint64, v []Term) uint64 {
 	if len(v) == 0 {
@@ -1449,10 +1471,14 @@ func (c *dupChecker) hashTerms(h uint64, v []Term) uint64 {
 	if kept, ok := c.termMemo.get(&v[0], len(v), h); ok {
 		return kept
 	}
+	if !c.enter() {
+		return 0
+	}
 	start, from := c.work, h
 	for _, e := range v {
 		h = combine(h, c.hash(e))
 	}
+	c.leave()
 	if c.work-start >= memoWork {
 		c.termMemo.keep(&v[0], len(v), from, h)
 	}
@@ -1558,12 +1584,16 @@ func (c *dupChecker) hashMap(m Map) uint64 {
 	if kept, ok := c.pairMemo.get(&m[0], len(m), hashMap); ok {
 		return kept
 	}
+	if !c.enter() {
+		return 0
+	}
 	start := c.work
 	// Summing makes the hash independent of the order of the pairs.
 	h := hashMap
 	for _, p := range m {
 		h += combine(c.hash(p.Key), c.hash(p.Value))
 	}
+	c.leave()
 	h = mix64(h)
 	if c.work-start >= memoWork {
 		c.pairMemo.keep(&m[0], len(m), hashMap, h)

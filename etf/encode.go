@@ -166,14 +166,27 @@ func (e *Encoder) AppendTerm(dst []byte, t Term) ([]byte, error) {
 // for large terms costs more than the walk that computes it. Values met only through reflection
 // count as a few bytes and grow the buffer as they are written.
 func sizeHint(t Term) int {
-	return 1 + encodedSize(t, 0) + termSlack // term wants termSlack bytes free before each term
+	var w sizeWalk
+	return w.hint(t)
 }
 
-// encodedSize is the number of bytes term writes for t, give or take what the atom cache saves
+// sizeWalk is one walk of a term for its encoded size.
+type sizeWalk struct {
+	tooDeep bool // the term nests deeper than DefaultMaxDepth
+}
+
+func (w *sizeWalk) hint(t Term) int {
+	return 1 + w.size(t, 0) + termSlack // term wants termSlack bytes free before each term
+}
+
+// size is the number of bytes term writes for t, give or take what the atom cache saves
 // and what reflection adds.
-func encodedSize(t Term, depth int) int {
-	if depth > DefaultMaxDepth {
-		return 0 // term will refuse it
+func (w *sizeWalk) size(t Term, depth int) int {
+	if w.tooDeep || depth > DefaultMaxDepth {
+		// term will refuse it. Stopping here keeps a value that holds itself more than once
+		// from being walked once per path to the limit, which is exponentially many.
+		w.tooDeep = true
+		return 0
 	}
 	switch v := t.(type) {
 	case nil:
@@ -203,28 +216,28 @@ func encodedSize(t Term, depth int) int {
 			n = 5
 		}
 		for _, e := range v {
-			n += encodedSize(e, depth+1)
+			n += w.size(e, depth+1)
 		}
 		return n
 	case List:
-		return listSize(v, depth)
+		return w.list(v, depth)
 	case []Term:
-		return listSize(v, depth)
+		return w.list(v, depth)
 	case Map:
 		n := 5
 		for _, p := range v {
 			if b, ok := p.Key.([]byte); ok {
 				n += 5 + len(b)
 			} else {
-				n += encodedSize(p.Key, depth+1)
+				n += w.size(p.Key, depth+1)
 			}
-			switch w := p.Value.(type) {
+			switch val := p.Value.(type) {
 			case []byte:
-				n += 5 + len(w)
+				n += 5 + len(val)
 			case int64:
-				n += intSize(w)
+				n += intSize(val)
 			default:
-				n += encodedSize(w, depth+1)
+				n += w.size(val, depth+1)
 			}
 		}
 		return n
@@ -249,9 +262,9 @@ func encodedSize(t Term, depth int) int {
 		}
 		return 6 + 2*len(v)
 	case ImproperList:
-		n := 5 + encodedSize(v.Tail, depth+1)
+		n := 5 + w.size(v.Tail, depth+1)
 		for _, e := range v.Elems {
-			n += encodedSize(e, depth+1)
+			n += w.size(e, depth+1)
 		}
 		return n
 	case BitString:
@@ -271,7 +284,7 @@ func encodedSize(t Term, depth int) int {
 		}
 		n := 30 + atomSize(v.Module) + intSize(v.OldIndex) + intSize(v.OldUniq) + 1 + atomSize(v.Pid.Node) + 12
 		for _, e := range v.FreeVars {
-			n += encodedSize(e, depth+1)
+			n += w.size(e, depth+1)
 		}
 		return n
 	case *big.Int:
@@ -289,7 +302,7 @@ func encodedSize(t Term, depth int) int {
 	case map[string]Term:
 		n := 5
 		for k, e := range v {
-			n += 5 + len(k) + encodedSize(e, depth+1)
+			n += 5 + len(k) + w.size(e, depth+1)
 		}
 		return n
 	case []string:
@@ -324,7 +337,7 @@ func intSize(v int64) int {
 	return 3 + (bits.Len64(uint64(v))+7)/8
 }
 
-func listSize(l []Term, depth int) int {
+func (w *sizeWalk) list(l []Term, depth int) int {
 	if len(l) == 0 {
 		return 1
 	}
@@ -340,7 +353,7 @@ func listSize(l []Term, depth int) int {
 			n += 5 + len(b)
 			continue
 		}
-		n += encodedSize(e, depth+1)
+		n += w.size(e, depth+1)
 	}
 	return n
 }

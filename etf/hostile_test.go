@@ -267,3 +267,30 @@ func TestMapKeysSortInFewComparisons(t *testing.T) {
 	require.Equal(t, int64(keys-1), sorted[keys-1].Value)
 	require.Less(t, c.steps, 80*(width+1), "steps to sort %d keys", keys)
 }
+
+// A Go value can hold itself more than once (a list whose two elements are the list). Every
+// walk over such a value must stop at the depth limit as soon as it reaches it: one that
+// carries on with the other elements walks 2^DefaultMaxDepth paths and never ends.
+func TestValuesHoldingThemselvesTwiceAreRefusedPromptly(t *testing.T) {
+	twice := List{nil, nil}
+	twice[0], twice[1] = twice, twice
+	pair := Tuple{nil, nil, nil}
+	pair[0], pair[1], pair[2] = pair, twice, pair
+
+	for _, v := range []Term{twice, pair, Map{{Key: twice, Value: twice}}} {
+		_, err := Encode(v)
+		require.ErrorIs(t, err, ErrTooDeep)
+		_, err = EncodeCompressed(v, 6)
+		require.ErrorIs(t, err, ErrTooDeep)
+		_, err = Phash2Checked(v, 0)
+		require.ErrorIs(t, err, ErrTooDeep)
+		require.False(t, Equal(v, v))
+
+		var c comparer
+		c.compare(v, v, false, 0)
+		require.Less(t, c.steps, 4*DefaultMaxDepth, "terms compared")
+		c = comparer{}
+		c.compare(v, v, true, 0)
+		require.Less(t, c.steps, 4*DefaultMaxDepth, "terms compared as map keys")
+	}
+}

@@ -525,6 +525,11 @@ func (s *hashState) encoded(h uint32, t Term, depth int) uint32 {
 }
 
 func (s *hashState) enter(depth int) bool {
+	// Once hashing has failed, no container is entered: a value that holds itself more than once
+	// would otherwise be walked once per path to the depth limit, exponentially many.
+	if s.err != nil {
+		return false
+	}
 	if depth >= DefaultMaxDepth {
 		s.fail(ErrTooDeep)
 		return false
