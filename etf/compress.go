@@ -88,7 +88,10 @@ func (e *Encoder) AppendCompressed(dst []byte, t Term, level int) ([]byte, error
 	if level < zlib.NoCompression || level > zlib.BestCompression {
 		return dst, errors.New("etf: compression level " + strconv.Itoa(level) + " is not 0..9")
 	}
-	plain, err := e.Append(dst, t)
+	// The term is compressed from one piece: binaries stay in it.
+	pe := *e
+	pe.Inserter = nil
+	plain, err := pe.Append(dst, t)
 	if err != nil {
 		return dst, err
 	}

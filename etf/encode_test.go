@@ -581,3 +581,17 @@ func TestEncoderInsertsLargeBinaries(t *testing.T) {
 	joined = append(joined, got[last:]...)
 	require.Equal(t, want, joined)
 }
+
+// AppendCompressed compresses the whole encoding, binaries an Inserter would take included.
+func TestAppendCompressedCopiesWhatAnInserterWouldTake(t *testing.T) {
+	term := Tuple{Atom("seq"), bytes.Repeat([]byte("abcd"), 1000), int64(1)}
+	var ins inserts
+	e := Encoder{Inserter: &ins, InsertMin: 64}
+	c, err := e.AppendCompressed([]byte("x"), term, 6)
+	require.NoError(t, err)
+	require.Empty(t, ins)
+	require.Equal(t, []byte{'x', versionByte, tagCompressed}, c[:3])
+	back, err := Decode(c[1:])
+	require.NoError(t, err)
+	require.True(t, Equal(term, back), "%v", back)
+}
