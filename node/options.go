@@ -67,8 +67,10 @@ type Options struct {
 	// Use the same value on every node of a cluster, as with erl.
 	TickTime time.Duration
 	// MaxMessageSize bounds one incoming distribution message in bytes, and what a compressed
-	// term in it may expand to; a peer sending a larger one loses its connection. 0: no limit,
-	// as in BEAM (a compressed term then expands to 64 MiB or the message's size at most).
+	// term in it may expand to; a peer sending a larger one loses its connection. Fragmented
+	// messages of different processes interleave: those not yet complete may hold 4 times it
+	// together. 0: no limit, as in BEAM (a compressed term then expands to 64 MiB or the
+	// message's size at most).
 	MaxMessageSize int
 
 	// HandshakeTimeout bounds each distribution handshake, and on an accepted TLS connection the

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/gobeam/gobeam/etf"
 )
@@ -139,9 +140,16 @@ func (c *atomCacheReader) atom(text []byte) etf.Atom {
 
 // fragments reassembles fragmented messages. Fragments of different sequences may interleave;
 // each sequence arrives in order, counting its fragment id down to 1.
+//
+// A BEAM sender finishes every sequence it starts, so what unfinished sequences hold is bounded
+// for the peers that do not: with MaxMessageSize set, each message by it and their bodies
+// together by pendingBudget; whatever it is, their atom cache references and bookkeeping by
+// overheadBudget, since a packet of a few hundred bytes makes the node keep 255 atoms for a
+// sequence that may never end.
 type fragments struct {
 	pending  map[uint64]*fragmentSeq
-	bytes    int    // buffered across all sequences, bounded by the connection's max message size
+	bytes    int    // the bodies of the pending sequences
+	overhead int    // their atom cache references and bookkeeping (seqOverhead each)
 	reserved int    // room set aside for fragments yet to come, across all sequences
 	spare    []byte // a finished sequence's buffer, for the next one
 }
@@ -151,21 +159,55 @@ type fragmentSeq struct {
 	body     []byte     // control message and payload so far
 	next     uint64     // the fragment id expected next
 	reserved int        // its share of fragments.reserved
+	overhead int        // its share of fragments.overhead
+}
+
+const (
+	// overheadBudget bounds what the pending sequences of one connection hold besides their
+	// bodies: some 4,000 sequences of 255 atom references each, or 100,000 without any.
+	overheadBudget = 16 << 20
+	// seqOverhead is the bookkeeping of one pending sequence: its fragmentSeq and map entry.
+	seqOverhead = 128
+	// atomRefSize is what one kept atom cache reference costs (an etf.Atom).
+	atomRefSize = 16
+)
+
+// pendingBudget bounds the bodies of all pending sequences together: messages of different
+// processes interleave, so room for several at MaxMessageSize (limit), or none without it.
+func pendingBudget(limit int) int {
+	if limit <= 0 {
+		return math.MaxInt
+	}
+	return 4 * limit
+}
+
+// fits checks that n more bytes of body for a sequence that has have bytes so far stay within
+// the limits.
+func (f *fragments) fits(have, n, limit int) error {
+	switch {
+	case limit > 0 && have+n > limit:
+		return badHeader("fragmented message over the %d-byte limit", limit)
+	case f.bytes+n > pendingBudget(limit):
+		return badHeader("unfinished fragmented messages over %d bytes together, 4 times the %d-byte limit",
+			pendingBudget(limit), limit)
+	}
+	return nil
 }
 
 // buffer returns an empty buffer for the first packet (n bytes) of a sequence of count
 // fragments, with room for the rest: every fragment but the last is as large as the first. Both
 // numbers are the peer's word, so the room all pending sequences set aside stays under
-// reserveBudget; past it, a sequence's buffer grows only as its fragments arrive.
+// reserveBudget, and under pendingBudget; past it, a sequence's buffer grows only as its
+// fragments arrive.
 func (f *fragments) buffer(n int, count uint64, limit int) ([]byte, error) {
-	if limit > 0 && f.bytes+n > limit {
-		return nil, badHeader("fragmented message over the %d-byte limit", limit)
+	if err := f.fits(0, n, limit); err != nil {
+		return nil, err
 	}
 	size := n * int(min(max(count, 1), 1024))
 	if limit > 0 && size > limit+n {
 		size = limit + n
 	}
-	size = min(size, max(reserveBudget-f.reserved, 0))
+	size = min(size, max(min(reserveBudget, pendingBudget(limit))-f.reserved, 0))
 	buf := f.spare
 	f.spare = nil
 	if cap(buf) < size {
@@ -197,17 +239,22 @@ func (f *fragments) start(seq, id uint64, atoms []etf.Atom, body []byte, limit i
 	if id == 1 {
 		return atoms, body, true, nil
 	}
-	if limit > 0 && f.bytes+len(body) > limit {
-		return nil, nil, false, badHeader("fragmented message over the %d-byte limit", limit)
+	if err := f.fits(0, len(body), limit); err != nil {
+		return nil, nil, false, err
+	}
+	overhead := seqOverhead + atomRefSize*len(atoms)
+	if f.overhead+overhead > overheadBudget {
+		return nil, nil, false, badHeader("%d unfinished fragmented messages", len(f.pending))
 	}
 	if f.pending == nil {
 		f.pending = make(map[uint64]*fragmentSeq)
 	}
 	own := append([]etf.Atom(nil), atoms...)
 	room := cap(body) - len(body)
-	f.pending[seq] = &fragmentSeq{atoms: own, body: body, next: id - 1, reserved: room}
+	f.pending[seq] = &fragmentSeq{atoms: own, body: body, next: id - 1, reserved: room, overhead: overhead}
 	f.bytes += len(body)
 	f.reserved += room
+	f.overhead += overhead
 	return nil, nil, false, nil
 }
 
@@ -222,8 +269,8 @@ func (f *fragments) add(seq, id uint64, n int, limit int, read func(body []byte,
 	if id != s.next {
 		return nil, nil, false, badHeader("sequence %d: fragment %d arrived, %d expected", seq, id, s.next)
 	}
-	if limit > 0 && f.bytes+n > limit {
-		return nil, nil, false, badHeader("fragmented message over the %d-byte limit", limit)
+	if err := f.fits(len(s.body), n, limit); err != nil {
+		return nil, nil, false, err
 	}
 	s.body = read(s.body, n)
 	f.bytes += n
@@ -234,6 +281,7 @@ func (f *fragments) add(seq, id uint64, n int, limit int, read func(body []byte,
 	delete(f.pending, seq)
 	f.bytes -= len(s.body)
 	f.reserved -= s.reserved
+	f.overhead -= s.overhead
 	return s.atoms, s.body, true, nil
 }
 

@@ -1,6 +1,7 @@
 package dist
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
@@ -136,4 +137,83 @@ func TestAtomCacheEntriesAreAtoms(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, etf.Atom(longest), a, "the slot keeps its atom")
 	require.Len(t, c.intern, 1)
+}
+
+// firstFragmentPacket is the first packet of a sequence of count fragments, with the atom cache
+// references refs (from NumberOfAtomCacheRefs on) and body.
+func firstFragmentPacket(seq, count uint64, refs, body []byte) []byte {
+	p := appendFragmentHeader(nil, true, seq, count)
+	return append(append(p, refs...), body...)
+}
+
+// MaxMessageSize bounds each message: messages of different processes interleave their
+// fragments, and two under the limit together are no reason to end the connection. Together the
+// unfinished ones may hold 4 times the limit.
+func TestFragmentsLimitEachMessage(t *testing.T) {
+	const limit = 1 << 20
+	c := newConnection(newFakeCore("b@host"), Peer{Name: "a@host", Flags: allFlags}, Options{MaxMessageSize: limit}.withDefaults(), quietLog{})
+	c.out.close()
+	r := reader{c: c}
+	body := make([]byte, 600<<10)
+	for seq := uint64(1); seq <= 6; seq++ {
+		require.NoError(t, r.packet(firstFragmentPacket(seq, 2, []byte{0}, body)), "sequence %d", seq)
+	}
+	err := r.packet(firstFragmentPacket(7, 2, []byte{0}, body))
+	require.ErrorContains(t, err, "together")
+
+	// One message over the limit is refused, whatever else is pending.
+	r = reader{c: c}
+	require.NoError(t, r.packet(firstFragmentPacket(1, 3, []byte{0}, body)))
+	_, _, _, err = r.frags.add(1, 2, len(body), limit, fill(string(body)))
+	require.ErrorContains(t, err, "over the 1048576-byte limit")
+}
+
+// A sequence that never ends holds its first fragment's atom cache references: a peer that
+// starts sequence after sequence, each with 255 references in a packet of a few hundred bytes
+// and no body, is stopped once they hold overheadBudget, limit or not.
+func TestFragmentsBoundWhatUnfinishedSequencesHold(t *testing.T) {
+	for _, limit := range []int{0, 1 << 20} {
+		c := newConnection(newFakeCore("b@host"), Peer{Name: "a@host", Flags: allFlags}, Options{MaxMessageSize: limit}.withDefaults(), quietLog{})
+		c.out.close()
+		r := reader{c: c}
+		// Fill the cache: 255 new one-letter atoms, in a header carrying {5}.
+		fill := []byte{255}
+		flags := bytes.Repeat([]byte{0x88}, 255/2+1)
+		flags[len(flags)-1] = 0x08 // the last entry's nibble; LongAtoms clear
+		fill = append(fill, flags...)
+		for i := range 255 {
+			fill = append(fill, byte(i), 1, byte('a'+i%26))
+		}
+		require.NoError(t, r.packet(append(append([]byte{131, 68}, fill...), 104, 1, 97, 5)))
+		// Then sequences that refer to all 255, with no body, which never go on.
+		cached := append([]byte{255}, make([]byte, 255/2+1)...)
+		for i := range 255 {
+			cached = append(cached, byte(i))
+		}
+		var err error
+		seq := uint64(1)
+		for ; seq <= 100_000 && err == nil; seq++ {
+			err = r.packet(firstFragmentPacket(seq, 2, cached, nil))
+		}
+		require.ErrorContains(t, err, "unfinished fragmented messages", "limit %d", limit)
+		require.LessOrEqual(t, r.frags.overhead, overheadBudget)
+		require.Equal(t, overheadBudget/(seqOverhead+255*atomRefSize), len(r.frags.pending))
+	}
+}
+
+// The room set aside for fragments announced but not sent stays within what MaxMessageSize lets
+// the pending messages hold: 70 first fragments of a kilobyte that each announce 1,024 fragments
+// do not pin 64 MB for a connection limited to 1 MB messages.
+func TestFragmentsReserveWithinTheLimit(t *testing.T) {
+	const limit = 1 << 20
+	var f fragments
+	for seq := uint64(1); seq <= 70; seq++ {
+		p := firstFragmentPacket(seq, 1024, []byte{0}, make([]byte, 1000))
+		buf, err := f.buffer(len(p), 1024, limit)
+		require.NoError(t, err)
+		buf = append(buf, p...)
+		_, _, _, err = f.start(seq, 1024, nil, buf[19:], limit)
+		require.NoError(t, err)
+	}
+	require.LessOrEqual(t, f.reserved, pendingBudget(limit)+70*fragmentSlack)
 }

@@ -17,8 +17,9 @@ type Options struct {
 	// sent after a quarter of it without other traffic. Default 60 s, as in erl.
 	TickTime time.Duration
 	// MaxMessageSize bounds one incoming packet, a reassembled fragmented message, and what a
-	// compressed term in a message may expand to, in bytes. A peer that sends more loses its
-	// connection. 0 means no limit (see reader.decodeLimit for compressed terms).
+	// compressed term in a message may expand to, in bytes; the fragmented messages not yet
+	// complete together hold at most 4 times it. A peer that sends more loses its connection.
+	// 0 means no limit (see reader.decodeLimit for compressed terms).
 	MaxMessageSize int
 	// MaxQueueBytes bounds what waits to be written to one peer; senders block beyond it, as a
 	// busy distribution port suspends Erlang senders. Default 64 MiB.
