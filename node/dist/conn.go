@@ -187,6 +187,8 @@ func (c *Connection) readLoop() error {
 	r := newSocketReader(c.conn, c.tail)
 	c.tail = nil
 	rd := reader{c: c}
+	r.lastRead = &c.lastRead
+	r.onIdle = rd.frags.idle
 	var lenbuf [4]byte
 	var packet []byte // reused: decoding copies what it keeps
 	for {

@@ -286,12 +286,16 @@ func (f *fragments) add(seq, id uint64, n int, limit int, read func(body []byte,
 }
 
 // recycle keeps one finished message's buffer for the next sequence; decoding copied what it
-// needed out of it.
+// needed out of it. The read loop lets go of it when the link goes quiet (idle).
 func (f *fragments) recycle(body []byte) {
 	if cap(body) <= maxPooledBuffer && cap(body) > cap(f.spare) {
 		f.spare = body[:0]
 	}
 }
+
+// idle lets go of the spare buffer: a link that carried a large message once keeps no more
+// memory for it than any quiet link.
+func (f *fragments) idle() { f.spare = nil }
 
 // appendHeader writes a normal distribution header without atom cache references.
 func appendHeader(b []byte) []byte {

@@ -2,6 +2,7 @@ package dist
 
 import (
 	"io"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,6 +18,11 @@ type socketReader struct {
 	err       error         // what the socket said after the last bytes it gave
 	resize    int           // the size the buffer takes at the next fill, if not 0
 	idleAfter time.Duration // a read that waits this long finds the link idle
+	onIdle    func()        // called when a read found the link idle, if not nil
+
+	// lastRead, if not nil, is set at every read that brings bytes: a peer in the middle of
+	// a large packet on a slow link is not silent, though no packet ends for a while.
+	lastRead *atomic.Int64
 }
 
 const (
@@ -37,7 +43,11 @@ func (s *socketReader) Read(p []byte) (int, error) {
 			return 0, s.err
 		}
 		if len(p) >= len(s.buf) {
-			return s.src.Read(p) // a large read skips the buffer and its copy
+			n, err := s.src.Read(p) // a large read skips the buffer and its copy
+			if n > 0 {
+				s.arrived()
+			}
+			return n, err
 		}
 		if err := s.fill(); err != nil {
 			return 0, err
@@ -61,14 +71,26 @@ func (s *socketReader) fill() error {
 		n, err = s.src.Read(s.buf)
 	}
 	s.w, s.err = n, err
-	switch size := len(s.buf); {
+	size := len(s.buf)
+	idle := n < size/4 && time.Since(start) >= s.idleAfter
+	switch {
 	case n == size && size < maxReadBuffer:
 		s.resize = min(2*size, maxReadBuffer)
-	case size > minReadBuffer && n < size/4 && time.Since(start) >= s.idleAfter:
+	case idle && size > minReadBuffer:
 		s.resize = minReadBuffer
 	}
+	if idle && s.onIdle != nil {
+		s.onIdle()
+	}
 	if n > 0 {
+		s.arrived()
 		return nil // an error comes when these bytes are taken
 	}
 	return err
+}
+
+func (s *socketReader) arrived() {
+	if s.lastRead != nil {
+		s.lastRead.Store(time.Now().UnixNano())
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,4 +144,46 @@ func (l *lastRead) Read(p []byte) (int, error) {
 	}
 	l.done = true
 	return copy(p, l.data), l.err
+}
+
+// Every read that brings bytes counts as the peer being heard from, the large reads that skip
+// the buffer too: a large packet arriving slowly is no silence, though no packet ends.
+func TestSocketReaderNotesEveryArrival(t *testing.T) {
+	sock := &scriptedSocket{err: io.EOF}
+	sock.add(pattern(10), 0)
+	sock.add(pattern(minReadBuffer), 0)
+	s := newSocketReader(sock, nil)
+	var last atomic.Int64
+	s.lastRead = &last
+
+	small := make([]byte, 10)
+	_, err := io.ReadFull(s, small)
+	require.NoError(t, err)
+	first := last.Load()
+	require.NotZero(t, first, "a read into the buffer")
+
+	last.Store(0)
+	large := make([]byte, minReadBuffer)
+	_, err = io.ReadFull(s, large)
+	require.NoError(t, err)
+	require.NotZero(t, last.Load(), "a read that skipped the buffer")
+}
+
+// A read that waited idleAfter for little tells the reader the link is idle, at whatever size
+// the buffer is, so that the read loop lets go of memory kept for large messages.
+func TestSocketReaderReportsIdleness(t *testing.T) {
+	sock := &scriptedSocket{err: io.EOF}
+	sock.add([]byte{0, 0, 0, 0}, 0)
+	sock.add([]byte{0, 0, 0, 0}, 30*time.Millisecond)
+	s := newSocketReader(sock, nil)
+	s.idleAfter = 20 * time.Millisecond
+	idle := 0
+	s.onIdle = func() { idle++ }
+	tick := make([]byte, 4)
+	_, err := io.ReadFull(s, tick)
+	require.NoError(t, err)
+	require.Zero(t, idle, "bytes that were there at once")
+	_, err = io.ReadFull(s, tick)
+	require.NoError(t, err)
+	require.Equal(t, 1, idle, "bytes that took idleAfter to come")
 }
