@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/gobeam/gobeam/etf"
 )
@@ -121,6 +122,9 @@ func (r *reader) passThrough(b []byte) error {
 	var payload etf.Term
 	if ctrl.Op.HasPayload() {
 		if payload, rest, err = r.versioned(rest); err != nil {
+			if r.droppedTooDeep(ctrl, err) {
+				return nil
+			}
 			return fmt.Errorf("payload of %s: %w", ctrl.Op, err)
 		}
 	}
@@ -157,6 +161,9 @@ func (r *reader) message(atoms []etf.Atom, b []byte) error {
 			return fmt.Errorf("dist: bytes after the %s message, which has no payload", ctrl.Op)
 		}
 	case err != nil:
+		if r.droppedTooDeep(ctrl, err) {
+			return nil
+		}
 		return fmt.Errorf("payload of %s: %w", ctrl.Op, err)
 	case n < 2:
 		return fmt.Errorf("dist: the %s message lacks its payload", ctrl.Op)
@@ -164,6 +171,38 @@ func (r *reader) message(atoms []etf.Atom, b []byte) error {
 		return fmt.Errorf("dist: %d bytes after the %s message", len(rest), ctrl.Op)
 	}
 	return r.deliver(ctrl, terms[1])
+}
+
+// droppedTooDeep drops a message whose payload nests deeper than the decoder follows, counted
+// and logged as lost, and reports whether it did. BEAM decodes terms of any depth: an iolist
+// built as [Acc, Bin] in a loop is such a message, and it arrived whole, so the connection and
+// everything else on it go on. Other signals with such a payload still end the connection: an
+// exit signal or spawn request dropped would leave a process waiting for good.
+func (r *reader) droppedTooDeep(ctrl Control, err error) bool {
+	if !errors.Is(err, etf.ErrTooDeep) {
+		return false
+	}
+	var target any
+	switch ctrl.Op {
+	case OpSend, OpSendTT, OpSendSender, OpSendSenderTT:
+		target = ctrl.To
+	case OpRegSend, OpRegSendTT:
+		target = ctrl.ToName
+	case OpAliasSend, OpAliasSendTT:
+		target = ctrl.Ref
+	default:
+		return false
+	}
+	r.c.messagesIn.Add(1)
+	r.c.messageLost("message", ctrl.From, target, "it nests deeper than "+strconv.Itoa(r.maxDepth())+" levels, more than this node decodes")
+	return true
+}
+
+func (r *reader) maxDepth() int {
+	if r.dec.MaxDepth > 0 {
+		return r.dec.MaxDepth
+	}
+	return etf.DefaultMaxDepth
 }
 
 // decodeLimit is the decoder's MaxSize for a message of n bytes. The message has arrived

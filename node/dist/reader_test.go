@@ -86,3 +86,35 @@ func TestReaderBoundsACompressedPayloadByMaxMessageSize(t *testing.T) {
 	require.ErrorIs(t, err, etf.ErrTooLarge)
 	require.Less(t, len(packet(1<<20)), 2000, "the packet itself is far below the limit")
 }
+
+// A message nested deeper than the decoder follows (an iolist built as [Acc, <<"x">>] 10,001
+// times, which BEAM sends and decodes) is lost alone: counted, logged, and the connection reads
+// on. A signal other than a message with such a payload still ends the connection.
+func TestReaderDropsAMessageTooDeepToDecode(t *testing.T) {
+	core := newFakeCore("b@host")
+	warnings := &logLines{}
+	c := newConnection(core, Peer{Name: "a@host", Flags: allFlags}, Options{}.withDefaults(), testLog{t: t, warnings: warnings})
+	c.out.close()
+	r := reader{c: c}
+	var deep []byte
+	for range etf.DefaultMaxDepth + 1 {
+		deep = append(deep, 108, 0, 0, 0, 2) // [Acc, <<"x">>]
+	}
+	deep = append(deep, 106)
+	for range etf.DefaultMaxDepth + 1 {
+		deep = append(deep, 109, 0, 0, 0, 1, 'x', 106)
+	}
+	send := controlTerm(t, Control{Op: OpRegSend, From: pidA, ToName: "sink"})
+	require.NoError(t, r.packet(append(messagePacket(t, send), deep...)))
+	require.EqualValues(t, 1, c.undelivered.Load())
+	require.Len(t, warnings.all(), 1)
+	require.Contains(t, warnings.all()[0], "message from "+pidA.String()+" to 'sink' lost: it nests deeper than 10000 levels")
+
+	// The next message arrives.
+	require.NoError(t, r.packet(append(messagePacket(t, send), 97, 7)))
+	got := <-core.routed
+	require.Equal(t, int64(7), got.message)
+
+	exit := controlTerm(t, Control{Op: OpPayloadExit, From: pidA, To: pidB})
+	require.ErrorIs(t, r.packet(append(messagePacket(t, exit), deep...)), etf.ErrTooDeep)
+}

@@ -48,15 +48,21 @@ func (c *Connection) undeliverable(what string, from gen.PID, target any, err er
 		c.log.Trace("%s from %s to %v not delivered: %s", what, from, target, err)
 		return
 	}
+	c.messageLost(what, from, target, "the mailbox is full")
+}
+
+// messageLost counts a message from the peer that is lost for good, why saying why, and logs it, or
+// counts it for the next line when the last one is less than reportInterval old.
+func (c *Connection) messageLost(what string, from gen.PID, target any, why string) {
 	c.undelivered.Add(1)
 	told, since := c.undeliveredLog.add(time.Now(), 1, false)
 	switch {
 	case told == 0:
 	case told > 1:
-		c.log.Warning("%s from %s to %v lost: the mailbox is full (and %d more messages from %s to full mailboxes since %s)",
-			what, from, target, told-1, c.peer.Name, since.Format(time.TimeOnly))
+		c.log.Warning("%s from %s to %v lost: %s (and %d more messages from %s lost since %s)",
+			what, from, target, why, told-1, c.peer.Name, since.Format(time.TimeOnly))
 	default:
-		c.log.Warning("%s from %s to %v lost: the mailbox is full", what, from, target)
+		c.log.Warning("%s from %s to %v lost: %s", what, from, target, why)
 	}
 }
 
@@ -78,13 +84,14 @@ func (c *Connection) signalUndeliverable(what string, from, to gen.PID, err erro
 // check, all of them when the connection ends (final).
 func (c *Connection) reportUndelivered(final bool) {
 	if n, since := c.undeliveredLog.add(time.Now(), 0, final); n > 0 {
-		c.log.Warning("%d more messages from %s lost to full mailboxes since %s",
+		c.log.Warning("%d more messages from %s lost since %s",
 			n, c.peer.Name, since.Format(time.TimeOnly))
 	}
 }
 
 // MessagesUndelivered is how many messages (exit signals and DOWNs included) from the peer
-// were lost because the local process they were for had a full mailbox. Every gen.RemoteNode
+// were lost because the local process they were for had a full mailbox, or because they nest
+// deeper than the node decodes (etf.DefaultMaxDepth levels). Every gen.RemoteNode
 // of this package has it:
 //
 //	if r, ok := remote.(interface{ MessagesUndelivered() uint64 }); ok { ... }

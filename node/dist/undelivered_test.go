@@ -72,7 +72,7 @@ func TestMessagesToAFullMailboxAreCountedAndLogged(t *testing.T) {
 // call, and the counts of the lines that sum up others.
 func reported(t *testing.T, lines []string) int {
 	t.Helper()
-	more := regexp.MustCompile(`(\d+) more messages from 'a@host' lost to full mailboxes since`)
+	more := regexp.MustCompile(`(\d+) more messages from 'a@host' lost since`)
 	total := 0
 	for _, line := range lines {
 		if m := more.FindStringSubmatch(line); m != nil {
