@@ -170,10 +170,10 @@ func (o Options) listenPorts(host string) (uint16, uint16, error) {
 		return 0, 0, err
 	}
 	if lo != 0 {
-		if lo > lastListenPort {
-			return 0, 0, fmt.Errorf("node: cannot listen on port %d: Ergo's acceptor stops at %d", lo, lastListenPort)
+		if lo > MaxListenPort {
+			return 0, 0, fmt.Errorf("node: cannot listen on port %d: Ergo's acceptor stops at %d", lo, MaxListenPort)
 		}
-		return lo, min(hi, lastListenPort), nil
+		return lo, min(hi, MaxListenPort), nil
 	}
 	// Where the system's ephemeral ports reach the top, it may give one Ergo cannot bind.
 	for range 16 {
@@ -183,12 +183,12 @@ func (o Options) listenPorts(host string) (uint16, uint16, error) {
 		}
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		if port <= lastListenPort {
+		if port <= MaxListenPort {
 			// Should another program take the port in between, the acceptor tries the next ones.
-			return uint16(port), uint16(min(port+64, lastListenPort)), nil
+			return uint16(port), uint16(min(port+64, MaxListenPort)), nil
 		}
 	}
-	return 0, 0, fmt.Errorf("node: the system gave no free port below %d on %s; set ListenPortMin", lastListenPort+1, host)
+	return 0, 0, fmt.Errorf("node: the system gave no free port below %d on %s; set ListenPortMin", MaxListenPort+1, host)
 }
 
 // configuredPorts returns the port range the options set (DistPort, or ListenPortMin and
@@ -212,9 +212,9 @@ func (o Options) configuredPorts() (uint16, uint16, error) {
 	return lo, hi, nil
 }
 
-// lastListenPort is the highest port Ergo's acceptor can bind: it walks a range with a 16-bit
-// counter while the counter is below the range's end plus one, which for 65535 is 0.
-const lastListenPort = 65534
+// MaxListenPort is the highest port a node can listen on: Ergo's acceptor walks a range with a
+// 16-bit counter while the counter is below the range's end plus one, which for 65535 is 0.
+const MaxListenPort = 65534
 
 // peerFromHandshake reads what the handshake learnt into what the DIST layer needs.
 func peerFromHandshake(result gen.HandshakeResult) (dist.Peer, error) {

@@ -119,7 +119,8 @@ func runDemo(ctx context.Context, c config, log *slog.Logger) error {
 	for !st.final.Load() {
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			fmt.Println("interrupted")
+			return nil
 		case err := <-exited:
 			return fmt.Errorf("the Elixir node ended early: %v", err)
 		case ev := <-st.events:

@@ -158,6 +158,9 @@ func parseFlags(args []string) (config, error) {
 	}
 	c.epmdPort = *port
 	c.distPort = *distPort
+	if c.distPort > node.MaxListenPort {
+		return c, fmt.Errorf("%s is 1..%d, not %d", source("dist-port"), node.MaxListenPort, c.distPort)
+	}
 	if c.distPort != 0 && c.listen != "" {
 		return c, fmt.Errorf("%s and %s exclude each other: without EPMD the node listens on the port of %[1]s", source("dist-port"), source("listen"))
 	}
@@ -185,8 +188,28 @@ func parseFlags(args []string) (config, error) {
 	if c.ticktime < time.Second {
 		return c, fmt.Errorf("%s is at least 1s", source("ticktime"))
 	}
+	if c.statsEvery < 0 {
+		return c, fmt.Errorf("%s cannot be negative", source("stats-every"))
+	}
 	if c.demoPids < 1 {
 		return c, fmt.Errorf("%s is at least 1", source("demo-pids"))
+	}
+	if c.demoDuration <= 0 {
+		return c, fmt.Errorf("%s is more than 0", source("demo-duration"))
+	}
+	if c.demo {
+		// The demo runs its own two nodes on 127.0.0.1, with a cookie and an EPMD of their
+		// own: a node flag on the command line would be ignored without a word. (The
+		// environment may hold them for the node the program otherwise runs.)
+		var unused []string
+		fs.Visit(func(f *pflag.Flag) {
+			if !demoFlags[f.Name] {
+				unused = append(unused, "--"+f.Name)
+			}
+		})
+		if len(unused) > 0 {
+			return c, fmt.Errorf("--demo runs nodes of its own and does not use %s", strings.Join(unused, ", "))
+		}
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, fmt.Errorf("%s and %s go together", source("tls-cert"), source("tls-key"))
@@ -207,7 +230,11 @@ func parseFlags(args []string) (config, error) {
 	return c, nil
 }
 
-// portRange reads PORT or MIN-MAX.
+// demoFlags are the flags --demo uses.
+var demoFlags = map[string]bool{"demo": true, "demo-duration": true, "demo-pids": true,
+	"partitioners": true, "workers": true, "senders": true, "wire-shape": true}
+
+// portRange reads PORT or MIN-MAX, ports a node can listen on.
 func portRange(s string) (uint16, uint16, error) {
 	lo, hi, ranged := strings.Cut(s, "-")
 	min, err := strconv.ParseUint(lo, 10, 16)
@@ -219,6 +246,9 @@ func portRange(s string) (uint16, uint16, error) {
 		if max, err = strconv.ParseUint(hi, 10, 16); err != nil || max < min {
 			return 0, 0, errors.New("want PORT or MIN-MAX, MIN not above MAX")
 		}
+	}
+	if min < 1 || max > node.MaxListenPort {
+		return 0, 0, fmt.Errorf("ports are 1..%d", node.MaxListenPort)
 	}
 	return uint16(min), uint16(max), nil
 }

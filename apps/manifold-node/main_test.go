@@ -208,7 +208,41 @@ func TestListenFlag(t *testing.T) {
 		_, err = parseFlags([]string{"--listen", bad})
 		require.ErrorContains(t, err, `--listen "`+bad+`": want PORT or MIN-MAX`)
 	}
+	// Port 0 is no port to listen on, and Ergo's acceptor never reaches 65535: named here,
+	// not found by the node when it starts.
+	for _, bad := range []string{"0", "0-100", "65535", "65000-65535"} {
+		_, err = parseFlags([]string{"--listen", bad})
+		require.EqualError(t, err, `--listen "`+bad+`": ports are 1..65534`)
+	}
+	_, err = parseFlags([]string{"--dist-port", "65535"})
+	require.EqualError(t, err, "--dist-port is 1..65534, not 65535")
 	t.Setenv("GOBEAM_LISTEN", "abc")
 	_, err = parseFlags(nil)
 	require.ErrorContains(t, err, `GOBEAM_LISTEN "abc": want PORT or MIN-MAX`)
+}
+
+// Durations that make no sense are refused by name.
+func TestDurationFlags(t *testing.T) {
+	_, err := parseFlags([]string{"--stats-every", "-1s"})
+	require.EqualError(t, err, "--stats-every cannot be negative")
+	_, err = parseFlags([]string{"--stats-every", "0"})
+	require.NoError(t, err, "0: never")
+	for _, bad := range []string{"0", "-5s"} {
+		_, err = parseFlags([]string{"--demo", "--demo-duration", bad})
+		require.EqualError(t, err, "--demo-duration is more than 0")
+	}
+}
+
+// The demo runs its own nodes: node flags given with it would be ignored, so they are refused;
+// Manifold's own settings apply to it, and node settings in the environment stay for the node
+// the program otherwise runs.
+func TestDemoRefusesTheFlagsItDoesNotUse(t *testing.T) {
+	_, err := parseFlags([]string{"--demo", "--name", "go@10.0.0.5", "--cookie", "x"})
+	require.EqualError(t, err, "--demo runs nodes of its own and does not use --cookie, --name")
+	c, err := parseFlags([]string{"--demo", "--partitioners", "4", "--demo-pids", "10", "--wire-shape", "4"})
+	require.NoError(t, err)
+	require.Equal(t, 4, c.partitioners)
+	t.Setenv("GOBEAM_NAME", "go@10.0.0.5")
+	_, err = parseFlags([]string{"--demo"})
+	require.NoError(t, err)
 }
