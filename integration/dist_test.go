@@ -130,20 +130,23 @@ func TestDistTenMegabytesEachWay(t *testing.T) {
 	require.Equal(t, len(want), len(m[1].([]byte)))
 	require.Equal(t, sha256.Sum256(want), sha256.Sum256(m[1].([]byte)))
 
-	inboxPid, err := p.Mailbox("big_inbox")
+	// erl checks what it received against the pattern it builds itself: Go's encoding of the
+	// binary is judged by erl, not by Go decoding it back.
+	collector := checkingCollector(t, p, 1, `fun(_) -> gobeam_dist:pattern(Size) end`, map[string]etf.Term{"Size": size})
+	require.NoError(t, gn.Send(collector, etf.Tuple{etf.Atom("seq"), etf.Atom("big"), 1, want}))
+	require.Equal(t, etf.Atom("ok"), p.MustCall("gobeam_dist", "await_collector", collector, 60_000))
+}
+
+// checkingCollector starts a collector on p for count messages that checks each payload
+// against expect, an Erlang fun of the sequence number I giving the payload that message must
+// carry (no_payload for none), with vars bound. await_collector reports a payload that differs.
+func checkingCollector(t *testing.T, p *erlpeer.Peer, count int, expect string, vars map[string]etf.Term) etf.PID {
+	t.Helper()
+	v, err := p.EvalWith(`gobeam_dist:start_collector(`+strconv.Itoa(count)+`, `+expect+`).`, vars)
 	require.NoError(t, err)
-	require.NoError(t, gn.Send(inboxPid, etf.Tuple{etf.Atom("big"), want}))
-	got, err := p.Recv(60 * time.Second)
-	require.NoError(t, err)
-	// The mailbox hands over {MailboxName, Message} as erl received it.
-	env, ok := got.(etf.Tuple)
-	require.True(t, ok && len(env) == 2 && env[0] == etf.Atom("big_inbox"), "got %T", got)
-	msg, ok := env[1].(etf.Tuple)
-	require.True(t, ok && len(msg) == 2 && msg[0] == etf.Atom("big"))
-	bin, ok := msg[1].([]byte)
-	require.True(t, ok, "payload is %T", msg[1])
-	require.Equal(t, len(want), len(bin))
-	require.Equal(t, sha256.Sum256(want), sha256.Sum256(bin))
+	collector, ok := v.(etf.PID)
+	require.True(t, ok, "start_collector returned %v", v)
+	return collector
 }
 
 func TestDistIdleLinkSurvivesTicks(t *testing.T) {
@@ -172,24 +175,50 @@ func TestDistKilledPeerIsDetectedAndComesBack(t *testing.T) {
 	require.Equal(t, true, p.MustCall("net_kernel", "connect_node", gn.Name()))
 	waitFor(t, 5*time.Second, "the connection", func() bool { return connected(gn, p.Node()) })
 
-	// kill -9 closes the socket at once; the link must go down well within the tick time.
-	killed := time.Now()
-	require.NoError(t, p.Kill())
-	waitFor(t, tick*time.Second+2*time.Second, "the Go node to see the peer down", func() bool {
-		return !connected(gn, p.Node())
-	})
-	t.Logf("peer down noticed after %s", time.Since(killed))
-
-	// The same node name comes back; the link is made again and carries messages.
+	// restart kills a connected peer and starts the same node name again: a new incarnation,
+	// with a creation of its own and a new listen port registered with EPMD.
 	opts.Name = string(p.Node())
 	opts.Cookie = c.cookie
 	opts.EPMDPort = int(c.epmdPort)
 	opts.NoStartEPMD = true
-	p2 := erlpeer.Start(t, opts)
+	restart := func(old *erlpeer.Peer) *erlpeer.Peer {
+		t.Helper()
+		// kill -9 closes the socket at once; the link must go down well within the tick time.
+		killed := time.Now()
+		require.NoError(t, old.Kill())
+		waitFor(t, tick*time.Second+2*time.Second, "the Go node to see the peer down", func() bool {
+			return !connected(gn, old.Node())
+		})
+		t.Logf("peer down noticed after %s", time.Since(killed))
+		return erlpeer.Start(t, opts)
+	}
+
+	// The node comes back and dials the Go node; the link carries messages.
+	p2 := restart(p)
 	_, err := p2.EvalWith(`{inbox, Go} ! back, ok.`, map[string]etf.Term{"Go": gn.Name()})
 	require.NoError(t, err)
 	require.Equal(t, etf.Atom("back"), receive(t, out, 10*time.Second))
 	require.True(t, connected(gn, p2.Node()))
+
+	// It comes back once more, and this time the Go node dials it, at the port the new
+	// incarnation registered. The first message goes to a pid of the incarnation before: the
+	// process that now has that pid's number must not get it, since BEAM drops a message for a
+	// pid whose creation is not its own. Messages from one sender arrive in order, so had it
+	// been delivered it would come before the one sent to the registered name after it.
+	oldBox, err := p2.Mailbox("box")
+	require.NoError(t, err)
+	p3 := restart(p2)
+	newBox, err := p3.Mailbox("box")
+	require.NoError(t, err)
+	require.NotEqual(t, oldBox.Creation, newBox.Creation, "the restarted node kept its creation")
+	stale := newBox
+	stale.Creation = oldBox.Creation
+	require.NoError(t, gn.Send(stale, etf.Atom("to_the_old_incarnation")))
+	require.NoError(t, gn.Send(gen.ProcessID{Name: "box", Node: p3.Node()}, etf.Atom("to_the_new_incarnation")))
+	got, err := p3.Recv(10 * time.Second)
+	require.NoError(t, err)
+	require.Equal(t, etf.Tuple{etf.Atom("box"), etf.Atom("to_the_new_incarnation")}, got)
+	require.True(t, connected(gn, p3.Node()))
 }
 
 func TestDistThreeNodesOnEmbeddedEPMD(t *testing.T) {
@@ -198,10 +227,28 @@ func TestDistThreeNodesOnEmbeddedEPMD(t *testing.T) {
 	a := c.erlNode("a", erlpeer.Options{})
 	b := c.erlNode("b", erlpeer.Options{})
 
-	// Both erl nodes found each other and the Go node through the Go node's EPMD.
-	names, err := a.Call("net_adm", "names")
+	// The Go node's EPMD lists the three nodes, each at the port its listener has bound (read
+	// from the listener, not from EPMD).
+	acceptors, err := gn.Network().Acceptors()
 	require.NoError(t, err)
-	t.Logf("EPMD names: %v", names)
+	require.Len(t, acceptors, 1)
+	_, port, err := net.SplitHostPort(acceptors[0].Info().Interface)
+	require.NoError(t, err)
+	goPort, err := strconv.Atoi(port)
+	require.NoError(t, err)
+	entry := func(name gen.Atom, at etf.Term) etf.Tuple {
+		alive, _, _ := strings.Cut(string(name), "@")
+		return etf.Tuple{[]byte(alive), at}
+	}
+	want := etf.List{
+		entry(gn.Name(), int64(goPort)),
+		entry(a.Node(), a.MustCall("gobeam_dist", "listen_port")),
+		entry(b.Node(), b.MustCall("gobeam_dist", "listen_port")),
+	}
+	names := a.MustEval(`{ok, Names} = net_adm:names(), [{list_to_binary(N), P} || {N, P} <- Names].`)
+	require.ElementsMatch(t, want, names)
+
+	// Both erl nodes find each other and the Go node through it.
 	require.Equal(t, true, a.MustCall("net_kernel", "connect_node", b.Node()))
 	require.Equal(t, true, a.MustCall("net_kernel", "connect_node", gn.Name()))
 	require.Equal(t, true, b.MustCall("net_kernel", "connect_node", gn.Name()))
@@ -390,11 +437,21 @@ func settled(t *testing.T) (goroutines int, heap uint64) {
 
 // Thousands of distinct atoms through the distribution atom cache, both ways, against a real
 // BEAM node: entries replaced, atoms sharing a slot within one message, Unicode atoms, atoms
-// too long for the cache (written inline) and the empty atom. erl echoes each message; what
-// comes back must be what went, in order.
+// too long for the cache (written inline) and the empty atom. erl checks each message against
+// the one it builds itself from the same pool and seed, which no Go code encoded, so that a Go
+// encoder and decoder that err alike cannot hide each other; and echoes it, and what comes back
+// must be what went, in order.
 func TestDistAtomCacheThroughManyAtoms(t *testing.T) {
-	gn, pid, out, p := echoPeers(t, 64)
+	const messages = 3000
+	// Room for every echo, so that the inbox never blocks when erl's verdict ends the test
+	// before the echoes are read: a blocked inbox would keep the node from stopping.
+	gn, pid, out, p := echoPeers(t, messages+16)
+	const seed = 0x9e3779b97f4a7c15
+	checker, err := p.EvalWith(`gobeam_dist:start_checked_echo(checked_echo, gobeam_dist:atom_messages(Seed, N)).`,
+		map[string]etf.Term{"Seed": uint64(seed), "N": messages})
+	require.NoError(t, err)
 
+	// gobeam_dist:atom_messages/2 builds the same pool and draws the same atoms from it.
 	pool := []etf.Atom{""}
 	for i := 0; len(pool) < 6000; i++ {
 		pool = append(pool,
@@ -406,16 +463,15 @@ func TestDistAtomCacheThroughManyAtoms(t *testing.T) {
 			pool = append(pool, etf.Atom(strings.Repeat("日", 90)+strconv.Itoa(i))) // 270+ bytes: inline
 		}
 	}
-	rng := uint64(0x9e3779b97f4a7c15)
-	next := func(n int) int { // xorshift: the same atoms on every run
+	rng := uint64(seed)
+	next := func(n int) int { // xorshift, as gobeam_dist:atom_messages/2 steps it
 		rng ^= rng << 13
 		rng ^= rng >> 7
 		rng ^= rng << 17
 		return int(rng % uint64(n))
 	}
-	const messages = 3000
 	sent := make([]etf.Tuple, messages)
-	echo := gen.ProcessID{Name: "echo", Node: p.Node()}
+	echo := gen.ProcessID{Name: "checked_echo", Node: p.Node()}
 	for i := range sent {
 		atoms := make(etf.List, 1+next(8))
 		for k := range atoms {
@@ -424,6 +480,7 @@ func TestDistAtomCacheThroughManyAtoms(t *testing.T) {
 		sent[i] = etf.Tuple{int64(i), atoms}
 		require.NoError(t, gn.Send(echo, etf.Tuple{pid, sent[i]}))
 	}
+	require.Equal(t, etf.Atom("ok"), p.MustCall("gobeam_dist", "await_collector", checker, 30_000))
 	for i := range sent {
 		got := receive(t, out, 10*time.Second)
 		require.Equal(t, etf.Tuple{etf.Atom("echo"), sent[i]}, got, "message %d", i)

@@ -35,9 +35,11 @@ func TestIPv6DistributionBothWays(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, loopback6, peerAddr, "erl reaches the Go node over IPv6")
 
-	// The Go node dials another erl, found through EPMD by its IPv6 host.
+	// The Go node dials another erl, found through EPMD by its IPv6 host. erl checks the large
+	// message against the pattern it builds itself.
 	q := c.erlNode6("erl_b", erlpeer.Options{})
-	collector := q.MustCall("gobeam_dist", "start_collector", count+1).(etf.PID)
+	collector := checkingCollector(t, q, count+1, `fun(I) when I =< Count -> no_payload; (_) -> gobeam_dist:pattern(Size) end`,
+		map[string]etf.Term{"Count": count, "Size": size})
 	for i := 1; i <= count; i++ {
 		require.NoError(t, gn.Send(collector, etf.Tuple{etf.Atom("seq"), etf.Atom("go"), i}))
 	}
