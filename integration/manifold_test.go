@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -32,12 +34,13 @@ func (c *cluster) elixirNode(prefix string, partitioners, shape int) *erlpeer.Pe
 	c.t.Helper()
 	p := c.erlNode(prefix, erlpeer.Options{Elixir: true})
 	p.MustLoadFS(elixir.Sources, "*.ex")
-	_, err := p.Eval(fmt.Sprintf(`'Elixir.GobeamManifold':start([{partitioners, %d}, {shape, %d}, {senders, 2}])`, partitioners, shape))
+	_, err := p.Eval(fmt.Sprintf(`'Elixir.GobeamManifold':start([{partitioners, %d}, {shape, %d}, {senders, 2}, {stats, true}])`, partitioners, shape))
 	require.NoError(c.t, err)
 	return p
 }
 
-// counter is a Go receiver that counts the messages equal to want.
+// counter is a Go receiver that counts the messages equal to want, with the other receivers
+// that share its counts (tally counts each receiver apart).
 type counter struct {
 	act.Actor
 	want       any
@@ -62,6 +65,170 @@ func spawnCounters(t *testing.T, n gen.Node, count int, want any) (etf.List, *at
 		pids[i] = pid
 	}
 	return pids, right, bad
+}
+
+// tally counts what each of a set of Go receivers got, of each wanted message and of anything
+// else: a fan-out that reaches one receiver twice and another never adds up to the same total
+// as one that reaches each once.
+type tally struct {
+	pids   etf.List
+	wants  []any
+	counts [][]atomic.Int64 // per receiver: one count per wanted message, then the others
+	total  atomic.Int64
+}
+
+// tallyReceiver is a Go receiver that counts its messages in its row of a tally.
+type tallyReceiver struct {
+	act.Actor
+	tally *tally
+	row   []atomic.Int64
+}
+
+func (r *tallyReceiver) HandleMessage(from gen.PID, msg any) error {
+	i := slices.IndexFunc(r.tally.wants, func(want any) bool { return etf.Equal(msg, want) })
+	if i < 0 {
+		i = len(r.tally.wants)
+	}
+	r.row[i].Add(1)
+	r.tally.total.Add(1)
+	return nil
+}
+
+// spawnTally spawns count receivers that count the messages equal to each of wants apart.
+func spawnTally(t *testing.T, n gen.Node, count int, wants ...any) *tally {
+	tl := &tally{pids: make(etf.List, count), wants: wants, counts: make([][]atomic.Int64, count)}
+	for i := range tl.pids {
+		row := make([]atomic.Int64, len(wants)+1)
+		tl.counts[i] = row
+		pid, err := n.Spawn(func() gen.ProcessBehavior { return &tallyReceiver{tally: tl, row: row} }, gen.ProcessOptions{})
+		require.NoError(t, err)
+		tl.pids[i] = pid
+	}
+	return tl
+}
+
+// got is what receiver i got so far: one count per wanted message, then the others.
+func (tl *tally) got(i int) []int64 {
+	row := make([]int64, len(tl.counts[i]))
+	for k := range row {
+		row[k] = tl.counts[i][k].Load()
+	}
+	return row
+}
+
+// settle is how long a tally that reached its expected total is watched for deliveries beyond it.
+const settle = 300 * time.Millisecond
+
+// requireCounts waits until the receivers got as many messages in all as expect gives them,
+// then a moment more for any beyond that, and requires each receiver i to have got exactly
+// expect(i): a count per wanted message, then the others.
+func (tl *tally) requireCounts(t *testing.T, timeout time.Duration, expect func(i int) []int64) {
+	t.Helper()
+	var total int64
+	for i := range tl.pids {
+		for _, n := range expect(i) {
+			total += n
+		}
+	}
+	waitFor(t, timeout, fmt.Sprintf("%d deliveries", total), func() bool { return tl.total.Load() >= total })
+	time.Sleep(settle)
+	wrong := 0
+	for i := range tl.pids {
+		if got, want := tl.got(i), expect(i); !slices.Equal(got, want) {
+			if wrong < 5 {
+				t.Errorf("receiver %d (%v) got %v (of each wanted message, then others), want %v", i, tl.pids[i], got, want)
+			}
+			wrong++
+		}
+	}
+	if wrong > 0 {
+		t.Fatalf("%d of %d receivers got the wrong messages (%d delivered in all, %d expected)", wrong, len(tl.pids), tl.total.Load(), total)
+	}
+}
+
+// requireEach is requireCounts with the same counts for every receiver: want[k] of wanted
+// message k, and nothing else.
+func (tl *tally) requireEach(t *testing.T, timeout time.Duration, want ...int64) {
+	t.Helper()
+	row := append(slices.Clone(want), 0)
+	tl.requireCounts(t, timeout, func(int) []int64 { return row })
+}
+
+// holdProcess stops the Go process pid inside its handling of a message of the test's own,
+// until release is called, so that what is sent to it meanwhile waits in its mailbox. The
+// Manifold processes log a message they do not know at debug level, and a node calls its
+// loggers in the goroutine of the process that logs: a logger that blocks on that line, about
+// this message, holds the process there.
+func holdProcess(t *testing.T, n gen.Node, pid gen.PID) (release func()) {
+	t.Helper()
+	h := &holdLogger{token: holdToken{pid}, held: make(chan struct{}), release: make(chan struct{})}
+	level, err := n.LogLevelProcess(pid)
+	require.NoError(t, err)
+	name := "hold " + pid.String()
+	require.NoError(t, n.LoggerAdd(name, h, gen.LogLevelDebug))
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			close(h.release)
+			n.LoggerDelete(name)
+			n.SetLogLevelProcess(pid, level) // fails for a process killed meanwhile, which is fine
+		})
+	}
+	t.Cleanup(release) // a held process would hold up the node's stop
+	require.NoError(t, n.SetLogLevelProcess(pid, gen.LogLevelDebug))
+	require.NoError(t, n.Send(pid, h.token))
+	select {
+	case <-h.held:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s did not log the message it was sent to hold it", pid)
+	}
+	return release
+}
+
+// holdToken is the message that holds a process; it names the process, so that no other
+// process's line about it is taken for the held one's.
+type holdToken struct{ pid gen.PID }
+
+type holdLogger struct {
+	token         holdToken
+	held, release chan struct{}
+}
+
+func (h *holdLogger) Log(m gen.MessageLog) {
+	if src, ok := m.Source.(gen.MessageLogProcess); !ok || src.PID != h.token.pid {
+		return
+	}
+	for _, arg := range m.Args {
+		if tok, ok := arg.(holdToken); ok && tok == h.token {
+			close(h.held)
+			<-h.release
+			return
+		}
+	}
+}
+
+func (h *holdLogger) Terminate() {}
+
+// partitionerStats is one line of GobeamManifold.stats/0: what one Elixir partitioner counted.
+func partitionerStats(i, casts, packed, ignored, entries int) etf.Tuple {
+	return etf.Tuple{manifold.PartitionerName(i), int64(casts), int64(packed), int64(ignored), int64(entries)}
+}
+
+// elixirStats is GobeamManifold.stats/0 as a node of n partitioners would answer it with
+// counts only where set says (index: {casts, packed, ignored, entries}).
+func elixirStats(n int, set map[int][4]int) etf.List {
+	list := make(etf.List, n)
+	for i := range list {
+		c := set[i]
+		list[i] = partitionerStats(i, c[0], c[1], c[2], c[3])
+	}
+	return list
+}
+
+// askStats sends {gobeam_stats, ReplyTo} to an Elixir partitioner from process p, which answers
+// with its counts as they are when the message gets there: after every cast p sent it before.
+func askStats(p gen.Process, partitioner gen.ProcessID, replyTo gen.PID) error {
+	return p.Send(partitioner, etf.Tuple{etf.Atom("gobeam_stats"), replyTo})
 }
 
 // sender runs jobs inside a Go process, as Manifold sends on behalf of a process.
@@ -105,13 +272,11 @@ func TestManifoldElixirToGo(t *testing.T) {
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
 			ex := c.elixirNode("ex", 4, v.shape)
-			pids, right, bad := spawnCounters(t, gn, manyPids, chatMsg)
+			recv := spawnTally(t, gn, manyPids, chatMsg)
 			before := m.Stats().Deliveries
-			_, err := ex.EvalWith(`'Elixir.GobeamManifold':send(Pids, Msg, `+v.opts+`)`, map[string]etf.Term{"Pids": pids, "Msg": chatMsg})
+			_, err := ex.EvalWith(`'Elixir.GobeamManifold':send(Pids, Msg, `+v.opts+`)`, map[string]etf.Term{"Pids": recv.pids, "Msg": chatMsg})
 			require.NoError(t, err)
-			waitFor(t, 30*time.Second, "all deliveries", func() bool { return right.Load()+bad.Load() >= manyPids })
-			require.Equal(t, int64(manyPids), right.Load())
-			require.Zero(t, bad.Load())
+			recv.requireEach(t, 30*time.Second, 1)
 			// A worker counts its deliveries after its last send: a moment after they arrive.
 			waitFor(t, 5*time.Second, "the deliveries counted", func() bool { return m.Stats().Deliveries-before >= manyPids })
 			require.Equal(t, uint64(manyPids), m.Stats().Deliveries-before)
@@ -119,47 +284,153 @@ func TestManifoldElixirToGo(t *testing.T) {
 	}
 }
 
+// The receivers get the same message whether it was packed or not, and whoever cast it: the
+// Elixir partitioner's counts tell a packed cast from a plain one, and when they are asked by
+// the sending process right after its Send, whether that process cast it itself or a sender
+// did (held meanwhile, so its cast cannot come first).
 func TestManifoldGoToElixir(t *testing.T) {
 	for _, v := range []struct {
-		name  string
-		shape manifold.Shape
-		opts  []manifold.Option
+		name              string
+		shape             manifold.Shape
+		opts              []manifold.Option
+		packed, offloaded bool
 	}{
-		{"shape3", manifold.Shape3, nil}, {"shape4", manifold.Shape4, nil},
-		{"pack_binary", manifold.Shape3, []manifold.Option{manifold.PackBinary()}},
-		{"offload", manifold.Shape4, []manifold.Option{manifold.Offload(), manifold.PackBinary()}},
+		{"shape3", manifold.Shape3, nil, false, false},
+		{"shape4", manifold.Shape4, nil, false, false},
+		{"pack_binary", manifold.Shape3, []manifold.Option{manifold.PackBinary()}, true, false},
+		{"offload", manifold.Shape4, []manifold.Option{manifold.Offload(), manifold.PackBinary()}, true, true},
 	} {
 		t.Run(v.name, func(t *testing.T) {
 			c := newCluster(t)
 			gn := c.goNode("go", node.Options{})
-			m, err := manifold.Start(gn, manifold.Config{Partitioners: 4, Shape: v.shape})
+			// One partitioner, which is never probed before a cast goes to it, and one sender:
+			// the cast leaves from the process that makes it, and the test knows which to hold.
+			m, err := manifold.Start(gn, manifold.Config{Partitioners: 1, Senders: 1, Shape: v.shape})
 			require.NoError(t, err)
 			ex := c.elixirNode("ex", 4, int(v.shape))
 			collector := ex.MustEval(`'Elixir.GobeamManifold.Receivers':start_collector(hello)`).(etf.PID)
 			pids := ex.MustCall("Elixir.GobeamManifold.Receivers", "spawn_reporters", manyPids, collector)
+			// Casts to a node not connected yet wait for the dial and leave from another
+			// goroutine, with no order to the sending process's own messages.
+			_, err = gn.Network().GetNode(ex.Node())
+			require.NoError(t, err)
+			release := func() {}
+			if v.offloaded {
+				sender, err := gn.ProcessPID(manifold.SenderName(0))
+				require.NoError(t, err)
+				release = holdProcess(t, gn, sender)
+			}
+			reply, out := spawnInbox(t, gn, "", 1)
+			exPart := gen.ProcessID{Name: manifold.PartitionerName(0), Node: ex.Node()}
 			s := spawnSender(t, gn)
 			errs := make(chan error, 1)
-			require.NoError(t, gn.Send(s, senderJob(func(p gen.Process) { errs <- m.Send(p, pids, etf.Atom("hello"), v.opts...) })))
+			require.NoError(t, gn.Send(s, senderJob(func(p gen.Process) {
+				err := m.Send(p, pids, etf.Atom("hello"), v.opts...)
+				if err == nil {
+					err = askStats(p, exPart, reply)
+				}
+				errs <- err
+			})))
 			require.NoError(t, <-errs)
+			direct := partitionerStats(0, 1, btoi(v.packed), 0, manyPids)
+			if v.offloaded {
+				direct = partitionerStats(0, 0, 0, 0, 0) // the cast waits in the held sender
+			}
+			require.Equal(t, etf.Tuple{etf.Atom("gobeam_stats"), direct}, receive(t, out, 10*time.Second))
+			release()
 			res := ex.MustCall("Elixir.GobeamManifold.Receivers", "await", collector, manyPids, 30000)
 			require.Equal(t, etf.Tuple{etf.Atom("result"), int64(manyPids), int64(manyPids), int64(0)}, res)
+			require.Equal(t, elixirStats(4, map[int][4]int{0: {1, btoi(v.packed), 0, manyPids}}),
+				ex.MustCall("Elixir.GobeamManifold", "stats"))
 		})
 	}
 }
 
-// A partitioner ignores the cast shape it does not speak, as Manifold's do: the test can fail.
-func TestManifoldShapesAreNotInterchangeable(t *testing.T) {
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// A Go Send pinned by key reaches the partitioner that Elixir's Manifold pins the key to, on a
+// node that runs all 32, whether the sending process casts or a sender does.
+func TestManifoldGoToElixirPartitionerKey(t *testing.T) {
 	c := newCluster(t)
 	gn := c.goNode("go", node.Options{})
-	m, err := manifold.Start(gn, manifold.Config{Partitioners: 1, Shape: manifold.Shape3})
+	m, err := manifold.Start(gn, manifold.Config{Partitioners: manifold.MaxPartitioners})
 	require.NoError(t, err)
-	ex := c.elixirNode("ex", 1, 4)
-	collector := ex.MustEval(`'Elixir.GobeamManifold.Receivers':start_collector(hello)`).(etf.PID)
-	pids := ex.MustCall("Elixir.GobeamManifold.Receivers", "spawn_reporters", 10, collector)
+	ex := c.elixirNode("ex", manifold.MaxPartitioners, 3)
+	inbox, out := spawnInbox(t, gn, "", 16)
+	pid := ex.MustCall("Elixir.GobeamManifold.Receivers", "spawn_echo", inbox).(etf.PID)
+	keys := []any{[]byte("hello"), []byte("guild:1180539227473182700"), etf.Atom("Elixir.Chat.Room"),
+		etf.Atom("lobby"), int64(1180539227473182760), int64(-7), 2.5, etf.ByteList("voice")}
 	s := spawnSender(t, gn)
-	require.NoError(t, gn.Send(s, senderJob(func(p gen.Process) { m.Send(p, pids, etf.Atom("hello")) })))
-	res := ex.MustCall("Elixir.GobeamManifold.Receivers", "await", collector, 10, 1500)
-	require.Equal(t, etf.Tuple{etf.Atom("result"), int64(0), int64(0), int64(0)}, res)
+	pinned := map[gen.Atom]bool{}
+	for i, key := range keys {
+		want, err := ex.EvalWith(`'Elixir.GobeamManifold':partitioner_for_key(K)`, map[string]etf.Term{"K": key})
+		require.NoError(t, err)
+		pinned[want.(etf.Atom)] = true
+		before := ex.MustCall("Elixir.GobeamManifold", "stats").(etf.List)
+		opts := []manifold.Option{manifold.PartitionerKey(key)}
+		if i%2 == 1 {
+			opts = append(opts, manifold.Offload())
+		}
+		msg := etf.Tuple{etf.Atom("key"), i}
+		errs := make(chan error, 1)
+		require.NoError(t, gn.Send(s, senderJob(func(p gen.Process) { errs <- m.Send(p, []gen.PID{pid}, msg, opts...) })))
+		require.NoError(t, <-errs)
+		require.Equal(t, etf.Tuple{pid, etf.Tuple{etf.Atom("key"), int64(i)}}, receive(t, out, 10*time.Second), "key %#v", key)
+		// The cast was counted before its message went to the receiver.
+		after := ex.MustCall("Elixir.GobeamManifold", "stats").(etf.List)
+		var reached []any
+		for j := range after {
+			if !etf.Equal(after[j], before[j]) {
+				reached = append(reached, after[j].(etf.Tuple)[0])
+				require.Equal(t, before[j].(etf.Tuple)[1].(int64)+1, after[j].(etf.Tuple)[1], "casts to %v", after[j].(etf.Tuple)[0])
+			}
+		}
+		require.Equal(t, []any{want}, reached, "partitioners the cast for key %#v reached", key)
+	}
+	require.Greater(t, len(pinned), 2, "the keys pin too few partitioners to tell them apart: %v", pinned)
+	require.Zero(t, m.Stats().Dropped)
+}
+
+// A partitioner ignores the cast shape it does not speak, as Manifold's do: the casts arrive,
+// the partitioner counts each one it ignored, and no receiver gets anything.
+func TestManifoldShapesAreNotInterchangeable(t *testing.T) {
+	for _, v := range []struct {
+		name    string
+		goShape manifold.Shape
+		exShape int
+	}{{"shape3_to_shape4", manifold.Shape3, 4}, {"shape4_to_shape3", manifold.Shape4, 3}} {
+		t.Run(v.name, func(t *testing.T) {
+			c := newCluster(t)
+			gn := c.goNode("go", node.Options{})
+			m, err := manifold.Start(gn, manifold.Config{Partitioners: 1, Shape: v.goShape})
+			require.NoError(t, err)
+			ex := c.elixirNode("ex", 1, v.exShape)
+			collector := ex.MustEval(`'Elixir.GobeamManifold.Receivers':start_collector(hello)`).(etf.PID)
+			pids := ex.MustCall("Elixir.GobeamManifold.Receivers", "spawn_reporters", 10, collector)
+			const casts = 3
+			s := spawnSender(t, gn)
+			errs := make(chan error, casts)
+			require.NoError(t, gn.Send(s, senderJob(func(p gen.Process) {
+				for i := 0; i < casts; i++ {
+					errs <- m.Send(p, pids, etf.Atom("hello"))
+				}
+			})))
+			for i := 0; i < casts; i++ {
+				require.NoError(t, <-errs)
+			}
+			waitFor(t, 10*time.Second, "the casts to be ignored", func() bool {
+				return ex.MustCall("Elixir.GobeamManifold", "stats").(etf.List)[0].(etf.Tuple)[3].(int64) >= casts
+			})
+			res := ex.MustCall("Elixir.GobeamManifold.Receivers", "await", collector, 1, settle.Milliseconds())
+			require.Equal(t, etf.Tuple{etf.Atom("result"), int64(0), int64(0), int64(0)}, res)
+			require.Equal(t, elixirStats(1, map[int][4]int{0: {0, 0, casts, 0}}), ex.MustCall("Elixir.GobeamManifold", "stats"))
+		})
+	}
 }
 
 // Manifold's linearization test, both ways: one sender, messages 0..1000, even ones to pid0
@@ -168,29 +439,70 @@ func TestManifoldShapesAreNotInterchangeable(t *testing.T) {
 func TestManifoldLinearization(t *testing.T) {
 	c := newCluster(t)
 	gn := c.goNode("go", node.Options{})
-	m, err := manifold.Start(gn, manifold.Config{Partitioners: 2, Shape: manifold.Shape3})
+	m, err := manifold.Start(gn, manifold.Config{Partitioners: 2, Senders: 1, Shape: manifold.Shape3})
 	require.NoError(t, err)
 	ex := c.elixirNode("ex", 2, 3)
 
 	t.Run("go_to_elixir", func(t *testing.T) {
-		for _, opts := range [][]manifold.Option{nil, {manifold.Offload()}} {
+		// One sending process for both rounds: the direct round has its partitioner probed, so
+		// that in the offloaded round a cast the process made itself would leave from it at
+		// once, ahead of its question for the counts (askStats). The offloaded round holds the
+		// sender until the process has asked: had the process cast itself, the counts would
+		// have grown.
+		s := spawnSender(t, gn)
+		sender, err := gn.ProcessPID(manifold.SenderName(0))
+		require.NoError(t, err)
+		for _, offload := range []bool{false, true} {
 			inbox, out := spawnInbox(t, gn, "", 2000)
 			pid0 := ex.MustCall("Elixir.GobeamManifold.Receivers", "spawn_echo", inbox).(etf.PID)
 			p1 := ex.MustCall("Elixir.GobeamManifold.Receivers", "spawn_noop").(etf.PID)
 			p2 := ex.MustCall("Elixir.GobeamManifold.Receivers", "spawn_noop").(etf.PID)
-			s := spawnSender(t, gn)
+			before := castsCounted(ex.MustCall("Elixir.GobeamManifold", "stats").(etf.List))
+			var opts []manifold.Option
+			release := func() {}
+			if offload {
+				opts = []manifold.Option{manifold.Offload()}
+				release = holdProcess(t, gn, sender)
+			}
+			reply, replies := spawnInbox(t, gn, "", 2)
+			errs := make(chan error, 1)
 			require.NoError(t, gn.Send(s, senderJob(func(p gen.Process) {
 				for n := 0; n <= 1000; n++ {
+					var err error
 					if n%2 == 0 {
-						m.Send(p, pid0, etf.Tuple{etf.Atom("hello"), n}, opts...)
+						err = m.Send(p, pid0, etf.Tuple{etf.Atom("hello"), n}, opts...)
 					} else {
-						m.Send(p, []gen.PID{pid0, p1, p2}, etf.Tuple{etf.Atom("hello"), n}, opts...)
+						err = m.Send(p, []gen.PID{pid0, p1, p2}, etf.Tuple{etf.Atom("hello"), n}, opts...)
+					}
+					if err != nil {
+						errs <- err
+						return
 					}
 				}
+				if offload {
+					// Both partitioners: the test does not work out which is the process's.
+					for i := 0; i < 2; i++ {
+						if err := askStats(p, gen.ProcessID{Name: manifold.PartitionerName(i), Node: ex.Node()}, reply); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}
+				errs <- nil
 			})))
+			require.NoError(t, <-errs)
+			if offload {
+				var counted etf.List
+				for i := 0; i < 2; i++ {
+					counted = append(counted, receive(t, replies, 10*time.Second).(etf.Tuple)[1])
+				}
+				require.Equal(t, before, castsCounted(counted), "casts that reached Elixir before the sender was let go")
+				release()
+			}
 			for n := 0; n <= 1000; n++ {
 				require.Equal(t, etf.Tuple{pid0, etf.Tuple{etf.Atom("hello"), int64(n)}}, receive(t, out, 10*time.Second), "message %d", n)
 			}
+			require.Equal(t, before+1001, castsCounted(ex.MustCall("Elixir.GobeamManifold", "stats").(etf.List)))
 		}
 	})
 
@@ -200,7 +512,7 @@ func TestManifoldLinearization(t *testing.T) {
 			require.NoError(t, err)
 			pid0, err := gn.Spawn(func() gen.ProcessBehavior { return &echoTo{to: box} }, gen.ProcessOptions{})
 			require.NoError(t, err)
-			others, _, _ := spawnCounters(t, gn, 2, nil)
+			others := spawnTally(t, gn, 2).pids
 			_, err = ex.EvalWith(`[begin
 			        Msg = {hello, N},
 			        case N rem 2 of
@@ -223,6 +535,15 @@ func mustParseOpts(t *testing.T, p *erlpeer.Peer, opts string) etf.Term {
 	v, err := p.Eval(opts)
 	require.NoError(t, err)
 	return v
+}
+
+// castsCounted adds up the casts of lines of GobeamManifold.stats/0.
+func castsCounted(stats etf.List) int64 {
+	var n int64
+	for _, line := range stats {
+		n += line.(etf.Tuple)[1].(int64)
+	}
+	return n
 }
 
 // echoTo sends {Self, Msg} to a BEAM process for every message (Manifold's reply loop).
@@ -271,6 +592,58 @@ func TestManifoldNilsOneAndKeys(t *testing.T) {
 	require.Equal(t, etf.Atom("Manifold.Partitioner_25"), ex.MustEval(`'Elixir.GobeamManifold':set_partitioner_key(<<"hello">>), get(manifold_partitioner)`))
 }
 
+// Manifold's "send to nil" and "nil in list" tests with the sending on Go and the receiver on
+// Elixir. Go's nil pids (nil, the atom nil, the zero gen.PID) are dropped before the wire, as
+// Manifold drops nil: a list of one pid among nils is one cast of that one pid and one
+// delivery, and a list of nils is no cast at all. (A nil that reached an Elixir worker would
+// fail its send.)
+func TestManifoldGoNilPidsToElixir(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	m, err := manifold.Start(gn, manifold.Config{Partitioners: 1})
+	require.NoError(t, err)
+	ex := c.elixirNode("ex", 1, 3)
+	inbox, out := spawnInbox(t, gn, "", 16)
+	pid := ex.MustCall("Elixir.GobeamManifold.Receivers", "spawn_echo", inbox).(etf.PID)
+	nilAtom := etf.Atom("nil")
+	sends := []struct {
+		pids any
+		msg  etf.Atom
+	}{
+		{[]any{nil, pid, nil}, "three"},
+		{[]any{nil}, "hi"},
+		{etf.List{nilAtom, pid, nilAtom}, "atoms"},
+		{etf.List{nilAtom}, "hi"},
+		{[]gen.PID{{}, pid, {}}, "zero"},
+		{[]gen.PID{{}}, "hi"},
+		{nil, "hi"}, {nilAtom, "hi"}, {gen.PID{}, "hi"},
+	}
+	s := spawnSender(t, gn)
+	errs := make(chan error, len(sends))
+	require.NoError(t, gn.Send(s, senderJob(func(p gen.Process) {
+		for _, send := range sends {
+			errs <- m.Send(p, send.pids, send.msg)
+		}
+	})))
+	for _, send := range sends {
+		require.NoError(t, <-errs, "%#v", send.pids)
+	}
+	// One sending process, one partitioner, one receiver: the deliveries come in order.
+	for _, want := range []etf.Atom{"three", "atoms", "zero"} {
+		require.Equal(t, etf.Tuple{pid, want}, receive(t, out, 10*time.Second))
+	}
+	select {
+	case extra := <-out:
+		t.Fatalf("nil pids led to an extra delivery: %v", extra)
+	case <-time.After(settle):
+	}
+	require.Equal(t, elixirStats(1, map[int][4]int{0: {3, 0, 0, 3}}), ex.MustCall("Elixir.GobeamManifold", "stats"))
+	// A nil kept as a pid would have made a send of the lists of nils, and a cast for a node
+	// that does not exist, dropped.
+	require.Equal(t, 3, int(m.Stats().Sends))
+	require.Zero(t, m.Stats().Dropped)
+}
+
 // Key pinning hashes a key's text, as Elixir's to_string gives it; Go's KeyHash must give
 // Elixir's hash for every kind of key, floats the hardest: shortest digits, and scientific
 // notation from 2^53 up; lists are their characters' UTF-8.
@@ -309,46 +682,78 @@ func TestManifoldKeyHashesMatchElixir(t *testing.T) {
 	}
 }
 
-// A worker killed mid-stream loses only what it held, and counts it; the partitioner replaces
-// it and keeps serving, and the link stays up.
+// A worker killed mid-stream loses what it held and nothing else, and counts it; the
+// partitioner replaces it, the replacement serves the same receivers, and the link stays up.
+// The worker is held while the casts come, so that it holds a batch of every one of them when
+// it is killed, where left to itself it would have dealt with them long before.
 func TestManifoldWorkerCrashMidStream(t *testing.T) {
 	c := newCluster(t)
 	gn := c.goNode("go", node.Options{})
-	m, err := manifold.Start(gn, manifold.Config{Workers: 3})
+	const workers = 3
+	m, err := manifold.Start(gn, manifold.Config{Workers: workers})
 	require.NoError(t, err)
-	ex := c.elixirNode("ex", 1, 3)
-	const perRound, rounds = 1000, 40
-	pids, ticks, tocks := spawnCounters(t, gn, perRound, etf.Atom("tick")) // tocks counts the rest
+	ex := c.elixirNode("ex", 1, 3) // one partitioner: every cast goes to the Go node's partitioner 0
+	const perRound, held, after = 1000, 20, 5
+	recv := spawnTally(t, gn, perRound, etf.Atom("tick"), etf.Atom("tock"))
+	vars := map[string]etf.Term{"Pids": recv.pids, "W": workers, "Held": held, "After": after}
 	part := gen.ProcessID{Name: manifold.PartitionerName(0), Node: gn.Name()}
-	done := make(chan error, 1)
-	go func() {
-		_, err := ex.EvalWith(`[begin 'Elixir.GobeamManifold':send(Pids, tick), timer:sleep(5) end || _ <- lists:seq(1, R)], ok.`,
-			map[string]etf.Term{"Pids": pids, "R": rounds})
-		done <- err
-	}()
-	waitFor(t, 10*time.Second, "the stream to start", func() bool { return ticks.Load() > 0 })
 	children, err := gn.Call(part, etf.Atom("which_children"))
 	require.NoError(t, err)
-	victim := children.(etf.List)[1].(etf.Tuple)[1].(gen.PID)
-	require.NoError(t, gn.Kill(victim))
-	require.NoError(t, <-done)
+	const slot = 1
+	victim := children.(etf.List)[slot].(etf.Tuple)[1].(gen.PID)
+	// The receivers the victim serves: the partitioner gives pid P to worker phash2(P, W + 1),
+	// as Manifold's does; the BEAM's phash2 says which those are.
+	slots, err := ex.EvalWith(`[erlang:phash2(P, W + 1) || P <- Pids]`, vars)
+	require.NoError(t, err)
+	hashes, ok := slots.(etf.ByteList) // a list of small integers comes as a string
+	require.True(t, ok, "phash2 of the pids: %#v", slots)
+	require.Len(t, hashes, perRound)
+	served := make([]bool, perRound)
+	nServed := 0
+	for i, w := range hashes {
+		if served[i] = w == slot; served[i] {
+			nServed++
+		}
+	}
+	require.True(t, nServed > 0 && nServed < perRound, "worker %d serves %d of %d receivers", slot, nServed, perRound)
 
-	// The partitioner still serves every worker slot.
+	release := holdProcess(t, gn, victim)
+	_, err = ex.EvalWith(`[ok = 'Elixir.GobeamManifold':send(Pids, tick) || _ <- lists:seq(1, Held)], ok.`, vars)
+	require.NoError(t, err)
+	waitFor(t, 30*time.Second, "the other workers' deliveries", func() bool {
+		for i := range served {
+			if !served[i] && recv.got(i)[0] < held {
+				return false
+			}
+		}
+		return true
+	})
+	// The partitioner answers after the cast it was routing when the last of those deliveries
+	// was made: by then it has handed the victim its batch of every cast.
+	_, err = gn.Call(part, etf.Atom("which_children"))
+	require.NoError(t, err)
+	info, err := gn.ProcessInfo(victim)
+	require.NoError(t, err)
+	require.Equal(t, int64(held), info.MailboxQueues.Main, "batches waiting in the victim's mailbox")
+	require.NoError(t, gn.Kill(victim))
+	release()
+
 	waitFor(t, 10*time.Second, "the replacement worker", func() bool {
 		ch, err := gn.Call(part, etf.Atom("which_children"))
-		return err == nil && ch.(etf.List)[1].(etf.Tuple)[1].(gen.PID) != victim
+		return err == nil && ch.(etf.List)[slot].(etf.Tuple)[1].(gen.PID) != victim
 	})
-	// The last round is another message, counted apart from tick. Each pid is served by one
-	// worker slot, in cast order, so when every pid has its tock, every tick that was not lost
-	// has arrived too, however slowly the earlier rounds were delivered.
-	_, err = ex.EvalWith(`'Elixir.GobeamManifold':send(Pids, tock)`, map[string]etf.Term{"Pids": pids})
+	_, err = ex.EvalWith(`[ok = 'Elixir.GobeamManifold':send(Pids, tock) || _ <- lists:seq(1, After)], ok.`, vars)
 	require.NoError(t, err)
-	waitFor(t, 30*time.Second, "the last round", func() bool { return tocks.Load() == perRound })
-	lost := int64(perRound*rounds) - ticks.Load()
-	t.Logf("killed worker held %d of %d deliveries", lost, perRound*rounds)
-	require.Less(t, lost, int64(perRound*rounds/2), "far more was lost than one worker of four could hold")
-	require.Equal(t, uint64(lost), m.Stats().Undelivered, "what the worker took with it is counted")
-	require.Equal(t, uint64(rounds+1), m.Stats().CastsIn)
+	recv.requireCounts(t, 30*time.Second, func(i int) []int64 {
+		if served[i] {
+			return []int64{0, after, 0}
+		}
+		return []int64{held, after, 0}
+	})
+	lost := nServed * held
+	t.Logf("killed worker held %d deliveries, to %d of %d receivers", lost, nServed, perRound)
+	require.Equal(t, lost, int(m.Stats().Undelivered), "what the worker took with it is counted")
+	require.Equal(t, held+after, int(m.Stats().CastsIn))
 	require.True(t, connected(gn, ex.Node()))
 }
 
@@ -371,8 +776,8 @@ func TestManifoldThreeNodeMix(t *testing.T) {
 			require.NoError(t, err)
 			pidsA := a.MustCall("Elixir.GobeamManifold.Receivers", "spawn_reporters", n, colA).(etf.List)
 			pidsB := b.MustCall("Elixir.GobeamManifold.Receivers", "spawn_reporters", n, colB).(etf.List)
-			pidsGo, right, bad := spawnCounters(t, gn, n, msg)
-			all := append(append(append(etf.List{}, pidsA...), pidsB...), pidsGo...)
+			goRecv := spawnTally(t, gn, n, msg)
+			all := append(append(append(etf.List{}, pidsA...), pidsB...), goRecv.pids...)
 			switch from {
 			case "a", "b":
 				p := map[string]*erlpeer.Peer{"a": a, "b": b}[from]
@@ -380,14 +785,14 @@ func TestManifoldThreeNodeMix(t *testing.T) {
 				require.NoError(t, err)
 			case "go":
 				s := spawnSender(t, gn)
-				require.NoError(t, gn.Send(s, senderJob(func(p gen.Process) { m.Send(p, all, msg) })))
+				errs := make(chan error, 1)
+				require.NoError(t, gn.Send(s, senderJob(func(p gen.Process) { errs <- m.Send(p, all, msg) })))
+				require.NoError(t, <-errs)
 			}
 			want := etf.Tuple{etf.Atom("result"), int64(n), int64(n), int64(0)}
 			require.Equal(t, want, a.MustCall("Elixir.GobeamManifold.Receivers", "await", colA, n, 20000))
 			require.Equal(t, want, b.MustCall("Elixir.GobeamManifold.Receivers", "await", colB, n, 20000))
-			waitFor(t, 20*time.Second, "Go receivers", func() bool { return right.Load() >= n })
-			require.Equal(t, int64(n), right.Load())
-			require.Zero(t, bad.Load())
+			goRecv.requireEach(t, 20*time.Second, 1)
 		})
 	}
 }

@@ -7,21 +7,43 @@ defmodule GobeamManifold do
   phash2(Pid, Workers + 1), unpacking {manifold_binary, Bin}). `shape` picks the cast form of
   Manifold <= 1.7.0 ({send, Pids, Msg}) or of newer Manifold ({send, Pids, Msg, Opts}); like
   Manifold, a partitioner ignores the form it does not speak.
+
+  Started with `stats: true`, each partitioner also keeps count of what reached it (see
+  stats/0), so that a test can tell how a cast arrived where the receivers cannot: a packed
+  message and a plain one unpack to the same term, and a cast pinned to the wrong partitioner
+  delivers all the same.
   """
+
+  # What each partitioner counts, in this order: the casts it routed, those of them whose
+  # message was packed ({manifold_binary, Bin}), the casts it ignored (another shape, or no
+  # Manifold cast at all), and the entries of the pid lists of the casts it routed.
+  @stat_count 4
+  @stat_casts 1
+  @stat_packed 2
+  @stat_ignored 3
+  @stat_entries 4
 
   @doc "Starts `partitioners` partitioners and `senders` senders with the given settings."
   def start(opts \\ []) do
+    partitioners = Keyword.get(opts, :partitioners, 1)
+
     conf = %{
-      partitioners: Keyword.get(opts, :partitioners, 1),
+      partitioners: partitioners,
       workers: Keyword.get(opts, :workers, System.schedulers_online()),
       senders: Keyword.get(opts, :senders, 1),
-      shape: Keyword.get(opts, :shape, 3)
+      shape: Keyword.get(opts, :shape, 3),
+      # Counting is for tests: the benchmarks and the demo measure Manifold's own work.
+      stats:
+        if(Keyword.get(opts, :stats, false),
+          do: :counters.new(partitioners * @stat_count, [:write_concurrency]),
+          else: nil
+        )
     }
 
     :persistent_term.put(__MODULE__, conf)
 
     for i <- 0..(conf.partitioners - 1) do
-      {:ok, pid} = GenServer.start(GobeamManifold.Partitioner, conf, name: partitioner_name(i))
+      {:ok, pid} = GenServer.start(GobeamManifold.Partitioner, {conf, i}, name: partitioner_name(i))
       pid
     end
 
@@ -35,6 +57,35 @@ defmodule GobeamManifold do
 
   def conf, do: :persistent_term.get(__MODULE__)
 
+  @doc false
+  def count(i, stat, n \\ 1) do
+    if c = conf().stats, do: :counters.add(c, i * @stat_count + stat, n)
+  end
+
+  @doc false
+  def count_cast(i, pids, msg) do
+    if conf().stats, do: count_routed(i, pids, msg)
+  end
+
+  defp count_routed(i, pids, msg) do
+    count(i, @stat_casts)
+    count(i, @stat_entries, length(pids))
+    if match?({:manifold_binary, _}, msg), do: count(i, @stat_packed)
+  end
+
+  @doc false
+  def count_ignored(i), do: count(i, @stat_ignored)
+
+  @doc "Partitioner i's counts: {Name, Casts, Packed, Ignored, Entries}."
+  def stats(i) do
+    c = conf().stats
+    get = fn stat -> :counters.get(c, i * @stat_count + stat) end
+    {partitioner_name(i), get.(@stat_casts), get.(@stat_packed), get.(@stat_ignored), get.(@stat_entries)}
+  end
+
+  @doc "Every partitioner's counts (stats/1), in index order."
+  def stats, do: for(i <- 0..(conf().partitioners - 1), do: stats(i))
+
   def partitioner_name(0), do: Manifold.Partitioner
   def partitioner_name(i), do: :"Manifold.Partitioner_#{i}"
   def sender_name(i), do: :"Manifold.Sender_#{i}"
@@ -47,8 +98,10 @@ defmodule GobeamManifold do
 
   def hash(key), do: hash(to_string(key))
 
-  def set_partitioner_key(key),
-    do: Process.put(:manifold_partitioner, partitioner_name(rem(hash(key), conf().partitioners)))
+  @doc "The partitioner Manifold pins a process to with set_partitioner_key(key)."
+  def partitioner_for_key(key), do: partitioner_name(rem(hash(key), conf().partitioners))
+
+  def set_partitioner_key(key), do: Process.put(:manifold_partitioner, partitioner_for_key(key))
 
   def current_partitioner do
     Process.get(:manifold_partitioner) ||
@@ -112,15 +165,19 @@ defmodule GobeamManifold.Partitioner do
   use GenServer
   require Logger
 
-  def init(conf) do
+  def init({conf, index}) do
     Process.flag(:trap_exit, true)
     workers = for _ <- 0..conf.workers, do: elem(GenServer.start_link(GobeamManifold.Worker, nil), 1)
-    {:ok, %{workers: List.to_tuple(workers), shape: conf.shape}}
+    {:ok, %{workers: List.to_tuple(workers), shape: conf.shape, index: index}}
   end
 
   def handle_cast({:send, pids, msg}, %{shape: 3} = s), do: {:noreply, route(pids, msg, [], s)}
   def handle_cast({:send, pids, msg, opts}, %{shape: 4} = s), do: {:noreply, route(pids, msg, opts, s)}
-  def handle_cast(_other, s), do: {:noreply, s}
+
+  def handle_cast(_other, s) do
+    GobeamManifold.count_ignored(s.index)
+    {:noreply, s}
+  end
 
   def handle_call(:which_children, _from, s) do
     children = for w <- Tuple.to_list(s.workers), do: {:undefined, w, :worker, [GobeamManifold.Worker]}
@@ -142,9 +199,18 @@ defmodule GobeamManifold.Partitioner do
     end
   end
 
+  # The counts as they are when this message is handled: a process that sent a cast here and
+  # then this message learns whether its cast came before, as messages between two processes
+  # keep their order.
+  def handle_info({:gobeam_stats, to}, s) do
+    Kernel.send(to, {:gobeam_stats, GobeamManifold.stats(s.index)})
+    {:noreply, s}
+  end
+
   def handle_info(_, s), do: {:noreply, s}
 
   defp route(pids, msg, opts, s) do
+    GobeamManifold.count_cast(s.index, pids, msg)
     n = tuple_size(s.workers)
     buckets = Enum.group_by(pids, &:erlang.phash2(&1, n))
 
