@@ -126,6 +126,7 @@ type Encoder struct {
 	// Inserter, when not nil, is given every []byte binary of InsertMin bytes or more instead
 	// of the encoder copying it (see BinaryInserter). Binaries in the keys of Go maps (sorted
 	// by their encoding) and in funs' free variables (sized by it) are always copied.
+	// AppendCompressed, which compresses the encoding whole, copies them all.
 	Inserter  BinaryInserter
 	InsertMin int
 	// MaxDepth limits how deep lists, tuples, maps, structs and MarshalTerm results may nest, so
