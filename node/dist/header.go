@@ -173,7 +173,7 @@ const (
 )
 
 // pendingBudget bounds the bodies of all pending sequences together: messages of different
-// processes interleave, so room for several at MaxMessageSize (limit), or none without it.
+// processes interleave, so room for several at MaxMessageSize (limit); without it, no bound.
 func pendingBudget(limit int) int {
 	if limit <= 0 {
 		return math.MaxInt

@@ -51,8 +51,8 @@ func (c *Connection) undeliverable(what string, from gen.PID, target any, err er
 	c.messageLost(what, from, target, "the mailbox is full")
 }
 
-// messageLost counts a message from the peer that is lost for good, why saying why, and logs it, or
-// counts it for the next line when the last one is less than reportInterval old.
+// messageLost counts a message from the peer that is lost for good, why saying why, and logs
+// it, or counts it for the next line when the last one is less than reportInterval old.
 func (c *Connection) messageLost(what string, from gen.PID, target any, why string) {
 	c.undelivered.Add(1)
 	told, since := c.undeliveredLog.add(time.Now(), 1, false)
