@@ -793,12 +793,17 @@ func (c *comparer) equalMaps(a, b Map, depth int) bool {
 		}
 		return true
 	}
+	// Each pair of a is matched with the first pair of b that has its key. Two pairs of a that
+	// meet the same pair of b have one key: a map with a key twice is no term, and equal to
+	// nothing (with maps of one length, a key twice in b leaves a key of a without a match).
 	if len(a) <= smallMapPairs {
+		var matched uint8
 		for i := range a {
 			j := c.index(b, a[i].Key, depth+1)
-			if j < 0 || !c.equal(a[i].Value, b[j].Value, depth+1) {
+			if j < 0 || matched&(1<<j) != 0 || !c.equal(a[i].Value, b[j].Value, depth+1) {
 				return false
 			}
+			matched |= 1 << j
 		}
 		return true
 	}
@@ -808,14 +813,15 @@ func (c *comparer) equalMaps(a, b Map, depth int) bool {
 		h := Phash2(b[j].Key, 0)
 		buckets[h] = append(buckets[h], j)
 	}
+	matched := make([]bool, len(b))
 	for i := range a {
 		found := false
 		for _, j := range buckets[Phash2(a[i].Key, 0)] {
 			if c.equal(a[i].Key, b[j].Key, depth+1) {
-				if !c.equal(a[i].Value, b[j].Value, depth+1) {
+				if matched[j] || !c.equal(a[i].Value, b[j].Value, depth+1) {
 					return false
 				}
-				found = true
+				matched[j], found = true, true
 				break
 			}
 		}

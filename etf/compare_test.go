@@ -384,3 +384,25 @@ func FuzzTermFunctions(f *testing.F) {
 		_ = UnmarshalTerm(term, &l)
 	})
 }
+
+// A Map with a key twice is no term (binary_to_term refuses it) and equal to nothing: pairs of a
+// that share a key must not both match one pair of b. Before, Equal(a, b) held while
+// Equal(b, a) did not, for maps of every size and kind of key.
+func TestEqualMapsWithAKeyTwice(t *testing.T) {
+	for _, n := range []int{2, smallMapPairs, smallMapPairs + 1, 100} {
+		for _, key := range []func(int) Term{
+			func(i int) Term { return int64(i) },        // flat keys, by index or by phash2 bucket
+			func(i int) Term { return Tuple{int64(i)} }, // keys that hold terms, by kept hashes
+		} {
+			twice, distinct := make(Map, n), make(Map, n)
+			for i := range n {
+				twice[i] = MapPair{Key: key(i &^ 1), Value: int64(0)} // 0, 0, 2, 2, ...
+				distinct[i] = MapPair{Key: key(i), Value: int64(0)}
+			}
+			require.False(t, Equal(twice, distinct), "%d pairs, %T keys", n, key(0))
+			require.False(t, Equal(distinct, twice), "%d pairs, %T keys", n, key(0))
+			require.True(t, Equal(distinct, slices.Clone(distinct)))
+		}
+	}
+	require.False(t, Equal(map[any]any{1: "x", int64(1): "x"}, Map{{int64(1), "x"}, {int64(2), "x"}}))
+}

@@ -1964,6 +1964,7 @@ func (s *decodeState) boxFloat(f float64) Term {
 // hashes holds the hashes of a's keys and index is b's keyIndex by the same hash; a key whose
 // hash b's keys share is found by a scan.
 func pairsMatch(a, b Map, hashes []uint64, index map[uint64]int, equal func(x, y Term) bool) bool {
+	matched := make([]bool, len(b)) // as in comparer.equalMaps: a key twice is equal to nothing
 	for i := range a {
 		j, found := index[hashes[i]]
 		if !found {
@@ -1974,9 +1975,10 @@ func pairsMatch(a, b Map, hashes []uint64, index map[uint64]int, equal func(x, y
 		} else if !equal(a[i].Key, b[j].Key) {
 			return false
 		}
-		if j < 0 || !equal(a[i].Value, b[j].Value) {
+		if j < 0 || matched[j] || !equal(a[i].Value, b[j].Value) {
 			return false
 		}
+		matched[j] = true
 	}
 	return true
 }
