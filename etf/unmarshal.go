@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -693,6 +694,14 @@ func (u *unmarshalState) goMap(t Term, v reflect.Value, depth int) error {
 	if v.IsNil() {
 		v.Set(reflect.MakeMapWithSize(typ, len(m)))
 	}
+	// Distinct Erlang keys can be one Go key (an atom and a binary of the same text; 1 and 1.0
+	// into float64 keys): one would overwrite the other. The map's length tells when it
+	// started empty; otherwise the keys written are kept to tell those from the entries that
+	// were there before, which the map's pairs may replace.
+	var written reflect.Value
+	if v.Len() > 0 {
+		written = reflect.MakeMapWithSize(reflect.MapOf(typ.Key(), reflect.TypeFor[struct{}]()), len(m))
+	}
 	key := reflect.New(typ.Key()).Elem()
 	elem := reflect.New(typ.Elem()).Elem()
 	for _, p := range m {
@@ -714,7 +723,17 @@ func (u *unmarshalState) goMap(t Term, v reflect.Value, depth int) error {
 		if err := u.value(p.Value, elem, depth+1); err != nil {
 			return err
 		}
+		n := v.Len()
+		if written.IsValid() {
+			if written.MapIndex(key).IsValid() {
+				return u.typeError(p.Key, typ.Key(), "another key of the map is the same Go key")
+			}
+			written.SetMapIndex(key, reflect.Zero(written.Type().Elem()))
+		}
 		v.SetMapIndex(key, elem)
+		if !written.IsValid() && v.Len() == n {
+			return u.typeError(p.Key, typ.Key(), "another key of the map is the same Go key")
+		}
 		u.path = u.path[:len(u.path)-1]
 	}
 	return nil
@@ -786,6 +805,10 @@ func (u *unmarshalState) structValue(t Term, v reflect.Value, depth int) error {
 		return err
 	}
 	module := fields.info.module
+	// Two keys that name one field (an atom and a binary of the same text, or names that
+	// differ in case) would set it twice, the last one winning: an error, as for Go maps.
+	var setBuf [16]*structField
+	set := setBuf[:0]
 	for _, p := range m {
 		var key string
 		switch k := p.Key.(type) {
@@ -811,6 +834,10 @@ func (u *unmarshalState) structValue(t Term, v reflect.Value, depth int) error {
 			continue
 		}
 		u.path = append(u.path, pathElem{field: fieldPathName(typ, f)})
+		if slices.Contains(set, f) {
+			return u.typeError(p.Key, f.typ, "another key of the map names the same field")
+		}
+		set = append(set, f)
 		fv, err := fieldByIndexAlloc(v, f.index)
 		if err != nil {
 			return u.typeError(p.Value, f.typ, err.Error())

@@ -495,3 +495,30 @@ func TestUnmarshalNeverPanics(t *testing.T) {
 	require.Equal(t, "a", folded.Name)
 	require.True(t, strings.HasPrefix(describeTerm(Map{{Key: Atom("__struct__"), Value: Atom("Elixir.A")}}), "struct"))
 }
+
+// Distinct Erlang keys that become one Go key, or name one field, are an error: one value would
+// silently replace the other. Entries a Go map held before may be replaced, as documented.
+func TestUnmarshalKeysThatBecomeOne(t *testing.T) {
+	var byName map[string]int
+	err := UnmarshalTerm(Map{{Atom("a"), int64(1)}, {[]byte("a"), int64(2)}}, &byName)
+	require.ErrorContains(t, err, "another key of the map is the same Go key")
+	var byFloat map[float64]int
+	err = UnmarshalTerm(Map{{int64(1), int64(1)}, {1.0, int64(2)}}, &byFloat)
+	require.ErrorContains(t, err, "another key of the map is the same Go key")
+
+	held := map[string]int{"a": 9, "b": 8}
+	require.NoError(t, UnmarshalTerm(Map{{Atom("a"), int64(1)}}, &held))
+	require.Equal(t, map[string]int{"a": 1, "b": 8}, held)
+	err = UnmarshalTerm(Map{{Atom("a"), int64(1)}, {[]byte("a"), int64(2)}}, &held)
+	require.ErrorContains(t, err, "another key of the map is the same Go key")
+
+	type user struct {
+		Name string `etf:"name"`
+	}
+	var u user
+	err = UnmarshalTerm(Map{{Atom("name"), []byte("a")}, {[]byte("name"), []byte("b")}}, &u)
+	var te *UnmarshalTypeError
+	require.ErrorAs(t, err, &te)
+	require.Contains(t, te.Error(), "another key of the map names the same field")
+	require.Equal(t, ".Name", te.Path)
+}
