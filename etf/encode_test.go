@@ -595,3 +595,24 @@ func TestAppendCompressedCopiesWhatAnInserterWouldTake(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, Equal(term, back), "%v", back)
 }
+
+// zeroByPointer is zero by its own reckoning, with IsZero on the pointer.
+type zeroByPointer struct{ N int }
+
+func (z *zeroByPointer) IsZero() bool { return z.N < 0 }
+
+// omitzero asks IsZero of a pointer receiver for a struct passed by value too: the same value
+// encodes the same whether Encode gets it or a pointer to it.
+func TestOmitZeroWithIsZeroOnThePointer(t *testing.T) {
+	type holder struct {
+		Z zeroByPointer `etf:"z,omitzero"`
+	}
+	h := holder{Z: zeroByPointer{N: -1}}
+	byValue, err := Encode(h)
+	require.NoError(t, err)
+	byPointer, err := Encode(&h)
+	require.NoError(t, err)
+	require.Equal(t, byPointer, byValue)
+	require.Equal(t, Map{}, decoded(t, h))
+	require.Equal(t, Phash2(&h, 0), Phash2(h, 0))
+}

@@ -752,7 +752,14 @@ func isZeroValue(v reflect.Value) bool {
 		}
 		return v.Interface().(isZeroer).IsZero()
 	}
-	if v.CanAddr() && reflect.PointerTo(t).Implements(isZeroerType) && v.Addr().CanInterface() {
+	if reflect.PointerTo(t).Implements(isZeroerType) && v.CanInterface() {
+		if !v.CanAddr() {
+			// A struct passed by value is not addressable, its copy behind a pointer is: the
+			// same value must encode the same whether it came by value or by pointer.
+			c := reflect.New(t).Elem()
+			c.Set(v)
+			v = c
+		}
 		return v.Addr().Interface().(isZeroer).IsZero()
 	}
 	return v.IsZero()
