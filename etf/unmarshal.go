@@ -47,7 +47,8 @@ func Unmarshal(data []byte, v any) error {
 //	slice                    list, tuple; elements one by one
 //	array                    list or tuple of exactly its length; [N]byte: binary of N bytes
 //	map[K]V                  map; keys and values one by one (the pairs are added to the
-//	                         map v holds, if any)
+//	                         map v holds, if any; two keys that become one Go key, as the
+//	                         atom a and the binary "a" into string keys, are an error)
 //	struct                   map with atom or binary keys; see below
 //	pointer                  what it points to, allocated when nil; the atom nil makes it nil
 //	Atom                     atom (true, false and nil included)
@@ -64,7 +65,7 @@ func Unmarshal(data []byte, v any) error {
 //
 // A struct is filled from a map by its etf field tags, as Encode writes it: a key, an atom or a
 // binary, is matched to the field of that name, or else to one whose name matches but for case,
-// and keys that match no field are skipped. A struct that names an Elixir module (the
+// and keys that match no field are skipped. Two keys that match one field are an error. A struct that names an Elixir module (the
 // __struct__ tag, see Encode) takes a map whose __struct__ key, when present, is that module.
 //
 // UnmarshalTerm stops at the first term that does not fit and returns an *UnmarshalTypeError
