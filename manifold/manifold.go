@@ -3,11 +3,14 @@ package manifold
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"ergo.services/ergo/act"
 	"ergo.services/ergo/gen"
+
+	"github.com/gobeam/gobeam/etf"
 )
 
 // Manifold is Manifold running on a Go node: its partitioners, workers and senders, and Send.
@@ -130,4 +133,47 @@ func (s *supervisor) Init(args ...any) (act.SupervisorSpec, error) {
 		})
 	}
 	return spec, nil
+}
+
+// HandleCall answers which_children and count_children as Manifold's supervisor does (an
+// Elixir Supervisor, whose callers, Supervisor.which_children among them, wait without a
+// timeout), and error to other calls, so that no caller waits for good.
+func (s *supervisor) HandleCall(from gen.PID, ref gen.Ref, request any) (any, error) {
+	switch request {
+	case etf.Atom("which_children"):
+		children := s.Children()
+		list := make(etf.List, 0, len(children))
+		for _, c := range children {
+			var pid any = etf.Atom("undefined") // not running: stopped, or being restarted
+			if c.PID != (gen.PID{}) {
+				pid = c.PID
+			}
+			list = append(list, etf.Tuple{c.Spec, pid, etf.Atom("worker"), etf.List{childModule(c.Spec)}})
+		}
+		return list, nil
+	case etf.Atom("count_children"):
+		children := s.Children()
+		active := 0
+		for _, c := range children {
+			if c.PID != (gen.PID{}) {
+				active++
+			}
+		}
+		return etf.List{
+			etf.Tuple{etf.Atom("specs"), len(children)}, etf.Tuple{etf.Atom("active"), active},
+			etf.Tuple{etf.Atom("supervisors"), 0}, etf.Tuple{etf.Atom("workers"), len(children)},
+		}, nil
+	}
+	return etf.Atom("error"), nil
+}
+
+// childModule is the module a child of the supervisor stands for, as which_children names it.
+func childModule(name gen.Atom) etf.Atom {
+	switch {
+	case isPartitionerName(name):
+		return "Elixir.Manifold.Partitioner"
+	case strings.HasPrefix(string(name), "Manifold.Sender_"):
+		return "Elixir.Manifold.Sender"
+	}
+	return etf.Atom(name) // the prober, which Manifold has not
 }

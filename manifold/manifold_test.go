@@ -266,6 +266,40 @@ func TestPartitionerAnswersLikeASupervisor(t *testing.T) {
 	require.Equal(t, etf.Atom("error"), other)
 }
 
+// 'Elixir.Manifold.Supervisor' answers which_children and count_children as an Elixir
+// Supervisor does, whose callers wait without a timeout; before, it left every call unanswered.
+func TestSupervisorAnswersLikeASupervisor(t *testing.T) {
+	nodes, _ := cluster(t, 1, manifold.Config{})
+	n := nodes[0]
+	sup := gen.ProcessID{Name: manifold.SupervisorName, Node: n.Name()}
+	reply, err := n.Call(sup, etf.Atom("which_children"))
+	require.NoError(t, err)
+	children, ok := reply.(etf.List)
+	require.True(t, ok, "which_children gave %v", reply)
+	const specs = manifold.MaxPartitioners + 1 + manifold.MaxSenders // and the prober
+	require.Len(t, children, specs)
+	byName := map[gen.Atom]etf.Tuple{}
+	for _, c := range children {
+		child := c.(etf.Tuple)
+		byName[child[0].(gen.Atom)] = child
+	}
+	for name, module := range map[gen.Atom]etf.Atom{
+		manifold.PartitionerName(0): "Elixir.Manifold.Partitioner", manifold.PartitionerName(31): "Elixir.Manifold.Partitioner",
+		manifold.SenderName(127): "Elixir.Manifold.Sender", manifold.ProberName: etf.Atom(manifold.ProberName),
+	} {
+		pid, err := n.ProcessPID(name)
+		require.NoError(t, err)
+		require.Equal(t, etf.Tuple{name, pid, etf.Atom("worker"), etf.List{module}}, byName[name])
+	}
+	counts, err := n.Call(sup, etf.Atom("count_children"))
+	require.NoError(t, err)
+	require.Equal(t, etf.List{etf.Tuple{etf.Atom("specs"), specs}, etf.Tuple{etf.Atom("active"), specs},
+		etf.Tuple{etf.Atom("supervisors"), 0}, etf.Tuple{etf.Atom("workers"), specs}}, counts)
+	other, err := n.Call(sup, etf.Atom("what"))
+	require.NoError(t, err)
+	require.Equal(t, etf.Atom("error"), other)
+}
+
 func TestCrashedWorkerIsReplaced(t *testing.T) {
 	nodes, ms := cluster(t, 1, manifold.Config{Workers: 1, Partitioners: 1})
 	n := nodes[0]
