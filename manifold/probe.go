@@ -32,11 +32,13 @@ const probeAgain = time.Minute
 // so this only matters if the prober lost the probe (it was restarted, or Manifold is
 // stopping). Such a probe counts as ended without an answer, and a probe under way for longer
 // is started again by the next cast.
-const probeWaitMax = 20 * time.Second
+const probeWaitMax = 25 * time.Second
 
 const (
+	// The prober waits for the connection the cast makes for as long as a dial, its EPMD
+	// lookup and the handshake may take (3 s and 5 s by default), and then some.
 	probeConnectPoll  = 10 * time.Millisecond
-	probeConnectTries = 500
+	probeConnectTries = 1000
 	probeCallTimeout  = 10 // seconds
 	// probeConfirm is how long a prober waits before it asks again a partitioner that was there
 	// and now is not: a supervisor restarting it must not move its senders to partitioner 0.
@@ -162,7 +164,10 @@ func pick(name gen.Atom, missing bool) gen.Atom {
 }
 
 // done records the end of a probe of k. A probe that got no answer (known false: no
-// connection, a timeout) leaves what an earlier one found; the first time, the name is tried.
+// connection, a timeout) leaves what an earlier one found. When none ever answered, the casts
+// that waited try the name, and nothing is kept: the next cast probes again, and waits for it.
+// Kept for probeAgain, the guess would send a minute of casts to a name that a node reached
+// only later may not run, where they vanish.
 func (ps *probes) done(k probeKey, missing, known bool) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
@@ -172,6 +177,13 @@ func (ps *probes) done(k probeKey, missing, known bool) {
 // record is done with ps.mu held.
 func (ps *probes) record(k probeKey, missing, known bool) {
 	r := ps.results[k]
+	if !known && !r.known {
+		if r.first != nil {
+			close(r.first)
+		}
+		delete(ps.results, k)
+		return
+	}
 	if known {
 		r.missing, r.known = missing, true
 	}

@@ -93,17 +93,27 @@ func TestAProbeWithoutAnswerKeepsWhatWasFound(t *testing.T) {
 	require.False(t, probe)
 	require.Equal(t, PartitionerName(0), name)
 
-	// The first time, a probe without answer lets the casts try the name.
+	// The first time, a probe without answer lets the casts that waited try the name, and
+	// keeps nothing: the next cast probes again and waits, so that a node reached only later,
+	// which may not run the name, is asked before a minute of casts vanish there.
 	u := probeKey{"away@h", PartitionerName(3)}
 	_, first, _ = ps.usable(u.node, u.name)
 	ps.done(u, false, false)
 	<-first
 	require.Equal(t, u.name, ps.resolve(u.node, u.name))
+	name, first, probe = ps.usable(u.node, u.name)
+	require.True(t, probe, "probed again")
+	require.NotNil(t, first, "and the cast waits for it")
+	ps.done(u, true, true) // the node is there now, without partitioner 3
+	<-first
+	require.Equal(t, PartitionerName(0), ps.resolve(u.node, u.name))
+	require.Equal(t, u.name, name)
 }
 
 // A probe the prober lost (it was restarted) holds nothing up: casts waiting for a first probe
-// stop waiting after probeWaitMax, the probe counts as ended without an answer, and a later
-// probe that stays pending past probeWaitMax is started again by the next cast.
+// stop waiting after probeWaitMax, the probe counts as ended without an answer (the next cast
+// asks again), and a later probe that stays pending past probeWaitMax is started again by the
+// next cast.
 func TestALostProbeIsGivenUp(t *testing.T) {
 	var ps probes
 	k := probeKey{"ex@h", PartitionerName(3)}
@@ -111,10 +121,13 @@ func TestALostProbeIsGivenUp(t *testing.T) {
 	require.True(t, probe)
 	ps.wait(k, first, 10*time.Millisecond) // the prober never answers
 	<-first
+	require.Equal(t, k.name, ps.resolve(k.node, k.name), "a first probe without answer lets the name be tried")
 	name, again, probe := ps.usable(k.node, k.name)
-	require.Nil(t, again, "later casts do not wait for the lost probe")
-	require.False(t, probe)
-	require.Equal(t, k.name, name, "a first probe without answer lets the name be tried")
+	require.True(t, probe, "the next cast asks again, as the first time")
+	require.NotNil(t, again)
+	require.Equal(t, k.name, name)
+	ps.done(k, false, true)
+	<-again
 
 	// A probe every probeAgain, lost too: the next cast after probeWaitMax starts it again.
 	ps.mu.Lock()
