@@ -148,7 +148,7 @@ func (s *supervisor) HandleCall(from gen.PID, ref gen.Ref, request any) (any, er
 			if c.PID != (gen.PID{}) {
 				pid = c.PID
 			}
-			list = append(list, etf.Tuple{c.Spec, pid, etf.Atom("worker"), etf.List{childModule(c.Spec)}})
+			list = append(list, childEntry(c.Spec, pid, childModule(c.Spec)))
 		}
 		return list, nil
 	case etf.Atom("count_children"):
@@ -159,12 +159,22 @@ func (s *supervisor) HandleCall(from gen.PID, ref gen.Ref, request any) (any, er
 				active++
 			}
 		}
-		return etf.List{
-			etf.Tuple{etf.Atom("specs"), len(children)}, etf.Tuple{etf.Atom("active"), active},
-			etf.Tuple{etf.Atom("supervisors"), 0}, etf.Tuple{etf.Atom("workers"), len(children)},
-		}, nil
+		return childCounts(len(children), active, len(children)), nil
 	}
 	return etf.Atom("error"), nil
+}
+
+// childEntry is one element of a which_children answer: {Id, Child, worker, [Module]}.
+func childEntry(id, child any, module etf.Atom) etf.Tuple {
+	return etf.Tuple{id, child, etf.Atom("worker"), etf.List{module}}
+}
+
+// childCounts is a count_children answer for a supervisor of workers only.
+func childCounts(specs, active, workers int) etf.List {
+	return etf.List{
+		etf.Tuple{etf.Atom("specs"), specs}, etf.Tuple{etf.Atom("active"), active},
+		etf.Tuple{etf.Atom("supervisors"), 0}, etf.Tuple{etf.Atom("workers"), workers},
+	}
 }
 
 // childModule is the module a child of the supervisor stands for, as which_children names it.

@@ -261,15 +261,12 @@ func (p *partitioner) HandleCall(from gen.PID, ref gen.Ref, request any) (any, e
 	case etf.Atom("which_children"):
 		children := make(etf.List, 0, len(p.workers))
 		for _, w := range p.workers {
-			children = append(children, etf.Tuple{etf.Atom("undefined"), w, etf.Atom("worker"), etf.List{etf.Atom("Elixir.Manifold.Worker")}})
+			children = append(children, childEntry(etf.Atom("undefined"), w, "Elixir.Manifold.Worker"))
 		}
 		return children, nil
 	case etf.Atom("count_children"):
 		k := len(p.workers)
-		return etf.List{
-			etf.Tuple{etf.Atom("specs"), 1}, etf.Tuple{etf.Atom("active"), k},
-			etf.Tuple{etf.Atom("supervisors"), 0}, etf.Tuple{etf.Atom("workers"), k},
-		}, nil
+		return childCounts(1, k, k), nil
 	}
 	return etf.Atom("error"), nil
 }
