@@ -1,6 +1,7 @@
 package manifold
 
 import (
+	"fmt"
 	"runtime"
 
 	"ergo.services/ergo/gen"
@@ -14,19 +15,21 @@ type Config struct {
 	// Manifold's partitioners setting: the index is phash2(self(), Partitioners). A BEAM node
 	// that receives must run at least that many (its own partitioners setting), or casts to the
 	// names it lacks are lost, as between BEAM nodes configured differently. NodePartitioners
-	// overrides it per node. A Go node always runs all 32. Default: GOMAXPROCS, at most 32.
+	// overrides it per node. A Go node always runs all 32. 1..32; 0 is the default,
+	// GOMAXPROCS (at most 32).
 	Partitioners int
 	// NodePartitioners is Partitioners for particular nodes (say, Elixir nodes with
-	// partitioners: 1).
+	// partitioners: 1), each 1..32.
 	NodePartitioners map[gen.Atom]int
 	// Workers is the workers_per_partitioner setting: each partitioner runs Workers+1 workers,
-	// as Manifold does. Default: GOMAXPROCS.
+	// as Manifold does. 1..MaxWorkers; 0 is the default, GOMAXPROCS.
 	Workers int
 	// Senders is how many senders offloaded sends choose from (phash2(self(), Senders)). A Go
-	// node always runs all 128. Default: GOMAXPROCS, at most 128.
+	// node always runs all 128. 1..128; 0 is the default, GOMAXPROCS (at most 128).
 	Senders int
 	// Shape is the cast shape sent to partitioners on other nodes: Shape3 for Manifold up to
-	// 1.7.0 (the default), Shape4 for newer Manifold. NodeShapes overrides it per node.
+	// 1.7.0 (0 is Shape3, the default), Shape4 for newer Manifold. NodeShapes overrides it
+	// per node.
 	Shape      Shape
 	NodeShapes map[gen.Atom]Shape
 	// Cast sends request ({send, ...}) to a partitioner or sender as a gen_server cast: it is
@@ -44,19 +47,49 @@ type Config struct {
 	ownCast bool
 }
 
+// MaxWorkers is the most workers per partitioner Config takes: each of the 32 partitioners
+// runs Workers+1 processes, and a fan-out gains nothing from far more workers than cores.
+const MaxWorkers = 1024
+
+// check refuses settings that Manifold has no meaning for, rather than reading them as
+// something else: a partitioner count beyond the 32 names would send to names no node runs.
+func (c Config) check() error {
+	if c.Partitioners < 0 || c.Partitioners > MaxPartitioners {
+		return fmt.Errorf("manifold: Partitioners is 1..%d (0: the default), not %d", MaxPartitioners, c.Partitioners)
+	}
+	for node, n := range c.NodePartitioners {
+		if n < 1 || n > MaxPartitioners {
+			return fmt.Errorf("manifold: NodePartitioners[%s] is 1..%d, not %d", node, MaxPartitioners, n)
+		}
+	}
+	if c.Workers < 0 || c.Workers > MaxWorkers {
+		return fmt.Errorf("manifold: Workers is 1..%d (0: the default), not %d", MaxWorkers, c.Workers)
+	}
+	if c.Senders < 0 || c.Senders > MaxSenders {
+		return fmt.Errorf("manifold: Senders is 1..%d (0: the default), not %d", MaxSenders, c.Senders)
+	}
+	if c.Shape != 0 && c.Shape != Shape3 && c.Shape != Shape4 {
+		return fmt.Errorf("manifold: Shape is Shape3 or Shape4 (0: Shape3), not %d", int(c.Shape))
+	}
+	for node, s := range c.NodeShapes {
+		if s != Shape3 && s != Shape4 {
+			return fmt.Errorf("manifold: NodeShapes[%s] is Shape3 or Shape4, not %d", node, int(s))
+		}
+	}
+	return nil
+}
+
 func (c Config) withDefaults() Config {
 	procs := runtime.GOMAXPROCS(0)
-	if c.Partitioners <= 0 {
-		c.Partitioners = procs
+	if c.Partitioners == 0 {
+		c.Partitioners = min(procs, MaxPartitioners)
 	}
-	c.Partitioners = min(c.Partitioners, MaxPartitioners)
-	if c.Workers <= 0 {
-		c.Workers = procs
+	if c.Workers == 0 {
+		c.Workers = min(procs, MaxWorkers)
 	}
-	if c.Senders <= 0 {
-		c.Senders = procs
+	if c.Senders == 0 {
+		c.Senders = min(procs, MaxSenders)
 	}
-	c.Senders = min(c.Senders, MaxSenders)
 	if c.Shape == 0 {
 		c.Shape = Shape3
 	}
@@ -70,14 +103,14 @@ func (c Config) withDefaults() Config {
 }
 
 func (c Config) partitionersFor(node gen.Atom) int {
-	if n, ok := c.NodePartitioners[node]; ok && n > 0 {
-		return min(n, MaxPartitioners)
+	if n, ok := c.NodePartitioners[node]; ok {
+		return n
 	}
 	return c.Partitioners
 }
 
 func (c Config) shapeFor(node gen.Atom) Shape {
-	if s, ok := c.NodeShapes[node]; ok && s != 0 {
+	if s, ok := c.NodeShapes[node]; ok {
 		return s
 	}
 	return c.Shape

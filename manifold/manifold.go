@@ -75,8 +75,12 @@ func (m *Manifold) Config() Config { return m.cfg }
 const SupervisorName gen.Atom = "Elixir.Manifold.Supervisor"
 
 // Start registers Manifold's 32 partitioners and 128 senders on node n under a supervisor
-// registered as 'Elixir.Manifold.Supervisor' (one_for_one, as in Manifold).
+// registered as 'Elixir.Manifold.Supervisor' (one_for_one, as in Manifold). A setting out of
+// its range (see Config) is an error.
 func Start(n gen.Node, cfg Config) (*Manifold, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
 	m := &Manifold{node: n, cfg: cfg.withDefaults()}
 	// The supervisor logs a line per child it stops at info level: 160 lines every time the
 	// node stops. Its warnings and errors (restarts, crashes) are what matter.

@@ -300,6 +300,27 @@ func TestSupervisorAnswersLikeASupervisor(t *testing.T) {
 	require.Equal(t, etf.Atom("error"), other)
 }
 
+// Settings Manifold has no meaning for are refused, not read as something else.
+func TestStartRefusesSettingsOutOfRange(t *testing.T) {
+	nodes, _ := cluster(t, 1, manifold.Config{})
+	for _, c := range []struct {
+		cfg  manifold.Config
+		want string
+	}{
+		{manifold.Config{Partitioners: 33}, "manifold: Partitioners is 1..32 (0: the default), not 33"},
+		{manifold.Config{Partitioners: -1}, "manifold: Partitioners is 1..32 (0: the default), not -1"},
+		{manifold.Config{NodePartitioners: map[gen.Atom]int{"a@h": 0}}, "manifold: NodePartitioners['a@h'] is 1..32, not 0"},
+		{manifold.Config{NodePartitioners: map[gen.Atom]int{"a@h": 40}}, "manifold: NodePartitioners['a@h'] is 1..32, not 40"},
+		{manifold.Config{Workers: manifold.MaxWorkers + 1}, "manifold: Workers is 1..1024 (0: the default), not 1025"},
+		{manifold.Config{Senders: 129}, "manifold: Senders is 1..128 (0: the default), not 129"},
+		{manifold.Config{Shape: 5}, "manifold: Shape is Shape3 or Shape4 (0: Shape3), not 5"},
+		{manifold.Config{NodeShapes: map[gen.Atom]manifold.Shape{"a@h": 0}}, "manifold: NodeShapes['a@h'] is Shape3 or Shape4, not 0"},
+	} {
+		_, err := manifold.Start(nodes[0], c.cfg)
+		require.EqualError(t, err, c.want)
+	}
+}
+
 func TestCrashedWorkerIsReplaced(t *testing.T) {
 	nodes, ms := cluster(t, 1, manifold.Config{Workers: 1, Partitioners: 1})
 	n := nodes[0]

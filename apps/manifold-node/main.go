@@ -179,8 +179,8 @@ func parseFlags(args []string) (config, error) {
 	if c.senders < 0 || c.senders > manifold.MaxSenders {
 		return c, fmt.Errorf("%s is 1..%d (0: the default), not %d", source("senders"), manifold.MaxSenders, c.senders)
 	}
-	if c.workers < 0 {
-		return c, fmt.Errorf("%s cannot be negative", source("workers"))
+	if c.workers < 0 || c.workers > manifold.MaxWorkers {
+		return c, fmt.Errorf("%s is 1..%d (0: the default), not %d", source("workers"), manifold.MaxWorkers, c.workers)
 	}
 	if c.drainTimeout < 0 {
 		return c, fmt.Errorf("%s cannot be negative", source("drain-timeout"))

@@ -221,6 +221,17 @@ func TestListenFlag(t *testing.T) {
 	require.ErrorContains(t, err, `GOBEAM_LISTEN "abc": want PORT or MIN-MAX`)
 }
 
+// Manifold's counts out of their ranges are refused by name.
+func TestManifoldFlags(t *testing.T) {
+	for flag, bad := range map[string]string{"partitioners": "33", "senders": "129", "workers": "1025", "wire-shape": "5"} {
+		_, err := parseFlags([]string{"--" + flag, bad})
+		require.ErrorContains(t, err, "--"+flag+" is ")
+		require.ErrorContains(t, err, bad)
+	}
+	_, err := parseFlags([]string{"--workers", "-1"})
+	require.EqualError(t, err, "--workers is 1..1024 (0: the default), not -1")
+}
+
 // Durations that make no sense are refused by name.
 func TestDurationFlags(t *testing.T) {
 	_, err := parseFlags([]string{"--stats-every", "-1s"})
