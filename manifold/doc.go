@@ -30,9 +30,13 @@
 // same receiver always the same worker). As with Manifold, mixing offload and direct sends to
 // the same receivers gives no order between the two paths.
 //
+// A crashed or killed worker is replaced, and a crashed or killed partitioner restarted with
+// new workers; the old workers deliver nothing after the new ones' first deliveries, so the
+// order holds across a restart too.
+//
 // Nothing is lost without a trace: a cast that cannot be read or passed on counts in
 // Stats.Dropped; a delivery a receiver's bounded mailbox refuses (which a BEAM process never
-// does), and what a worker held when it was killed (lost with it, as with Manifold's worker),
-// in Stats.Undelivered; each with log lines. A receiver that no longer exists is skipped, as
-// Manifold's send to a dead pid is.
+// does), and what a worker or partitioner held when it was killed (lost with it, as with
+// Manifold's), in Stats.Undelivered; each with log lines. A receiver that no longer exists is
+// skipped, as Manifold's send to a dead pid is.
 package manifold

@@ -23,6 +23,9 @@ type Manifold struct {
 	connects connects // casts waiting for a connection to their node
 	procs    sync.Map // gen.PID of every partitioner, worker and sender: what Drain waits for
 
+	ledgersMu sync.Mutex
+	ledgers   map[gen.Atom][]*ledger // each partitioner's workers' ledgers, for its successor
+
 	castsIn     atomic.Uint64
 	deliveries  atomic.Uint64
 	relayed     atomic.Uint64
@@ -43,15 +46,17 @@ type Stats struct {
 	// Sends counts Send calls and offloaded requests carried out.
 	Sends uint64
 	// Dropped counts casts refused as malformed (a packed message that does not decode among
-	// them, once a cast) and casts that could not be passed on (their node unreachable), with
-	// log lines saying why.
+	// them, once a cast), casts that could not be passed on (their node unreachable, or the
+	// local partitioner not registered while it restarts), and casts with pids of other nodes
+	// left in a partitioner's mailbox when it ended, with log lines saying why.
 	Dropped uint64
 	// Undelivered counts messages workers could not hand to a live receiver because its
 	// mailbox was full (gen.ProcessOptions.MailboxSize; BEAM processes have no such bound), with
-	// a log line a second at most; messages a worker held when it was killed or ended by an
-	// exit signal (in its mailbox, or the rest of the batch it was sending), which it takes
-	// with it as Manifold's worker does; and messages for a worker that was gone when its
-	// partitioner handed them on (not replaced yet). Receivers that no longer exist are not
+	// a log line a second at most; messages a worker held when it, or its partitioner, was
+	// killed or ended by an exit signal (in its mailbox, or the rest of the batch it was
+	// sending), which it takes with it as Manifold's worker does; messages for this node's
+	// pids in casts left in a partitioner's mailbox when it ended; and messages for a worker
+	// that was gone when its partitioner handed them on. Receivers that no longer exist are not
 	// counted: Manifold's send to a dead pid is dropped too.
 	Undelivered uint64
 }
@@ -66,6 +71,19 @@ func (m *Manifold) Stats() Stats {
 		Dropped:     m.dropped.Load(),
 		Undelivered: m.undelivered.Load(),
 	}
+}
+
+// swapLedgers records the ledgers of the partitioner registered as name, and returns those of
+// the one before it.
+func (m *Manifold) swapLedgers(name gen.Atom, ledgers []*ledger) []*ledger {
+	m.ledgersMu.Lock()
+	defer m.ledgersMu.Unlock()
+	if m.ledgers == nil {
+		m.ledgers = make(map[gen.Atom][]*ledger)
+	}
+	old := m.ledgers[name]
+	m.ledgers[name] = ledgers
+	return old
 }
 
 // Config returns the configuration in force, defaults filled in.

@@ -402,6 +402,88 @@ func TestKilledWorkersDeliveriesAreCounted(t *testing.T) {
 	}
 }
 
+// seqReceiver records the numbers it gets, in the order they come.
+type seqReceiver struct {
+	act.Actor
+	got   []int
+	total *atomic.Uint64
+}
+
+func (r *seqReceiver) HandleMessage(from gen.PID, msg any) error {
+	r.got = append(r.got, msg.(int))
+	r.total.Add(1)
+	return nil
+}
+
+// A partitioner killed while its workers hold batches is restarted by the supervisor. Its
+// old workers deliver nothing after the new partitioner's first deliveries, so every receiver
+// still gets its messages in send order, and what the old ones took with them (the batches
+// in their mailboxes, the casts in the partitioner's) is counted: every delivery asked for is
+// made or counted.
+func TestKilledPartitionerKeepsOrderAndCountsWhatItTook(t *testing.T) {
+	nodes, ms := cluster(t, 1, manifold.Config{Workers: 1, Partitioners: 1})
+	n := nodes[0]
+	var total atomic.Uint64
+	recs := make([]*seqReceiver, 2000)
+	pids := make([]gen.PID, len(recs))
+	for i := range recs {
+		recs[i] = &seqReceiver{total: &total}
+		pid, err := n.Spawn(func() gen.ProcessBehavior { return recs[i] }, gen.ProcessOptions{})
+		require.NoError(t, err)
+		pids[i] = pid
+	}
+	name := manifold.PartitionerName(0)
+	old, err := n.ProcessPID(name)
+	require.NoError(t, err)
+	const rounds = 200
+	done := make(chan error, 1)
+	asProcess(t, n, func(p gen.Process) error {
+		for i := 0; i < rounds; i++ {
+			if err := ms[0].Send(p, pids, i); err != nil {
+				done <- err
+				return nil
+			}
+		}
+		if err := n.Kill(old); err != nil {
+			done <- err
+			return nil
+		}
+		// Casts go on while the supervisor restarts it: to the old mailbox, to no one, then to
+		// the new partitioner.
+		for i := rounds; i < 2*rounds; i++ {
+			if err := ms[0].Send(p, pids, i); err != nil {
+				done <- err
+				return nil
+			}
+			if i%20 == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		done <- nil
+		return nil
+	})
+	require.NoError(t, <-done)
+	require.Eventually(t, func() bool {
+		pid, err := n.ProcessPID(name)
+		return err == nil && pid != old
+	}, 5*time.Second, 10*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	require.NoError(t, ms[0].Drain(ctx))
+
+	st := ms[0].Stats()
+	require.Eventually(t, func() bool { return total.Load() == st.Deliveries }, 10*time.Second, time.Millisecond,
+		"%d received, %d delivered", total.Load(), st.Deliveries)
+	for i, r := range recs {
+		require.True(t, slices.IsSorted(r.got) && len(slices.Compact(slices.Clone(r.got))) == len(r.got),
+			"receiver %d got its messages out of order: %v", i, r.got)
+	}
+	casts := uint64(2*rounds) - st.Dropped // a cast to the name while no one held it is dropped
+	require.Equal(t, casts*uint64(len(pids)), st.Deliveries+st.Undelivered, "%+v", st)
+	require.NotZero(t, st.Undelivered, "the old workers had nothing left when killed")
+	require.Equal(t, 2*rounds-1, recs[0].got[len(recs[0].got)-1], "the new partitioner delivers")
+}
+
 // An exit signal with reason shutdown, to a worker or to the partitioner, from anyone but
 // the partitioner's supervisor, leaves the partitioner serving under its name: the worker is
 // replaced, the signal to the partitioner ignored.
@@ -428,6 +510,39 @@ func TestShutdownSignalsDoNotTakeAPartitionerDown(t *testing.T) {
 	after, err := n.ProcessPID(part.Name)
 	require.NoError(t, err)
 	require.Equal(t, partPID, after, "the same partitioner, not a restarted one")
+}
+
+// A worker stopped with shutdown is replaced before the partitioner hands anything on, like a
+// crashed one: the casts that follow lose nothing.
+func TestWorkerStoppedWithShutdownIsReplacedAtOnce(t *testing.T) {
+	nodes, ms := cluster(t, 1, manifold.Config{Workers: 1, Partitioners: 1})
+	n := nodes[0]
+	part := gen.ProcessID{Name: manifold.PartitionerName(0), Node: n.Name()}
+	children, err := n.Call(part, etf.Atom("which_children"))
+	require.NoError(t, err)
+	for _, c := range children.(etf.List) {
+		require.NoError(t, n.SendExit(c.(etf.Tuple)[1].(gen.PID), gen.TerminateReasonShutdown))
+	}
+	for _, c := range children.(etf.List) {
+		// Once a worker is gone, its exit signal is in the partitioner's mailbox.
+		require.Eventually(t, func() bool {
+			_, err := n.ProcessInfo(c.(etf.Tuple)[1].(gen.PID))
+			return err != nil
+		}, 5*time.Second, time.Millisecond)
+	}
+	out := make(chan etf.Tuple, 1000)
+	pids := receivers(t, n, 100, out)
+	asProcess(t, n, func(p gen.Process) error {
+		for i := 0; i < 10; i++ {
+			if err := ms[0].Send(p, pids, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	got := collect(t, out, 1000)
+	require.Len(t, got, 100)
+	require.Zero(t, ms[0].Stats().Undelivered)
 }
 
 // A partitioner cast that lists pids of another node is relayed there, so a Go node can stand

@@ -2,11 +2,12 @@ package manifold
 
 import (
 	"slices"
+	"sync"
 	"sync/atomic"
-	"time"
 
 	"ergo.services/ergo/act"
 	"ergo.services/ergo/gen"
+	"ergo.services/ergo/lib"
 
 	"github.com/gobeam/gobeam/etf"
 )
@@ -24,13 +25,51 @@ type partitioner struct {
 }
 
 // ledger accounts for the deliveries of one worker, so that those a worker takes with it when
-// it is killed are counted as undelivered, not lost silently: handed counts the pids of the
-// batches the partitioner gave it, settled (written by the worker) those it has dealt with.
-// When the worker has exited, handed - settled were in its mailbox or in the batch it was
-// killed in.
+// it ends are counted as undelivered, not lost silently: handed counts the pids of the batches
+// the partitioner gave it, settled (written by the worker) those it has dealt with. Once the
+// worker has ended and the partitioner hands it nothing more, handed - settled were in its
+// mailbox or in the batch it was stopped in.
 type ledger struct {
-	handed  uint64 // the partitioner's alone
-	settled atomic.Uint64
+	handed  atomic.Uint64 // the partitioner's alone
+	settled atomic.Uint64 // the worker's alone
+
+	// mu is held by the worker for each batch it sends, so that once retire returns the
+	// worker delivers nothing more: a partitioner that replaces a crashed one must not have
+	// its first deliveries overtaken by the last of the old workers'.
+	mu      sync.Mutex
+	retired bool // the partitioner is gone or has replaced the worker: handed is final
+	ended   bool // the worker has ended
+	counted bool // handed - settled has been counted as undelivered
+}
+
+// retire tells the worker to deliver nothing more, waiting for the batch it is sending, and
+// reports what it lost if it has ended too (workerEnded: the caller knows it has). It is
+// called by the partitioner that replaces the worker, by the partitioner when it ends, and by
+// the successor of a partitioner that was killed, whose Terminate may come late.
+func (l *ledger) retire(workerEnded bool) (lost uint64, ended bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.retired = true
+	l.ended = l.ended || workerEnded
+	return l.count(), l.ended
+}
+
+// end is retire's other half, called by the worker as it ends: it reports what the worker
+// lost if its partitioner hands it nothing more.
+func (l *ledger) end() (lost uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ended = true
+	return l.count()
+}
+
+// count returns handed - settled the first time both halves are done, and 0 otherwise.
+func (l *ledger) count() uint64 {
+	if !l.retired || !l.ended || l.counted {
+		return 0
+	}
+	l.counted = true
+	return l.handed.Load() - l.settled.Load()
 }
 
 // localCast is a cast from Go code on this node: the same request, without encoding.
@@ -45,6 +84,16 @@ func (p *partitioner) Init(args ...any) error {
 	p.SetTrapExit(true)
 	p.workers = make([]gen.PID, p.m.cfg.Workers+1)
 	p.ledgers = make([]*ledger, len(p.workers))
+	// The workers of a partitioner that crashed or was killed end by their link to it, but
+	// only after the batch they are sending, and its Terminate may come after this Init: they
+	// are stopped here before a new worker delivers anything, so that no receiver gets an
+	// old cast after a new one.
+	for _, l := range p.m.swapLedgers(p.Name(), p.ledgers) {
+		if lost, _ := l.retire(false); lost > 0 {
+			p.m.undelivered.Add(lost)
+			p.Log().Warning("manifold: a worker of the previous %s ended with %d deliveries, lost", p.Name(), lost)
+		}
+	}
 	for i := range p.workers {
 		if err := p.startWorker(i); err != nil {
 			return err
@@ -73,8 +122,6 @@ func (p *partitioner) HandleMessage(from gen.PID, message any) error {
 		return nil
 	case gen.MessageExitPID:
 		return p.workerExited(msg)
-	case replaceWorker:
-		return p.replace(msg.exit)
 	}
 	c, isCast, err := parseCast(message)
 	switch {
@@ -92,45 +139,28 @@ func (p *partitioner) HandleMessage(from gen.PID, message any) error {
 }
 
 // workerExited handles an exit signal the partitioner trapped. Only its supervisor stops it
-// (Manifold.Stop, the node stopping). A worker that ends, for whatever reason, is replaced, as
-// Manifold's partitioner does: a worker stopped with shutdown by someone else must not take
-// the partitioner's name with it, since the supervisor does not restart a child that ended
-// with shutdown. Exit signals from other processes are ignored.
+// (Manifold.Stop, the node stopping). A worker that ends, for whatever reason, is replaced at
+// once, as Manifold's partitioner does: a worker stopped with shutdown by someone else must
+// not take the partitioner's name with it, since the supervisor does not restart a child that
+// ended with shutdown. (When the node stops, its workers may end a moment before their
+// partitioner: the replacements end with it.) Exit signals from other processes are ignored.
 func (p *partitioner) workerExited(exit gen.MessageExitPID) error {
 	if exit.PID == p.Parent() {
 		return exit.Reason
 	}
-	if !slices.Contains(p.workers, exit.PID) {
-		return nil
-	}
-	if exit.Reason == gen.TerminateReasonShutdown {
-		// When the node stops, its workers end with shutdown a moment before the partitioner's
-		// own signal comes; replacing them then would only start processes into a stopping
-		// node. The partitioner is gone by the time this arrives.
-		p.SendAfter(p.PID(), replaceWorker{exit}, shutdownGrace)
-		return nil
-	}
-	return p.replace(exit)
-}
-
-// replaceWorker asks the partitioner to replace a worker that ended with shutdown.
-type replaceWorker struct{ exit gen.MessageExitPID }
-
-// shutdownGrace is how long a worker that ended with shutdown waits to be replaced.
-const shutdownGrace = 100 * time.Millisecond
-
-// replace starts a worker in the place of the one that exited, if it is still one of them.
-func (p *partitioner) replace(exit gen.MessageExitPID) error {
 	i := slices.Index(p.workers, exit.PID)
 	if i < 0 {
 		return nil
 	}
-	// The worker has stopped: what it had not dealt with is lost.
-	if l := p.ledgers[i]; l.handed > l.settled.Load() {
-		lost := l.handed - l.settled.Load() // final: the worker is gone
+	// The worker has ended: what it had not dealt with is lost.
+	lost, _ := p.ledgers[i].retire(true)
+	switch {
+	case lost > 0:
 		p.m.undelivered.Add(lost)
 		p.Log().Warning("manifold worker exited: %s; %d deliveries it held were lost", exit.Reason, lost)
-	} else {
+	case exit.Reason == gen.TerminateReasonShutdown:
+		p.Log().Debug("manifold worker exited: %s", exit.Reason)
+	default:
 		p.Log().Warning("manifold worker exited: %s", exit.Reason)
 	}
 	// On an error the supervisor restarts the partitioner with all its workers.
@@ -200,7 +230,7 @@ func (p *partitioner) toWorkers(pids castPids, c cast) {
 			p.Log().Error("manifold worker %s unreachable, %d deliveries lost: %s", p.workers[w], len(at), err)
 			continue
 		}
-		p.ledgers[w].handed += uint64(len(at))
+		p.ledgers[w].handed.Add(uint64(len(at)))
 	}
 }
 
@@ -383,4 +413,73 @@ func relay(p gen.Process, m *Manifold, nameFor func(gen.Atom) gen.Atom, groups [
 	}
 }
 
-func (p *partitioner) Terminate(reason error) { p.m.untrack(p.PID()) }
+// Terminate counts what the partitioner leaves undone: the casts in its mailbox, and the
+// batches its workers have not sent (they end with it, by their links).
+func (p *partitioner) Terminate(reason error) {
+	p.countUnhandled(reason)
+	for i, l := range p.ledgers {
+		if l == nil {
+			continue
+		}
+		if lost, _ := l.retire(false); lost > 0 {
+			p.m.undelivered.Add(lost)
+			p.Log().Warning("manifold: worker %s ended with %d deliveries, lost", p.workers[i], lost)
+		}
+	}
+	p.m.untrack(p.PID())
+}
+
+// countUnhandled counts the casts left in the mailbox of an ending partitioner, which end with
+// it: this node's pids among them as undelivered, and each cast with pids of other nodes,
+// which would have been relayed, as dropped.
+func (p *partitioner) countUnhandled(reason error) {
+	local := p.Node().Name()
+	var casts, here, relays uint64
+	for _, q := range []lib.QueueMPSC{p.Mailbox().Urgent, p.Mailbox().System, p.Mailbox().Main} {
+		for {
+			item, ok := q.Pop()
+			if !ok {
+				break
+			}
+			mm, ok := item.(*gen.MailboxMessage)
+			if !ok {
+				continue
+			}
+			var c cast
+			if lc, isLocal := mm.Message.(*localCast); isLocal {
+				c = lc.cast
+			} else if parsed, isCast, err := parseCast(mm.Message); err == nil && isCast {
+				c = parsed
+			} else {
+				continue
+			}
+			casts++
+			mine, other := countLocal(c.pids, local)
+			here += uint64(mine)
+			if other {
+				relays++
+			}
+		}
+	}
+	if casts == 0 {
+		return
+	}
+	p.m.undelivered.Add(here)
+	p.m.dropped.Add(relays)
+	p.Log().Warning("manifold partitioner ended (%s) with %d casts unhandled: %d deliveries here and %d relays to other nodes lost",
+		reason, casts, here, relays)
+}
+
+// countLocal counts the pids of node among pids, and reports whether there are others.
+func countLocal(pids castPids, node gen.Atom) (n int, others bool) {
+	for i := range pids.len() {
+		if pid, ok := pids.pidAt(i); ok {
+			if pid.Node == node {
+				n++
+			} else {
+				others = true
+			}
+		}
+	}
+	return n, others
+}

@@ -20,6 +20,8 @@ type worker struct {
 	// a flood of them makes a line a second.
 	unreported int
 	reported   time.Time
+
+	refused uint64 // deliveries of batches that came after the partitioner was gone
 }
 
 // reportInterval is the least time between two of a worker's log lines about lost deliveries.
@@ -47,6 +49,18 @@ func (w *worker) HandleMessage(from gen.PID, message any) error {
 			return nil
 		}
 		w.Log().Debug("ignored message from %s: %v", from, message)
+		return nil
+	}
+	l := w.ledger
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.retired {
+		// The partitioner is gone, and this worker ends by its link in a moment; a successor
+		// may be delivering already, and must not be overtaken.
+		n := uint64(len(b.at))
+		l.settled.Add(n)
+		w.m.undelivered.Add(n)
+		w.refused += n
 		return nil
 	}
 	// Every receiver gets the same decoded value (a packed message was unpacked by the
@@ -120,5 +134,12 @@ func (w *worker) reportUnreported() {
 
 func (w *worker) Terminate(reason error) {
 	w.reportUnreported()
+	// What the worker still held once its partitioner is gone is counted here; if the
+	// partitioner is alive, it counts it when the exit signal comes.
+	held := w.ledger.end()
+	w.m.undelivered.Add(held)
+	if lost := held + w.refused; lost > 0 {
+		w.Log().Warning("manifold worker ended with its partitioner (%s); %d deliveries it held were lost", reason, lost)
+	}
 	w.m.untrack(w.PID())
 }
