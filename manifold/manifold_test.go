@@ -512,6 +512,46 @@ func TestShutdownSignalsDoNotTakeAPartitionerDown(t *testing.T) {
 	require.Equal(t, partPID, after, "the same partitioner, not a restarted one")
 }
 
+// A sender killed with offloaded requests in its mailbox takes them with it, as Manifold's
+// does, and they are counted as dropped.
+func TestKilledSendersRequestsAreCounted(t *testing.T) {
+	nodes, ms := cluster(t, 1, manifold.Config{Workers: 1, Partitioners: 1, Senders: 1})
+	n := nodes[0]
+	var got atomic.Uint64
+	pids := make([]gen.PID, 2000)
+	for i := range pids {
+		pid, err := n.Spawn(func() gen.ProcessBehavior { return &countingReceiver{count: &got} }, gen.ProcessOptions{})
+		require.NoError(t, err)
+		pids[i] = pid
+	}
+	sender, err := n.ProcessPID(manifold.SenderName(0))
+	require.NoError(t, err)
+	const requests = 300
+	done := make(chan error, 1)
+	asProcess(t, n, func(p gen.Process) error {
+		for i := 0; i < requests; i++ {
+			if err := ms[0].Send(p, pids, i, manifold.Offload()); err != nil {
+				done <- err
+				return nil
+			}
+		}
+		done <- n.Kill(sender)
+		return nil
+	})
+	require.NoError(t, <-done)
+	require.Eventually(t, func() bool {
+		pid, err := n.ProcessPID(manifold.SenderName(0))
+		return err == nil && pid != sender
+	}, 5*time.Second, 10*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	require.NoError(t, ms[0].Drain(ctx))
+	st := ms[0].Stats()
+	require.NotZero(t, st.Dropped, "the sender had done all its requests when killed")
+	require.Equal(t, (requests-st.Dropped)*uint64(len(pids)), st.Deliveries+st.Undelivered, "%+v", st)
+	require.Eventually(t, func() bool { return got.Load() == st.Deliveries }, 10*time.Second, time.Millisecond)
+}
+
 // A worker stopped with shutdown is replaced before the partitioner hands anything on, like a
 // crashed one: the casts that follow lose nothing.
 func TestWorkerStoppedWithShutdownIsReplacedAtOnce(t *testing.T) {

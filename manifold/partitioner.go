@@ -435,32 +435,22 @@ func (p *partitioner) Terminate(reason error) {
 func (p *partitioner) countUnhandled(reason error) {
 	local := p.Node().Name()
 	var casts, here, relays uint64
-	for _, q := range []lib.QueueMPSC{p.Mailbox().Urgent, p.Mailbox().System, p.Mailbox().Main} {
-		for {
-			item, ok := q.Pop()
-			if !ok {
-				break
-			}
-			mm, ok := item.(*gen.MailboxMessage)
-			if !ok {
-				continue
-			}
-			var c cast
-			if lc, isLocal := mm.Message.(*localCast); isLocal {
-				c = lc.cast
-			} else if parsed, isCast, err := parseCast(mm.Message); err == nil && isCast {
-				c = parsed
-			} else {
-				continue
-			}
-			casts++
-			mine, other := countLocal(c.pids, local)
-			here += uint64(mine)
-			if other {
-				relays++
-			}
+	leftInMailbox(p, func(message any) {
+		var c cast
+		if lc, isLocal := message.(*localCast); isLocal {
+			c = lc.cast
+		} else if parsed, isCast, err := parseCast(message); err == nil && isCast {
+			c = parsed
+		} else {
+			return
 		}
-	}
+		casts++
+		mine, other := countLocal(c.pids, local)
+		here += uint64(mine)
+		if other {
+			relays++
+		}
+	})
 	if casts == 0 {
 		return
 	}
@@ -468,6 +458,23 @@ func (p *partitioner) countUnhandled(reason error) {
 	p.m.dropped.Add(relays)
 	p.Log().Warning("manifold partitioner ended (%s) with %d casts unhandled: %d deliveries here and %d relays to other nodes lost",
 		reason, casts, here, relays)
+}
+
+// leftInMailbox takes each message left in the mailbox of an ending process. Nothing else
+// reads it then: the process has ended and is no longer registered.
+func leftInMailbox(p gen.Process, each func(message any)) {
+	mb := p.Mailbox()
+	for _, q := range []lib.QueueMPSC{mb.Urgent, mb.System, mb.Main} {
+		for {
+			item, ok := q.Pop()
+			if !ok {
+				break
+			}
+			if mm, ok := item.(*gen.MailboxMessage); ok {
+				each(mm.Message)
+			}
+		}
+	}
 }
 
 // countLocal counts the pids of node among pids, and reports whether there are others.

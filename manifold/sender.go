@@ -41,4 +41,19 @@ func (s *sender) HandleMessage(from gen.PID, message any) error {
 	return nil
 }
 
-func (s *sender) Terminate(reason error) { s.m.untrack(s.PID()) }
+// Terminate counts the requests left in the sender's mailbox, which end with it, as dropped.
+func (s *sender) Terminate(reason error) {
+	var left uint64
+	leftInMailbox(s, func(message any) {
+		if _, ok := message.(*offload); ok {
+			left++
+		} else if _, isReq, err := parseSenderRequest(message); err == nil && isReq {
+			left++
+		}
+	})
+	if left > 0 {
+		s.m.dropped.Add(left)
+		s.Log().Warning("manifold sender ended (%s) with %d requests unhandled, dropped", reason, left)
+	}
+	s.m.untrack(s.PID())
+}
