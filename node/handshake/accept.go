@@ -115,6 +115,7 @@ func (h *Handshake) accept(node gen.NodeHandshake, conn net.Conn, cookie string,
 	}
 
 	status := StatusMessage{Status: StatusOK}
+	var stale gen.RemoteNode // the connection the peer says is dead, dropped once it has proven the cookie
 	dialling, accepted := h.dials.incoming(d.Peer)
 	defer accepted()
 	switch {
@@ -147,10 +148,9 @@ func (h *Handshake) accept(node gen.NodeHandshake, conn net.Conn, cookie string,
 			}
 			switch answer.Status {
 			case StatusTrue:
-				remote.Disconnect()
-				if !awaitDisconnect(node, d.Peer, deadline) {
-					return fail("the previous connection did not close in time")
-				}
+				// Not yet: anyone can claim the name and answer true. As Erlang does, the
+				// connection is replaced only once the peer has proven the cookie.
+				stale = remote
 			case StatusFalse:
 				return fail("%w", ErrAlreadyConnected)
 			default:
@@ -198,6 +198,13 @@ func (h *Handshake) accept(node gen.NodeHandshake, conn net.Conn, cookie string,
 	if !validDigest(reply.Digest, ours, cookie) {
 		// As Erlang does: close without a word, so a prober learns nothing.
 		return fail("%w: invalid challenge reply, the connection is refused", ErrBadCookie)
+	}
+	if stale != nil {
+		// Ergo refuses the new connection while the old one is registered.
+		stale.Disconnect()
+		if !awaitDisconnect(node, d.Peer, deadline) {
+			return fail("the previous connection did not close in time")
+		}
 	}
 	if err := writeMessage(conn, AppendAck(nil, AckMessage{Digest: Digest(reply.Challenge, cookie)})); err != nil {
 		return fail("sending challenge ack: %w", err)

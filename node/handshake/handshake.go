@@ -73,7 +73,11 @@ type Options struct {
 	Cookie string
 	// Cookies holds the cookies of particular peers, as erlang:set_cookie(Node, Cookie) does:
 	// a peer listed here is challenged with, and answered with, its own cookie, whichever side
-	// dials. Every other peer uses the node's cookie. SetPeerCookie changes them later.
+	// dials. Every other peer uses the node's cookie. SetPeerCookie changes them later. A
+	// dial answers with a peer's own cookie only if it names the node it is for (ExpectPeer,
+	// as every dial through the registrar does): otherwise the name is only the claim of
+	// whoever answers at the address, and the dial fails rather than prove that node's cookie
+	// to it.
 	Cookies map[gen.Atom]string
 }
 

@@ -21,6 +21,32 @@ type outcome struct {
 // run performs one handshake between two nodes over an in-memory pipe.
 func run(t *testing.T, hs, ha *Handshake, ns, na *fakeNode, cookieS, cookieA string) (start, accept outcome) {
 	t.Helper()
+	return runOn(t, hs, ha, ns, na, cookieS, cookieA, func(c net.Conn) net.Conn { return c })
+}
+
+// runNamed is run with the dial naming the node it is for, as every dial through the
+// registrar does (ExpectPeer with the routes it resolved).
+func runNamed(t *testing.T, hs, ha *Handshake, ns, na *fakeNode, cookieS, cookieA string) (start, accept outcome) {
+	t.Helper()
+	at := &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 4370}
+	hs.ExpectPeer(na.name, []gen.Route{{Host: at.IP.String(), Port: uint16(at.Port)}})
+	start, accept = runOn(t, hs, ha, ns, na, cookieS, cookieA, func(c net.Conn) net.Conn { return addressedConn{c, at} })
+	// As if Ergo had registered the connection, and it had gone since: the next dial to the
+	// node does not wait for it.
+	hs.dials.registered(na.name)
+	return start, accept
+}
+
+// addressedConn is a connection with the remote address of a dial.
+type addressedConn struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (c addressedConn) RemoteAddr() net.Addr { return c.remote }
+
+func runOn(t *testing.T, hs, ha *Handshake, ns, na *fakeNode, cookieS, cookieA string, dialled func(net.Conn) net.Conn) (start, accept outcome) {
+	t.Helper()
 	cs, ca := net.Pipe()
 	defer cs.Close()
 	defer ca.Close()
@@ -33,7 +59,7 @@ func run(t *testing.T, hs, ha *Handshake, ns, na *fakeNode, cookieS, cookieA str
 			ca.Close()
 		}
 	}()
-	start.result, start.err = hs.Start(ns, cs, gen.HandshakeOptions{Cookie: cookieS, MaxMessageSize: 1 << 20})
+	start.result, start.err = hs.Start(ns, dialled(cs), gen.HandshakeOptions{Cookie: cookieS, MaxMessageSize: 1 << 20})
 	if start.err != nil {
 		cs.Close()
 	}
@@ -111,18 +137,18 @@ func TestWrongCookieRefusedBothWays(t *testing.T) {
 	assert.Contains(t, b.log.text(), "handshake with alpha@127.0.0.1: cookie mismatch")
 }
 
-// connects runs a handshake that must succeed on both sides.
+// connects runs a handshake, dialled by node name, that must succeed on both sides.
 func connects(t *testing.T, hs, ha *Handshake, ns, na *fakeNode, cookieS, cookieA, why string) {
 	t.Helper()
-	start, accept := run(t, hs, ha, ns, na, cookieS, cookieA)
+	start, accept := runNamed(t, hs, ha, ns, na, cookieS, cookieA)
 	require.NoError(t, start.err, why)
 	require.NoError(t, accept.err, why)
 }
 
-// refused runs a handshake that both sides must refuse for its cookie.
+// refused runs a handshake, dialled by node name, that both sides must refuse for its cookie.
 func refused(t *testing.T, hs, ha *Handshake, ns, na *fakeNode, cookieS, cookieA, why string) {
 	t.Helper()
-	start, accept := run(t, hs, ha, ns, na, cookieS, cookieA)
+	start, accept := runNamed(t, hs, ha, ns, na, cookieS, cookieA)
 	assert.ErrorIs(t, start.err, ErrBadCookie, why)
 	assert.ErrorIs(t, accept.err, ErrBadCookie, why)
 }
@@ -143,6 +169,47 @@ func TestPeerCookies(t *testing.T) {
 
 	refused(t, New(Options{}), mine(), b, a, "MINE", "MINE", "beta must use its own cookie")
 	refused(t, mine(), New(Options{}), a, b, "MINE", "MINE", "alpha dials beta with its own cookie")
+}
+
+// A dial that does not name its node (a route of the program's own, not resolved through the
+// registrar) never answers with a peer's own cookie: the name is only what the peer at that
+// address claims, and the digest would prove that node's cookie, for a challenge of the
+// peer's choosing, to whoever it is. It fails, saying why; the node's cookie still serves
+// the other peers.
+func TestPeerCookieOnlyForADialThatNamesTheNode(t *testing.T) {
+	a := newFakeNode("alpha@127.0.0.1", 1)
+	b := newFakeNode("beta@127.0.0.1", 2)
+	c := newFakeNode("gamma@127.0.0.1", 3)
+	mine := New(Options{Cookies: map[gen.Atom]string{"beta@127.0.0.1": "PAIR"}})
+
+	cs, ca := net.Pipe()
+	defer cs.Close()
+	replied := make(chan ReplyMessage, 1)
+	const relayed = 424242 // a challenge the impostor took from beta
+	go func() {
+		defer ca.Close()
+		readMessage(ca)
+		writeMessage(ca, AppendStatus(nil, StatusMessage{Status: StatusOK}))
+		writeMessage(ca, AppendChallenge(nil, ChallengeMessage{Flags: DefaultFlags, Challenge: relayed, Creation: 5, Name: "beta@127.0.0.1"}))
+		body, err := readMessage(ca)
+		if err == nil {
+			r, _ := DecodeReply(body)
+			replied <- r
+		}
+		close(replied)
+	}()
+	_, err := mine.Start(a, cs, gen.HandshakeOptions{Cookie: "MINE"})
+	require.ErrorIs(t, err, ErrBadCookie)
+	require.ErrorContains(t, err, "beta@127.0.0.1 has a cookie of its own, and this dial did not name the node")
+	cs.Close()
+	r, sent := <-replied
+	require.False(t, sent, "a digest went out: %+v (beta's would be %x)", r, Digest(relayed, "PAIR"))
+
+	start, accept := run(t, mine, New(Options{}), a, c, "MINE", "MINE")
+	require.NoError(t, start.err, "gamma has no cookie of its own")
+	require.NoError(t, accept.err)
+	start, _ = run(t, mine, New(Options{}), a, b, "MINE", "PAIR")
+	require.ErrorIs(t, start.err, ErrBadCookie, "beta, dialled without its name")
 }
 
 // SetPeerCookie changes a peer's cookie for the handshakes after it, both ways, and "" gives the
@@ -562,6 +629,23 @@ func TestAliveStaleConnectionReplaced(t *testing.T) {
 	require.NoError(t, start.err)
 	require.NoError(t, accept.err)
 	assert.True(t, old.disconnected)
+}
+
+// A peer that claims the name of a connected node and answers "true" to "alive" has the old
+// connection dropped only once it has proven the cookie: without it, anyone who can reach
+// the node could take down any of its connections.
+func TestAliveStaleConnectionKeptUntilTheCookieIsProven(t *testing.T) {
+	b := newFakeNode("b@h", 2)
+	old := b.network.connect("a@h")
+	_, err := acceptWith(t, New(Options{}), b, func(c net.Conn) {
+		writeMessage(c, AppendName(nil, NameMessage{Flags: DefaultFlags, Creation: 9, Name: "a@h"}))
+		readMessage(c) // alive
+		writeMessage(c, AppendStatus(nil, StatusMessage{Status: StatusTrue}))
+		readMessage(c) // the challenge
+		writeMessage(c, AppendReply(nil, ReplyMessage{Challenge: 1, Digest: Digest(1, "not the cookie")}))
+	})
+	require.ErrorIs(t, err, ErrBadCookie)
+	assert.False(t, old.disconnected, "a peer without the cookie took the connection down")
 }
 
 // A dial to a node this node is already connected to (another process dialled a moment

@@ -153,7 +153,16 @@ func (h *Handshake) start(node gen.NodeHandshake, conn net.Conn, cookie string, 
 	}
 	peer = challenge.Name
 	d.Peer = gen.Atom(challenge.Name)
-	cookie = h.cookieFor(d.Peer, cookie)
+	if own, ok := h.PeerCookie(d.Peer); ok {
+		if target == "" {
+			// The name is only the peer's claim: answering with that node's cookie would hand
+			// a digest of it, for a challenge of the peer's choosing, to whoever sits at this
+			// address. Only a dial that names its node proves a node's own cookie.
+			return fail("%w: %s has a cookie of its own, and this dial did not name the node it "+
+				"was for (give the route the cookie, or dial by node name)", ErrBadCookie, peer)
+		}
+		cookie = own
+	}
 	d.PeerFlags = challenge.Flags.normalize()
 	d.PeerCreation = challenge.Creation
 	if missing := d.PeerFlags.Missing(Mandatory); missing != 0 {
