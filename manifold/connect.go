@@ -21,12 +21,23 @@ import (
 
 // maxQueuedBytes bounds the encoded casts waiting for one node's connection (as a connection's
 // own queue is bounded); beyond it they are dropped, except a first cast larger than it, which
-// would go through once the node is connected.
+// would go through once the node is connected. queuedBytesLimit bounds those of all nodes
+// together, so casts with pids of thousands of nodes not connected (a cluster's worth of
+// nodes gone, or pids made up) cannot queue thousands of times as much.
 const maxQueuedBytes = 64 << 20
+
+var queuedBytesLimit = 256 << 20 // a variable for the tests
+
+// maxDials is how many dials run at once; the nodes beyond wait their turn with their casts
+// queued. Thousands of dials at once, each an EPMD lookup or a DNS query and a TCP connect,
+// would hold as many goroutines and sockets for seconds.
+const maxDials = 32
 
 type connects struct {
 	mu    sync.Mutex
 	nodes map[gen.Atom]*dialing
+	bytes int           // encoded size of every node's queue
+	dials chan struct{} // a token per dial under way
 }
 
 // dialing is a node a dial is under way to, and what waits for it.
@@ -121,29 +132,35 @@ func (c *connects) add(m *Manifold, to gen.ProcessID, enc etf.Encoded, first <-c
 	if d == nil {
 		if c.nodes == nil {
 			c.nodes = make(map[gen.Atom]*dialing)
+			c.dials = make(chan struct{}, maxDials)
 		}
 		d = &dialing{}
 		c.nodes[to.Node] = d
 		go c.dial(m, to.Node)
 	}
 	size := len(enc.Bytes())
-	if d.bytes > 0 && d.bytes+size > maxQueuedBytes { // one cast of any size fits an empty queue
+	// One cast of any size fits an empty queue.
+	if d.bytes > 0 && d.bytes+size > maxQueuedBytes || c.bytes > 0 && c.bytes+size > queuedBytesLimit {
 		d.dropped++
 		m.dropped.Add(1)
 		return
 	}
 	d.bytes += size
+	c.bytes += size
 	d.queue = append(d.queue, queuedCast{to: to, msg: enc, first: first})
 }
 
 // dial connects to node and sends what queued for it meanwhile, in order, until nothing is
 // left; then casts to node go straight to the connection again.
 func (c *connects) dial(m *Manifold, node gen.Atom) {
+	c.dials <- struct{}{}
 	_, dialErr := m.node.Network().GetNode(node)
+	<-c.dials
 	for {
 		c.mu.Lock()
 		d := c.nodes[node]
 		batch, over := d.queue, d.dropped
+		c.bytes -= d.bytes
 		d.queue, d.bytes, d.dropped = nil, 0, 0
 		if len(batch) == 0 && over == 0 {
 			delete(c.nodes, node)
@@ -157,7 +174,8 @@ func (c *connects) dial(m *Manifold, node gen.Atom) {
 			continue
 		}
 		if over > 0 {
-			m.node.Log().Error("manifold: %d casts to %s dropped: over %d MB waited for its connection", over, node, maxQueuedBytes>>20)
+			m.node.Log().Error("manifold: %d casts to %s dropped: over %d MB waited for its connection, or over %d MB for all connections being made",
+				over, node, maxQueuedBytes>>20, queuedBytesLimit>>20)
 		}
 		for _, q := range batch {
 			if q.first != nil {

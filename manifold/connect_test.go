@@ -3,6 +3,8 @@ package manifold_test
 import (
 	"context"
 	"net"
+	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,8 +20,8 @@ import (
 
 // frozenNode registers name with the EPMD on port, at a listener that accepts connections
 // and never says a word: a dial to the node hangs in the handshake until its timeout, as a
-// dial to a stopped or partitioned machine does.
-func frozenNode(t *testing.T, port uint16, name string) gen.Atom {
+// dial to a stopped or partitioned machine does. accepted, if not nil, counts the connections.
+func frozenNode(t *testing.T, port uint16, name string, accepted *atomic.Int32) gen.Atom {
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { l.Close() })
@@ -28,6 +30,9 @@ func frozenNode(t *testing.T, port uint16, name string) gen.Atom {
 			c, err := l.Accept()
 			if err != nil {
 				return
+			}
+			if accepted != nil {
+				accepted.Add(1)
 			}
 			t.Cleanup(func() { c.Close() })
 		}
@@ -51,7 +56,7 @@ func TestUnreachableNodeDoesNotHoldUpTheFanOut(t *testing.T) {
 	t.Cleanup(n.Stop)
 	m, err := manifold.Start(n, manifold.Config{})
 	require.NoError(t, err)
-	frozen := frozenNode(t, port, "frozen")
+	frozen := frozenNode(t, port, "frozen", nil)
 	out := make(chan etf.Tuple, 100)
 	local := receivers(t, n, 1, out)[0]
 	far := gen.PID{Node: frozen, ID: 500, Creation: 1}
@@ -101,4 +106,37 @@ func TestCastsAfterALostLinkArriveInOrder(t *testing.T) {
 	}, 5*time.Second, time.Millisecond)
 	sendRange(300, 600)
 	require.Zero(t, ms[0].Stats().Dropped)
+}
+
+// Casts with pids of more unconnected nodes than maxDials dial that many at a time, the others
+// waiting their turn with their casts queued; and the casts waiting for all connections
+// together are bounded, those beyond dropped and counted.
+func TestDialsToManyNodesAreBounded(t *testing.T) {
+	port := nodetest.Port(t)
+	n, err := node.Start("mx_"+itoa(seq.Add(1))+"@127.0.0.1", node.Options{Cookie: "c", EPMDPort: port, HandshakeTimeout: 4 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(n.Stop)
+	m, err := manifold.Start(n, manifold.Config{})
+	require.NoError(t, err)
+	defer manifold.SetQueuedBytesLimit(1 << 20)()
+
+	var accepted atomic.Int32
+	const nodes = manifold.MaxDials + 8
+	part := gen.ProcessID{Name: manifold.PartitionerName(0), Node: n.Name()}
+	big := make([]byte, 300<<10)
+	for i := range nodes {
+		frozen := frozenNode(t, port, "frozen"+strconv.Itoa(i), &accepted)
+		var msg any = int64(i)
+		if i < 5 {
+			msg = big // the fourth and fifth are beyond 1 MB queued
+		}
+		cast := etf.Tuple{etf.Atom("$gen_cast"), etf.Tuple{etf.Atom("send"), etf.List{gen.PID{Node: frozen, ID: 500, Creation: 1}}, msg}}
+		require.NoError(t, n.Send(part, cast))
+	}
+	require.Eventually(t, func() bool { return accepted.Load() == manifold.MaxDials }, 3*time.Second, time.Millisecond)
+	require.Equal(t, uint64(2), m.Stats().Dropped, "the casts beyond the bound")
+	// The handshakes under way time out after 4 s; until then, no other dial starts.
+	require.Never(t, func() bool { return accepted.Load() > manifold.MaxDials }, time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return m.Stats().Dropped == nodes }, 20*time.Second, 10*time.Millisecond)
+	require.Equal(t, int32(nodes), accepted.Load(), "every node was dialled in the end")
 }

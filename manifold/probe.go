@@ -28,7 +28,7 @@ import (
 const probeAgain = time.Minute
 
 // probeWaitMax bounds how long casts wait for a first probe: the prober gives up on a
-// connection after probeConnectTries*probeConnectPoll and on the call after probeCallTimeout,
+// connection after probeConnectWait and on the call after probeCallTimeout,
 // so this only matters if the prober lost the probe (it was restarted, or Manifold is
 // stopping). Such a probe counts as ended without an answer, and a probe under way for longer
 // is started again by the next cast.
@@ -36,10 +36,15 @@ const probeWaitMax = 25 * time.Second
 
 const (
 	// The prober waits for the connection the cast makes for as long as a dial, its EPMD
-	// lookup and the handshake may take (3 s and 5 s by default), and then some.
-	probeConnectPoll  = 10 * time.Millisecond
-	probeConnectTries = 1000
-	probeCallTimeout  = 10 // seconds
+	// lookup and the handshake may take (3 s and 5 s by default), and then some. It looks
+	// again after probeConnectPoll, then after twice as long each time, up to
+	// probeConnectPollMax: a connection that comes up at once is seen at once, and probes of
+	// thousands of unreachable nodes do not keep the prober looking a hundred times a second
+	// each.
+	probeConnectPoll    = 10 * time.Millisecond
+	probeConnectPollMax = 640 * time.Millisecond
+	probeConnectWait    = 10 * time.Second
+	probeCallTimeout    = 10 // seconds
 	// probeConfirm is how long a prober waits before it asks again a partitioner that was there
 	// and now is not: a supervisor restarting it must not move its senders to partitioner 0.
 	probeConfirm = 500 * time.Millisecond
@@ -203,8 +208,13 @@ type prober struct {
 
 type probe struct {
 	key     probeKey
-	tries   int
-	confirm bool // asking again after a noproc from a partitioner that was there
+	waited  time.Duration // for the connection, so far
+	confirm bool          // asking again after a noproc from a partitioner that was there
+}
+
+// nextPoll is how long a probe waiting for its connection waits before it looks again.
+func (pr probe) nextPoll() time.Duration {
+	return min(max(probeConnectPoll, pr.waited), probeConnectPollMax)
 }
 
 // ProberName is the registered name of the process that checks partitioners on other nodes.
@@ -223,9 +233,10 @@ func (p *prober) HandleMessage(from gen.PID, message any) error {
 	// The cast that asked for the probe makes the connection; a second dial racing it would do
 	// no good, so the probe waits for the connection to be there.
 	if _, err := p.Node().Network().Node(pr.key.node); err != nil {
-		if pr.tries < probeConnectTries {
-			pr.tries++
-			p.SendAfter(p.PID(), pr, probeConnectPoll)
+		if pr.waited < probeConnectWait {
+			next := pr.nextPoll()
+			pr.waited += next
+			p.SendAfter(p.PID(), pr, next)
 		} else {
 			p.m.probes.done(pr.key, false, false)
 		}
@@ -239,7 +250,7 @@ func (p *prober) HandleMessage(from gen.PID, message any) error {
 		if !pr.confirm && p.m.probes.doubt(pr.key) {
 			// Between a crash and its supervisor's restart a partitioner is not registered;
 			// moving its senders to partitioner 0 for a minute and back would risk their order.
-			pr.confirm, pr.tries = true, 0
+			pr.confirm, pr.waited = true, 0
 			p.SendAfter(p.PID(), pr, probeConfirm)
 			return nil
 		}

@@ -203,3 +203,26 @@ func TestAPartitionerGoneForAMomentKeepsItsSenders(t *testing.T) {
 	require.True(t, result().missing)
 	require.Equal(t, PartitionerName(0), m.probes.resolve(k.node, k.name))
 }
+
+// A probe waiting for its node's connection looks again soon at first, then less and less
+// often, and gives up after probeConnectWait: thousands of probes of unreachable nodes cost
+// a few dozen looks each, not a thousand.
+func TestAProbeLooksForItsConnectionLessAndLessOften(t *testing.T) {
+	var pr probe
+	var polls []time.Duration
+	for pr.waited < probeConnectWait {
+		next := pr.nextPoll()
+		pr.waited += next
+		polls = append(polls, next)
+	}
+	require.Equal(t, []time.Duration{10, 10, 20, 40, 80, 160, 320, 640}, func() []time.Duration {
+		first := make([]time.Duration, 8)
+		for i, d := range polls[:8] {
+			first[i] = d / time.Millisecond
+		}
+		return first
+	}())
+	require.Equal(t, probeConnectPollMax, polls[len(polls)-1])
+	require.Less(t, len(polls), 30)
+	require.GreaterOrEqual(t, pr.waited, probeConnectWait)
+}
