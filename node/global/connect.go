@@ -105,10 +105,12 @@ func (s *server) recheck(m connectRecheck) {
 	}
 	delete(s.connecting, n)
 	// A pid on a node that cannot be reached is as good as gone (DOWN noconnection).
-	for _, pid := range s.deferredMonitors[n] {
+	// The list is taken out first: pidDown removes each pid from it as its names go.
+	pids := s.deferredMonitors[n]
+	delete(s.deferredMonitors, n)
+	for _, pid := range pids {
 		s.pidDown(pid)
 	}
-	delete(s.deferredMonitors, n)
 	if job.syncOther {
 		s.Log().Warning("'global' at %s failed to connect to %s", s.Node().Name(), n)
 		// extra_nodedown

@@ -48,6 +48,12 @@ type him struct {
 	MyTag, HisTag etf.Term
 }
 
+// same reports whether h and x are the same entry.
+func (h him) same(x him) bool {
+	return h.Node == x.Node && h.Locker == x.Locker && h.Vsn == x.Vsn &&
+		etf.Equal(h.MyTag, x.MyTag) && etf.Equal(h.HisTag, x.HisTag)
+}
+
 // waiter is a selective receive: match chooses the messages it takes, handle takes them.
 type waiter struct {
 	match  func(any) bool
@@ -303,7 +309,9 @@ func (l *locker) awaitLockSet(h him, known []gen.Atom, id lockID) {
 		l.Send(l.server, lockIsSet{Node: h.Node, Tag: h.MyTag, LockID: id})
 		l.waitCancelLock(h.Node, id, h.MyTag, known, func() {
 			l.justSynced = true
-			drop := func(x him) bool { return x == h }
+			// (Not x == h: the tags are whatever terms the peer sent, maybe lists, which
+			// == cannot compare.)
+			drop := func(x him) bool { return x.same(h) }
 			l.local = slices.DeleteFunc(l.local, drop)
 			l.remote = slices.DeleteFunc(l.remote, drop)
 		})

@@ -293,10 +293,13 @@ func (s *server) nodeUp(n gen.Atom) {
 	if err := s.MonitorNode(n); err != nil && !errors.Is(err, gen.ErrTargetExist) {
 		s.Log().Debug("global_name_server: cannot monitor %s: %s", n, err)
 	}
-	for _, pid := range s.deferredMonitors[n] {
+	// The list is taken out first: monitorNow puts a pid back on a new one if the connection
+	// has gone again meanwhile.
+	pids := s.deferredMonitors[n]
+	delete(s.deferredMonitors, n)
+	for _, pid := range pids {
 		s.monitorNow(pid)
 	}
-	delete(s.deferredMonitors, n)
 	s.handleNodeup(n)
 }
 
