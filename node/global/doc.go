@@ -40,8 +40,9 @@
 // node either knows, with gen_server:multi_call({set_lock, Id}) to their name servers, and
 // tells the other locker (lock_set), which sets the lock on its side and answers. Under the
 // lock each side sends its names (exchange); a resolver compares them with its own, the node
-// with the smaller name resolving each conflict by calling the name's resolve function where
-// it can run (global:resolve_it/4 through rex), and each side sends what it decided
+// with the smaller name resolving each conflict by calling the name's resolve function on the
+// node of the pid it holds (global:resolve_it/4 through rex: a Go node answers it for
+// global's own three functions, see kernel.GlobalResolve), and each side sends what it decided
 // (resolved). With both halves, each side applies them, connects to the nodes the other knew
 // and tells them it is in sync (in_sync), has its locker tell the nodes it knew of the new
 // ones (new_nodes) before the lock is released, and counts the other as synced: that is what

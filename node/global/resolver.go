@@ -5,7 +5,7 @@ import (
 	"ergo.services/ergo/gen"
 
 	"github.com/gobeam/gobeam/etf"
-	"github.com/gobeam/gobeam/node/dist"
+	"github.com/gobeam/gobeam/node/kernel"
 )
 
 // resolver is global's resolver process for one sync attempt: it compares the peer's names
@@ -93,7 +93,7 @@ func (r *resolver) conflict(n nameInfo, e nameEntry) {
 	if at == r.Node().Name() {
 		// The function runs where the pid lives; this node cannot run Erlang functions, but
 		// it knows global's own three, and a BEAM peer can run the others.
-		if result, ok := r.resolveHere(e.Method, n.Name, n.Pid, e.Pid); ok {
+		if result, ok := kernel.GlobalResolve(r, e.Method, n.Name, n.Pid, e.Pid); ok {
 			r.decide(n, mine, result)
 			return
 		}
@@ -137,40 +137,4 @@ func (r *resolver) decide(his, mine nameInfo, result etf.Term) {
 		r.ops = append([]op{del}, r.ops...)
 		r.res = append([]op{del}, r.res...)
 	}
-}
-
-// resolveHere runs global's own resolve functions (random_exit_name/3, random_notify_name/3,
-// notify_all_name/3) when given as fun global:F/3, as this node registers its names with.
-func (r *resolver) resolveHere(method, name etf.Term, pid1, pid2 gen.PID) (etf.Term, bool) {
-	f, ok := method.(etf.ExportFun)
-	if !ok || f.Module != atomGlobal || f.Arity != 3 {
-		return nil, false
-	}
-	lo, hi := pid1, pid2
-	if pid1.Node >= pid2.Node {
-		lo, hi = pid2, pid1
-	}
-	switch f.Function {
-	case atomRandomExitName:
-		r.Log().Info("global: Name conflict terminating %v", etf.Tuple{name, hi})
-		r.kill(hi)
-		return lo, true
-	case "random_notify_name":
-		r.Send(hi, etf.Tuple{atomNameConflict, name})
-		return lo, true
-	case "notify_all_name":
-		r.Send(pid1, etf.Tuple{atomNameConflict, name, pid2})
-		r.Send(pid2, etf.Tuple{atomNameConflict, name, pid1})
-		return atomNone, true
-	}
-	return nil, false
-}
-
-// kill is exit(Pid, kill).
-func (r *resolver) kill(pid gen.PID) {
-	if pid.Node == r.Node().Name() {
-		r.Node().Kill(pid)
-		return
-	}
-	r.SendExit(pid, &dist.ExitReason{Term: atomKill})
 }

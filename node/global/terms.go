@@ -32,8 +32,6 @@ const (
 	atomUser           = etf.Atom("user")
 	atomCall           = etf.Atom("call")
 	atomResolveIt      = etf.Atom("resolve_it")
-	atomKill           = etf.Atom("kill")
-	atomNameConflict   = etf.Atom("global_name_conflict")
 	atomRandomExitName = etf.Atom("random_exit_name")
 )
 

@@ -12,9 +12,10 @@ var (
 )
 
 // reserved reports whether the node implements mfa itself: everything in module erpc (whose
-// functions are the protocol of erpc and rpc), erlang:apply/2,3 and erlang:node/0.
+// functions are the protocol of erpc and rpc), erlang:apply/2,3, erlang:node/0 and
+// global:resolve_it/4.
 func reserved(mfa MFA) bool {
-	return mfa.Module == "erpc" || mfa == mfaApply2 || mfa == mfaApply3 || mfa == mfaNode
+	return mfa.Module == "erpc" || mfa == mfaApply2 || mfa == mfaApply3 || mfa == mfaNode || mfa == mfaResolveIt
 }
 
 // erpcExecuteCall is erpc:execute_call(Ref, M, F, A), which erpc:call and rpc:call of OTP 23

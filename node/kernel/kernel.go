@@ -67,6 +67,7 @@ func New(opts Options) *Kernel {
 		mfaExecuteCall: k.erpcExecuteCall,
 		mfaExecuteCast: k.erpcExecuteCast,
 		mfaNode:        func(call *Call, _ etf.List) (etf.Term, error) { return call.Node().Name(), nil },
+		mfaResolveIt:   k.globalResolveIt,
 	}
 	return k
 }

@@ -392,3 +392,47 @@ func TestRex(t *testing.T) {
 	})
 	nothing(t, out, 100*time.Millisecond)
 }
+
+// A BEAM node settling a global name two nodes registered calls global:resolve_it/4, through
+// rpc, on the node of the pid it holds: here, for a name a Go process holds. global's own
+// methods run as on BEAM (the pid of the node whose name sorts first wins); others fail as a
+// function missing on the node does, inside resolve_it's catch.
+func TestGlobalResolveIt(t *testing.T) {
+	n, _ := startTestNode(t, Options{})
+	rpid, out := startRunner(t, n)
+	resolveIt := func(method, pid1, pid2 etf.Term) any {
+		var v any
+		var err error
+		in(t, n, rpid, func(p gen.Process) {
+			v, err = p.CallWithTimeout(RexName, etf.Tuple{etf.Atom("call"), etf.Atom("global"), etf.Atom("resolve_it"),
+				etf.List{method, etf.Atom("x"), pid1, pid2}, etf.Atom("user")}, 5)
+		})
+		require.NoError(t, err)
+		return v
+	}
+	global := func(f etf.Atom) etf.ExportFun { return etf.ExportFun{Module: "global", Function: f, Arity: 3} }
+	first := gen.PID{Node: "beam@example.com", ID: 5, Creation: 1} // 'beam@' < 'kernelN@'
+	last := gen.PID{Node: "zeta@example.com", ID: 5, Creation: 1}
+
+	victim, err := n.Spawn(func() gen.ProcessBehavior { return &runner{out: make(chan any, 1)} }, gen.ProcessOptions{})
+	require.NoError(t, err)
+	require.Equal(t, first, resolveIt(global("random_exit_name"), first, victim))
+	require.Eventually(t, func() bool {
+		_, err := n.ProcessInfo(victim)
+		return err != nil
+	}, 5*time.Second, 10*time.Millisecond, "the loser was not killed")
+
+	require.Equal(t, rpid, resolveIt(global("random_notify_name"), last, rpid))
+	nothing(t, out, 50*time.Millisecond) // the loser, on zeta, was told; the winner not
+	require.Equal(t, first, resolveIt(global("random_notify_name"), rpid, first))
+	require.Equal(t, etf.Tuple{etf.Atom("global_name_conflict"), etf.Atom("x")}, next(t, out))
+
+	require.Equal(t, etf.Atom("none"), resolveIt(global("notify_all_name"), first, rpid))
+	require.Equal(t, etf.Tuple{etf.Atom("global_name_conflict"), etf.Atom("x"), first}, next(t, out))
+
+	requireTerm(t, etf.Tuple{etf.Atom("EXIT"), etf.Tuple{etf.Atom("undef"), etf.List{
+		etf.Tuple{etf.Atom("mine"), etf.Atom("resolve"), etf.List{etf.Atom("x"), first, rpid}, etf.List{}}}}},
+		resolveIt(etf.ExportFun{Module: "mine", Function: "resolve", Arity: 3}, first, rpid))
+	requireTerm(t, etf.Tuple{etf.Atom("EXIT"), etf.Tuple{etf.Atom("badarg"), etf.List{}}},
+		resolveIt(global("random_exit_name"), int64(1), rpid))
+}

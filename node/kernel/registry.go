@@ -102,7 +102,7 @@ var (
 	// ErrRegistered is returned for an MFA that already has an implementation.
 	ErrRegistered = errors.New("kernel: function already registered")
 	// ErrReserved is returned for an MFA the node implements itself (the erpc module,
-	// erlang:apply/2,3, erlang:node/0).
+	// erlang:apply/2,3, erlang:node/0, global:resolve_it/4).
 	ErrReserved = errors.New("kernel: function reserved by the node")
 	// ErrBadMFA is returned for an MFA that cannot name an Erlang function.
 	ErrBadMFA = errors.New("kernel: invalid MFA")
