@@ -121,6 +121,16 @@ func (s *server) recheck(m connectRecheck) {
 
 func (s *server) connectionUp(n gen.Atom, job *connectJob) {
 	delete(s.connecting, n)
+	if !s.visible(n) {
+		// A hidden node (dialled for the pid of a name) takes no part in global, as BEAM's
+		// global syncs with the nodes of nodes() alone: its pids are monitored, no more.
+		pids := s.deferredMonitors[n]
+		delete(s.deferredMonitors, n)
+		for _, pid := range pids {
+			s.monitorNow(pid)
+		}
+		return
+	}
 	s.nodeUp(n)
 	if job != nil && job.syncOther {
 		s.castServer(n, etf.Tuple{etf.Atom("in_sync"), s.Node().Name(), true})

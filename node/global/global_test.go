@@ -22,6 +22,17 @@ import (
 
 type idle struct{ act.Actor }
 
+// recorder passes on every message it gets.
+type recorder struct {
+	act.Actor
+	out chan any
+}
+
+func (r *recorder) HandleMessage(from gen.PID, m any) error {
+	r.out <- m
+	return nil
+}
+
 func spawnIdle(t *testing.T, n gen.Node) gen.PID {
 	pid, err := n.Spawn(func() gen.ProcessBehavior { return &idle{} }, gen.ProcessOptions{})
 	require.NoError(t, err)
@@ -348,4 +359,37 @@ func TestGoNodesPreventOverlappingPartitions(t *testing.T) {
 		return true
 	})
 	t.Logf("partitions: %v %v %v", n1.Network().Nodes(), n2.Network().Nodes(), n3.Network().Nodes())
+}
+
+// A name registered for a pid of a hidden node has global dial that node to monitor the pid;
+// the hidden node takes no part in global for that: it is not known, and Sync does not wait
+// for it.
+func TestHiddenNodeDialledForAPidIsNoParticipant(t *testing.T) {
+	c := &goCluster{t: t, port: nodetest.Port(t)}
+	v, gv := c.start("vis")
+	h, err := node.Start("hid@127.0.0.1", node.Options{Cookie: "global-test", EPMDPort: c.port})
+	require.NoError(t, err)
+	t.Cleanup(h.Stop)
+	// What the hidden node's global_name_server would be told.
+	told := make(chan any, 16)
+	_, err = h.SpawnRegister(global.ServerName, func() gen.ProcessBehavior { return &recorder{out: told} }, gen.ProcessOptions{})
+	require.NoError(t, err)
+	pid := spawnIdle(t, h)
+	ok, err := gv.RegisterName(ctx(t), etf.Atom("on_hidden"), pid)
+	require.NoError(t, err)
+	require.True(t, ok)
+	eventually(t, "the connection to the hidden node", func() bool {
+		_, err := v.Network().Node(h.Name())
+		return err == nil
+	})
+	require.NoError(t, gv.Sync(ctx(t)), "Sync waited for the hidden node")
+	require.NotContains(t, gv.Known(), h.Name())
+	require.Never(t, func() bool { return len(told) > 0 }, 300*time.Millisecond, 10*time.Millisecond,
+		"the hidden node was asked to sync")
+	// The pid is monitored: its name goes with it.
+	h.Kill(pid)
+	eventually(t, "the name of the killed process to go", func() bool {
+		_, ok := gv.WhereisName(etf.Atom("on_hidden"))
+		return !ok
+	})
 }
