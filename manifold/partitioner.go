@@ -46,12 +46,12 @@ type ledger struct {
 // reports what it lost if it has ended too (workerEnded: the caller knows it has). It is
 // called by the partitioner that replaces the worker, by the partitioner when it ends, and by
 // the successor of a partitioner that was killed, whose Terminate may come late.
-func (l *ledger) retire(workerEnded bool) (lost uint64, ended bool) {
+func (l *ledger) retire(workerEnded bool) (lost uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.retired = true
 	l.ended = l.ended || workerEnded
-	return l.count(), l.ended
+	return l.count()
 }
 
 // end is retire's other half, called by the worker as it ends: it reports what the worker
@@ -89,7 +89,7 @@ func (p *partitioner) Init(args ...any) error {
 	// are stopped here before a new worker delivers anything, so that no receiver gets an
 	// old cast after a new one.
 	for _, l := range p.m.swapLedgers(p.Name(), p.ledgers) {
-		if lost, _ := l.retire(false); lost > 0 {
+		if lost := l.retire(false); lost > 0 {
 			p.m.undelivered.Add(lost)
 			p.Log().Warning("manifold: a worker of the previous %s ended with %d deliveries, lost", p.Name(), lost)
 		}
@@ -153,7 +153,7 @@ func (p *partitioner) workerExited(exit gen.MessageExitPID) error {
 		return nil
 	}
 	// The worker has ended: what it had not dealt with is lost.
-	lost, _ := p.ledgers[i].retire(true)
+	lost := p.ledgers[i].retire(true)
 	switch {
 	case lost > 0:
 		p.m.undelivered.Add(lost)
@@ -421,7 +421,7 @@ func (p *partitioner) Terminate(reason error) {
 		if l == nil {
 			continue
 		}
-		if lost, _ := l.retire(false); lost > 0 {
+		if lost := l.retire(false); lost > 0 {
 			p.m.undelivered.Add(lost)
 			p.Log().Warning("manifold: worker %s ended with %d deliveries, lost", p.workers[i], lost)
 		}
