@@ -46,16 +46,23 @@ func frozenNode(t *testing.T, port uint16, name string, accepted *atomic.Int32) 
 	return gen.Atom(name + "@127.0.0.1")
 }
 
-// A cast naming pids of a node that cannot be reached does not hold up the partitioner: the
-// dial runs in the background, and the casts behind it reach this node's receivers at once.
-// What waited for the dial is dropped when it fails, and counted.
-func TestUnreachableNodeDoesNotHoldUpTheFanOut(t *testing.T) {
-	port := nodetest.Port(t)
+// nodeGivingUpIn4s starts a node running Manifold, on the EPMD at port, whose handshakes
+// give up after 4 s.
+func nodeGivingUpIn4s(t *testing.T, port uint16) (gen.Node, *manifold.Manifold) {
 	n, err := node.Start("mx_"+itoa(seq.Add(1))+"@127.0.0.1", node.Options{Cookie: "c", EPMDPort: port, HandshakeTimeout: 4 * time.Second})
 	require.NoError(t, err)
 	t.Cleanup(n.Stop)
 	m, err := manifold.Start(n, manifold.Config{})
 	require.NoError(t, err)
+	return n, m
+}
+
+// A cast naming pids of a node that cannot be reached does not hold up the partitioner: the
+// dial runs in the background, and the casts behind it reach this node's receivers at once.
+// What waited for the dial is dropped when it fails, and counted.
+func TestUnreachableNodeDoesNotHoldUpTheFanOut(t *testing.T) {
+	port := nodetest.Port(t)
+	n, m := nodeGivingUpIn4s(t, port)
 	frozen := frozenNode(t, port, "frozen", nil)
 	out := make(chan etf.Tuple, 100)
 	local := receivers(t, n, 1, out)[0]
@@ -113,11 +120,7 @@ func TestCastsAfterALostLinkArriveInOrder(t *testing.T) {
 // together are bounded, those beyond dropped and counted.
 func TestDialsToManyNodesAreBounded(t *testing.T) {
 	port := nodetest.Port(t)
-	n, err := node.Start("mx_"+itoa(seq.Add(1))+"@127.0.0.1", node.Options{Cookie: "c", EPMDPort: port, HandshakeTimeout: 4 * time.Second})
-	require.NoError(t, err)
-	t.Cleanup(n.Stop)
-	m, err := manifold.Start(n, manifold.Config{})
-	require.NoError(t, err)
+	n, m := nodeGivingUpIn4s(t, port)
 	defer manifold.SetQueuedBytesLimit(1 << 20)()
 
 	var accepted atomic.Int32

@@ -351,18 +351,32 @@ func (r *countingReceiver) HandleMessage(from gen.PID, msg any) error {
 	return nil
 }
 
+// countingReceivers starts count receivers on n that count what they get in got.
+func countingReceivers(t *testing.T, n gen.Node, count int, got *atomic.Uint64) []gen.PID {
+	pids := make([]gen.PID, count)
+	for i := range pids {
+		pid, err := n.Spawn(func() gen.ProcessBehavior { return &countingReceiver{count: got} }, gen.ProcessOptions{})
+		require.NoError(t, err)
+		pids[i] = pid
+	}
+	return pids
+}
+
+// drain drains m, for at most 20 s.
+func drain(t *testing.T, m *manifold.Manifold) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	require.NoError(t, m.Drain(ctx))
+}
+
 // A worker killed while it holds batches takes them with it, as Manifold's does, but what it
 // took is counted as undelivered: every delivery asked for is either made or counted.
 func TestKilledWorkersDeliveriesAreCounted(t *testing.T) {
 	nodes, ms := cluster(t, 1, manifold.Config{Workers: 1, Partitioners: 1})
 	n := nodes[0]
 	var got atomic.Uint64
-	pids := make([]gen.PID, 2000)
-	for i := range pids {
-		pid, err := n.Spawn(func() gen.ProcessBehavior { return &countingReceiver{count: &got} }, gen.ProcessOptions{})
-		require.NoError(t, err)
-		pids[i] = pid
-	}
+	pids := countingReceivers(t, n, 2000, &got)
 	part := gen.ProcessID{Name: manifold.PartitionerName(0), Node: n.Name()}
 	worker := func() gen.PID {
 		children, err := n.Call(part, etf.Atom("which_children"))
@@ -390,9 +404,7 @@ func TestKilledWorkersDeliveriesAreCounted(t *testing.T) {
 		})
 		require.NoError(t, <-sent)
 		require.Eventually(t, func() bool { return worker() != victim }, 5*time.Second, 10*time.Millisecond)
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		require.NoError(t, ms[0].Drain(ctx))
-		cancel()
+		drain(t, ms[0])
 
 		st = ms[0].Stats()
 		// The receivers take their messages in their own time.
@@ -467,9 +479,7 @@ func TestKilledPartitionerKeepsOrderAndCountsWhatItTook(t *testing.T) {
 		pid, err := n.ProcessPID(name)
 		return err == nil && pid != old
 	}, 5*time.Second, 10*time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	require.NoError(t, ms[0].Drain(ctx))
+	drain(t, ms[0])
 
 	st := ms[0].Stats()
 	require.Eventually(t, func() bool { return total.Load() == st.Deliveries }, 10*time.Second, time.Millisecond,
@@ -518,12 +528,7 @@ func TestKilledSendersRequestsAreCounted(t *testing.T) {
 	nodes, ms := cluster(t, 1, manifold.Config{Workers: 1, Partitioners: 1, Senders: 1})
 	n := nodes[0]
 	var got atomic.Uint64
-	pids := make([]gen.PID, 2000)
-	for i := range pids {
-		pid, err := n.Spawn(func() gen.ProcessBehavior { return &countingReceiver{count: &got} }, gen.ProcessOptions{})
-		require.NoError(t, err)
-		pids[i] = pid
-	}
+	pids := countingReceivers(t, n, 2000, &got)
 	sender, err := n.ProcessPID(manifold.SenderName(0))
 	require.NoError(t, err)
 	const requests = 300
@@ -543,9 +548,7 @@ func TestKilledSendersRequestsAreCounted(t *testing.T) {
 		pid, err := n.ProcessPID(manifold.SenderName(0))
 		return err == nil && pid != sender
 	}, 5*time.Second, 10*time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	require.NoError(t, ms[0].Drain(ctx))
+	drain(t, ms[0])
 	st := ms[0].Stats()
 	require.NotZero(t, st.Dropped, "the sender had done all its requests when killed")
 	require.Equal(t, (requests-st.Dropped)*uint64(len(pids)), st.Deliveries+st.Undelivered, "%+v", st)
