@@ -171,7 +171,7 @@ func (p *partitioner) workerExited(exit gen.MessageExitPID) error {
 func (p *partitioner) route(c cast) {
 	local := p.Node().Name()
 	if c.pids.list != nil {
-		if n, all := countOn(c.pids.list, local); all {
+		if n, others := countLocal(c.pids, local); !others {
 			// The common cast from BEAM: every pid is here. The workers read the list as
 			// it was decoded; copying 32 bytes per pid into slices of their own was as
 			// much memory as the decoding made, and the garbage collector's work with it.
@@ -189,20 +189,6 @@ func (p *partitioner) route(c cast) {
 		name := p.Name()
 		relay(p, p.m, func(gen.Atom) gen.Atom { return name }, remote, c.msg, c.opts)
 	}
-}
-
-// countOn counts the pids of a checked pid list, and reports whether all are processes of
-// node; it stops at the first that is not.
-func countOn(list etf.List, node gen.Atom) (n int, all bool) {
-	for _, e := range list {
-		if pid, ok := listPID(e); ok {
-			if pid.Node != node {
-				return n, false
-			}
-			n++
-		}
-	}
-	return n, true
 }
 
 // toLocal delivers the cast to pids, n pids of this node. A packed message
