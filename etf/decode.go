@@ -628,11 +628,58 @@ func (s *decodeState) oldFloat(at int) (Term, error) {
 	for end < len(text) && text[end] != 0 {
 		end++
 	}
-	f, err := strconv.ParseFloat(string(text[:end]), 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+	number, ok := floatText(text[:end])
+	if !ok {
+		return nil, s.invalid(at, tagFloat, "text "+strconv.Quote(string(text[:end]))+" is not a float as the BEAM writes one")
+	}
+	f, err := strconv.ParseFloat(number, 64)
+	if err != nil || math.IsInf(f, 0) {
 		return nil, s.invalid(at, tagFloat, "text "+strconv.Quote(string(text[:end]))+" is not a finite float")
 	}
 	return f, nil
+}
+
+// floatText checks the text of a FLOAT_EXT against the syntax the BEAM accepts there, an
+// optional sign, digits, a point (or a comma), digits and an optional exponent, and returns it
+// with a comma made a point. strconv.ParseFloat alone would take more, such as "0x1p1", "1_0.0"
+// and ".5", which the BEAM refuses: a term both read must be the same term.
+func floatText(b []byte) (string, bool) {
+	i := 0
+	digits := func() bool {
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i > start
+	}
+	if i < len(b) && (b[i] == '+' || b[i] == '-') {
+		i++
+	}
+	if !digits() || i == len(b) || b[i] != '.' && b[i] != ',' {
+		return "", false
+	}
+	point := i
+	i++
+	if !digits() {
+		return "", false
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return "", false
+		}
+	}
+	if i != len(b) {
+		return "", false
+	}
+	text := string(b)
+	if b[point] == ',' {
+		text = text[:point] + "." + text[point+1:]
+	}
+	return text, true
 }
 
 // bigInt reads the sign and n little-endian digits of SMALL_BIG_EXT or LARGE_BIG_EXT. Any

@@ -826,3 +826,30 @@ func TestValidAtom(t *testing.T) {
 	require.False(t, ValidAtom([]byte(strings.Repeat("ø", 256))))
 	require.False(t, ValidAtom([]byte{0xff}))
 }
+
+// TestDecodeOldFloatTakesWhatTheBEAMTakes reads FLOAT_EXT texts as binary_to_term of OTP 25
+// reads them (the results below came from erl): the syntax is [+-]digits[.,]digits, then an
+// optional exponent, up to the first NUL; the text must be finite, and may underflow to 0.
+func TestDecodeOldFloatTakesWhatTheBEAMTakes(t *testing.T) {
+	floatExt := func(text string) []byte {
+		b := append([]byte{131, 99}, text...)
+		return append(b, make([]byte, 33-len(b))...)
+	}
+	taken := map[string]float64{
+		"1.5": 1.5, "+1.5": 1.5, "1,5": 1.5, "-0.0": math.Copysign(0, -1), "1.0e+05": 1e5,
+		"00001.5": 1.5, "1.5E3": 1500, "-1.5e-3": -0.0015, "1,5e3": 1500, "2.4e-324": 0,
+		"2.5e-324": 5e-324, "0.0e999": 0, "1.7976931348623157e308": math.MaxFloat64,
+		"1.5\x00zz": 1.5,
+	}
+	for text, want := range taken {
+		got, err := Decode(floatExt(text))
+		require.NoError(t, err, "%q", text)
+		require.Equal(t, math.Float64bits(want), math.Float64bits(got.(float64)), "%q gave %v", text, got)
+	}
+	for _, text := range []string{" 1.5", "0x1p1", "1_0.0", "1.5e", "1.5xyz", "inf", "nan", "1e400",
+		"1.5 ", "1e-400", ".5", "5.", "1e5", "1e308", "1.5e+", "1.5e-", "-", "1..5", "1.5.5",
+		"1.5e3,", "1.7976931348623159e308", ""} {
+		got, err := Decode(floatExt(text))
+		require.ErrorIs(t, err, ErrInvalid, "%q gave %v", text, got)
+	}
+}
