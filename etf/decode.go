@@ -1532,7 +1532,8 @@ func (c *dupChecker) hashTerms(h uint64, v []Term) uint64 {
 	return h
 }
 
-// hash hashes a decoded term so that equal terms (see equal) hash alike.
+// hash hashes a decoded term so that equal terms (see equal) hash alike. It also knows the Go
+// forms that plainForm turns into decoded ones, the commonest keys of maps built in Go.
 func (c *dupChecker) hash(t Term) uint64 {
 	c.init()
 	c.work++
@@ -1540,6 +1541,9 @@ func (c *dupChecker) hash(t Term) uint64 {
 	case []byte:
 		c.work += len(v) >> 6
 		return combine(hashBinary, maphash.Bytes(c.seed, v))
+	case string:
+		c.work += len(v) >> 6
+		return combine(hashBinary, maphash.String(c.seed, v)) // as the []byte of the same bytes
 	case Atom:
 		return c.str(hashAtom, string(v))
 	case bool:
@@ -1547,18 +1551,38 @@ func (c *dupChecker) hash(t Term) uint64 {
 			return c.str(hashAtom, "true")
 		}
 		return c.str(hashAtom, "false")
+	case nil:
+		return c.str(hashAtom, "nil")
 	case int64:
 		return c.num(hashInt, uint64(v))
+	case int:
+		return c.num(hashInt, uint64(v))
+	case int32:
+		return c.num(hashInt, uint64(v))
+	case uint32:
+		return c.num(hashInt, uint64(v))
+	case uint64:
+		if v > math.MaxInt64 {
+			c.foreign = true
+			return 0
+		}
+		return c.num(hashInt, v)
 	case float64:
 		return c.num(hashFloat, math.Float64bits(v))
 	case *big.Int:
-		if v == nil || v.IsInt64() {
+		if v == nil {
 			c.foreign = true
 			return 0
+		}
+		if v.IsInt64() {
+			return c.num(hashInt, uint64(v.Int64()))
 		}
 		c.work += v.BitLen() >> 9
 		return combine(hashBig+uint64(v.Sign()+1), maphash.Bytes(c.seed, v.Bytes()))
 	case BitString:
+		if v.Bits == 8 {
+			return combine(hashBinary, maphash.Bytes(c.seed, v.Bytes)) // a binary
+		}
 		// Decoded, the unused bits are clear and there is a partial byte.
 		if v.Bits < 1 || v.Bits > 7 || len(v.Bytes) == 0 || v.Bytes[len(v.Bytes)-1]&(0xff>>v.Bits) != 0 {
 			c.foreign = true
@@ -1648,9 +1672,11 @@ func (c *dupChecker) hashMap(m Map) uint64 {
 	return h
 }
 
-// equal tells whether two decoded terms are the same term (=:=).
+// equal tells whether two decoded terms are the same term (=:=). Of Go forms it knows those
+// plainForm turns into decoded ones; other Go forms are equal to nothing.
 func (c *dupChecker) equal(a, b Term) bool {
 	c.work++
+	a, b = plainForm(a), plainForm(b)
 	switch x := a.(type) {
 	case []byte:
 		y, ok := b.([]byte)
@@ -1658,9 +1684,6 @@ func (c *dupChecker) equal(a, b Term) bool {
 		return ok && string(x) == string(y)
 	case Atom:
 		y, ok := b.(Atom)
-		return ok && x == y
-	case bool:
-		y, ok := b.(bool)
 		return ok && x == y
 	case int64:
 		y, ok := b.(int64)
@@ -1726,6 +1749,43 @@ func (c *dupChecker) equal(a, b Term) bool {
 		return true
 	}
 	return false
+}
+
+// plainForm returns a term in the form Decode gives it, for the Go forms that hash knows: a
+// string is the binary of its bytes (not copied: they are only read), Go integers and a
+// *big.Int that fits are an int64, nil, true and false are atoms, and a BitString of whole
+// bytes is a binary. Other terms are returned as they are.
+func plainForm(t Term) Term {
+	switch v := t.(type) {
+	case nil:
+		return Atom("nil")
+	case bool:
+		if v {
+			return Atom("true")
+		}
+		return Atom("false")
+	case string:
+		return unsafe.Slice(unsafe.StringData(v), len(v))
+	case int:
+		return int64(v)
+	case int32:
+		return int64(v)
+	case uint32:
+		return int64(v)
+	case uint64:
+		if v <= math.MaxInt64 {
+			return int64(v)
+		}
+	case *big.Int:
+		if v != nil && v.IsInt64() {
+			return v.Int64()
+		}
+	case BitString:
+		if v.Bits == 8 {
+			return v.Bytes
+		}
+	}
+	return t
 }
 
 // listEqual compares two proper lists, each a List or a ByteList.

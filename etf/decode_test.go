@@ -615,9 +615,7 @@ func TestDecodeLargeMapDuplicates(t *testing.T) {
 
 	m[999].Key = List{int64(500), List{int64('k')}}
 	m[500].Key = List{int64(500), ByteList("k")}
-	b, err = Encode(m)
-	require.NoError(t, err)
-	_, err = Decode(b)
+	_, err = Decode(mapBytesAsGiven(t, m))
 	require.ErrorIs(t, err, ErrInvalid)
 	require.ErrorContains(t, err, "pairs 500 and 999 have the same key")
 
@@ -628,9 +626,7 @@ func TestDecodeLargeMapDuplicates(t *testing.T) {
 		big1[i] = MapPair{Key: int64(i), Value: int64(i)}
 		big2[19-i] = MapPair{Key: int64(i), Value: int64(i)}
 	}
-	b, err = Encode(Map{{big1, 1}, {big2, 2}})
-	require.NoError(t, err)
-	_, err = Decode(b)
+	_, err = Decode(mapBytesAsGiven(t, Map{{big1, 1}, {big2, 2}}))
 	require.ErrorIs(t, err, ErrInvalid)
 	big2[0].Value = int64(-1)
 	b, err = Encode(Map{{big1, 1}, {big2, 2}})
@@ -852,4 +848,20 @@ func TestDecodeOldFloatTakesWhatTheBEAMTakes(t *testing.T) {
 		got, err := Decode(floatExt(text))
 		require.ErrorIs(t, err, ErrInvalid, "%q gave %v", text, got)
 	}
+}
+
+// mapBytesAsGiven writes m with its pairs as they are, as term_to_binary would if a map could
+// hold a key twice. Encode refuses such a Map; the tests of the decoder need its bytes.
+func mapBytesAsGiven(t *testing.T, m Map) []byte {
+	t.Helper()
+	b := binary.BigEndian.AppendUint32([]byte{versionByte, tagMap}, uint32(len(m)))
+	var e Encoder
+	for _, p := range m {
+		var err error
+		b, err = e.AppendTerm(b, p.Key)
+		require.NoError(t, err)
+		b, err = e.AppendTerm(b, p.Value)
+		require.NoError(t, err)
+	}
+	return b
 }

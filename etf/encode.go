@@ -9,7 +9,9 @@ import (
 	"math/bits"
 	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"ergo.services/ergo/gen"
 )
@@ -43,7 +45,10 @@ type ProcessID = gen.ProcessID
 //	ImproperList                              [Elems... | Tail] (LIST_EXT); just Tail if Elems is
 //	                                          empty
 //	Tuple                                     tuple (SMALL_TUPLE_EXT, LARGE_TUPLE_EXT beyond 255)
-//	Map                                       map (MAP_EXT), pairs in the order given
+//	Map                                       map (MAP_EXT), pairs in the order given; two
+//	                                          keys that are the same term (as Equal says) are
+//	                                          an *UnsupportedValueError, since binary_to_term
+//	                                          refuses such a map
 //	map[K]V                                   map (MAP_EXT); keys and values each by this table,
 //	                                          so map[string]V has binary keys and map[Atom]V atom
 //	                                          keys. Pairs are sorted by key (strings bytewise,
@@ -943,7 +948,168 @@ func (s *encodeState) mapTerm(m Map) error {
 		}
 	}
 	s.leave()
+	if len(m) > 1 && !ascending(m) {
+		return s.distinctPairs(m)
+	}
 	return nil
+}
+
+// distinctPairs returns an *UnsupportedValueError when two keys of m are the same term. A Map
+// is a slice and can hold a key twice; a map term cannot, and binary_to_term refuses one that
+// does. Sent over a distribution connection, such a map would make the receiving node close the
+// connection, and every message on it would be lost with it.
+//
+// A Map whose keys are binaries, atoms or integers in increasing order, as the BEAM sends maps
+// of up to 32 keys, was settled by ascending in one pass. Other small Maps of flat keys compare
+// the keys' quickKeys pair by pair, and the keys themselves only where those agree. The rest go
+// by a seeded hash, as Decode's check does, so that a map of n keys costs O(n) whatever its
+// keys; keys in Go forms the hash does not know are read back as Decode gives them first.
+func (s *encodeState) distinctPairs(m Map) error {
+	i, j := -1, -1
+	if len(m) <= pairwiseKeys {
+		var quick [pairwiseKeys]uint64
+		flat := true
+		for k := range m {
+			if quick[k], flat = quickKey(m[k].Key); !flat {
+				break
+			}
+		}
+		if flat {
+			i, j = pairwiseDuplicate(m, quick[:len(m)])
+			return duplicatePairError(m, i, j)
+		}
+	}
+	c := dupCheckers.Get().(*dupChecker)
+	defer dupCheckers.Put(c)
+	c.foreign, c.maxDepth, c.depth, c.work = false, s.maxDepth, 0, 0
+	clear(c.termMemo)
+	clear(c.pairMemo)
+	i, j = c.find(m)
+	if i < 0 && c.foreign {
+		keys := make(Map, len(m))
+		for k := range m {
+			keys[k].Key = normalize(m[k].Key) // the keys were written, so each has an Erlang form
+		}
+		var plain dupChecker
+		i, j = plain.find(keys)
+	}
+	return duplicatePairError(m, i, j)
+}
+
+// pairwiseKeys is the largest Map whose flat keys distinctPairs compares pair by pair.
+const pairwiseKeys = 32
+
+// dupCheckers keeps the hash tables of distinctPairs for the next large Map.
+var dupCheckers = sync.Pool{New: func() any { return new(dupChecker) }}
+
+// pairwiseDuplicate returns the indexes of two pairs of m with the same key, or -1, -1;
+// quick holds the keys' quickKeys.
+func pairwiseDuplicate(m Map, quick []uint64) (int, int) {
+	var c dupChecker
+	for i := 1; i < len(quick); i++ {
+		for j := 0; j < i; j++ {
+			if quick[i] == quick[j] && c.equal(m[j].Key, m[i].Key) {
+				return j, i
+			}
+		}
+	}
+	return -1, -1
+}
+
+// duplicatePairError is distinctPairs' error for pairs i and j of m, nil when i is -1.
+func duplicatePairError(m Map, i, j int) error {
+	if i < 0 {
+		return nil
+	}
+	return &UnsupportedValueError{
+		Value:  m[j].Key,
+		Reason: fmt.Sprintf("duplicate map key: the keys of pairs %d and %d of a Map, %#v and %#v, are the same Erlang term", i, j, m[i].Key, m[j].Key),
+	}
+}
+
+// quickKey summarizes a key that holds no other terms in a word that is the same for keys that
+// are the same term, in whatever Go form, and for the commonest kinds of key (binaries, atoms,
+// integers) mostly differs between keys that differ. It reports false for other keys.
+func quickKey(k Term) (uint64, bool) {
+	const (
+		binaryKey uint64 = iota + 0x51ed27a4c3b9f6d1
+		atomKey
+		intKey
+		floatKey
+		pidKey
+		listKey
+		tupleKey
+		mapKey
+		otherKey
+	)
+	switch v := k.(type) {
+	case []byte:
+		return binaryKey ^ bytesSummary(v), true
+	case string:
+		return binaryKey ^ bytesSummary(unsafe.Slice(unsafe.StringData(v), len(v))), true
+	case Atom:
+		return atomKey ^ bytesSummary(unsafe.Slice(unsafe.StringData(string(v)), len(v))), true
+	case bool:
+		if v {
+			return atomKey ^ bytesSummary([]byte("true")), true
+		}
+		return atomKey ^ bytesSummary([]byte("false")), true
+	case nil:
+		return atomKey ^ bytesSummary([]byte("nil")), true
+	case int64:
+		return intKey ^ uint64(v)*0x9e3779b97f4a7c15, true
+	case int:
+		return intKey ^ uint64(v)*0x9e3779b97f4a7c15, true
+	case int32:
+		return intKey ^ uint64(v)*0x9e3779b97f4a7c15, true
+	case uint32:
+		return intKey ^ uint64(v)*0x9e3779b97f4a7c15, true
+	case *big.Int:
+		if v != nil && v.IsInt64() {
+			return intKey ^ uint64(v.Int64())*0x9e3779b97f4a7c15, true
+		}
+	case float64:
+		return floatKey ^ math.Float64bits(v), true
+	case PID:
+		return pidKey ^ v.ID*0x9e3779b97f4a7c15 ^ uint64(v.Creation), true
+	case BitString:
+		if v.Bits == 8 {
+			return binaryKey ^ bytesSummary(v.Bytes), true
+		}
+		return otherKey, true
+	case Port, Ref, ExportFun:
+		return otherKey, true
+	case ByteList:
+		return listKey ^ uint64(len(v)), true // as an empty List; other Lists are not flat
+	case List:
+		if len(v) == 0 {
+			return listKey, true
+		}
+	case Tuple:
+		if len(v) == 0 {
+			return tupleKey, true
+		}
+	case Map:
+		if len(v) == 0 {
+			return mapKey, true
+		}
+	}
+	return 0, false
+}
+
+// bytesSummary is quickKey's word for the bytes b: its length and its first and last eight bytes.
+func bytesSummary(b []byte) uint64 {
+	n := len(b)
+	if n >= 8 {
+		first := binary.LittleEndian.Uint64(b)
+		last := binary.LittleEndian.Uint64(b[n-8:])
+		return first ^ bits.RotateLeft64(last, 29) ^ uint64(n)*0xff51afd7ed558ccd
+	}
+	var x uint64
+	for i := range n {
+		x |= uint64(b[i]) << (8 * i)
+	}
+	return x ^ uint64(n)*0xff51afd7ed558ccd
 }
 
 // sortedMap writes a Go map keyed by strings or atoms, each key by key, in sorted order: Go

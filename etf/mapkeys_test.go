@@ -2,6 +2,8 @@ package etf
 
 import (
 	"errors"
+	"math"
+	"math/big"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -124,4 +126,72 @@ func TestPairsMatchComparesWhatHashesFind(t *testing.T) {
 	require.False(t, pairsMatch(a, otherKey, []uint64{1, 2}, distinct, c.equal))
 	require.False(t, pairsMatch(a, otherValue, []uint64{1, 2}, distinct, c.equal))
 	require.False(t, pairsMatch(a, b, []uint64{1, 3}, distinct, c.equal), "a hash b has not")
+}
+
+// TestEncodeRefusesAMapWithAKeyTwice: a Map is a slice of pairs, so it can hold one key twice,
+// which no map term can; binary_to_term refuses such a map (badarg on OTP 25, 27 and 29), and a
+// node that reads one on a distribution connection closes the connection. Keys are the same
+// term whatever Go form they take.
+func TestEncodeRefusesAMapWithAKeyTwice(t *testing.T) {
+	ref := refOfWords(t, 1, 2, 3)
+	same := [][2]Term{
+		{Atom("a"), Atom("a")},
+		{"id", []byte("id")},
+		{BitString{Bytes: []byte("id"), Bits: 8}, "id"},
+		{1, int64(1)},
+		{uint64(7), int32(7)},
+		{big.NewInt(5), int64(5)},
+		{true, Atom("true")},
+		{nil, Atom("nil")},
+		{Tuple{"a", 1}, Tuple{[]byte("a"), int64(1)}},
+		{List{int64(104), int64(105)}, ByteList("hi")},
+		{[]Term{int64(1)}, List{int64(1)}},
+		{ImproperList{Elems: List{int64(1)}, Tail: List{int64(2)}}, List{int64(1), int64(2)}},
+		{ProcessID{Name: "srv", Node: "n@h"}, Tuple{Atom("srv"), Atom("n@h")}},
+		{Alias(ref), ref},
+		{float32(1.5), 1.5},
+		{int8(-3), int64(-3)},
+		{Map{{"a", 1}, {"b", 2}}, Map{{[]byte("b"), int64(2)}, {[]byte("a"), int64(1)}}},
+	}
+	for _, keys := range same {
+		m := Map{{Key: keys[0], Value: int64(1)}, {Key: keys[1], Value: int64(2)}}
+		// Pairwise among a few keys, and hashed among many (in no order, so that the keys
+		// cannot be settled by being sorted).
+		for _, extra := range []int{0, 40} {
+			for i := range extra {
+				m = append(m, MapPair{Key: int64(1000 - i), Value: nil})
+			}
+			_, err := Encode(m)
+			var uv *UnsupportedValueError
+			require.ErrorAs(t, err, &uv, "%#v and %#v among %d keys", keys[0], keys[1], len(m))
+			require.ErrorContains(t, err, "duplicate map key: the keys of pairs 0 and 1 of a Map")
+			// And the bytes such a map would have are refused by Decode, as by binary_to_term.
+			_, err = Decode(mapBytesAsGiven(t, m))
+			require.ErrorIs(t, err, ErrInvalid, "%#v and %#v", keys[0], keys[1])
+		}
+	}
+
+	differ := [][2]Term{
+		{1, 1.0},
+		{0.0, math.Copysign(0, -1)},
+		{"a", Atom("a")},
+		{"hi", ByteList("hi")},
+		{Atom("nil"), List(nil)},
+		{Tuple{1}, List{1}},
+		{BitString{Bytes: []byte{0x80}, Bits: 1}, []byte{0x80}},
+		{Map{{"a", 1}}, Map{{"a", 2}}},
+	}
+	for _, keys := range differ {
+		m := Map{{Key: keys[0], Value: int64(1)}, {Key: keys[1], Value: int64(2)}}
+		for _, extra := range []int{0, 40} {
+			for i := range extra {
+				m = append(m, MapPair{Key: int64(1000 - i), Value: nil})
+			}
+			b, err := Encode(m)
+			require.NoError(t, err, "%#v and %#v", keys[0], keys[1])
+			back, err := Decode(b)
+			require.NoError(t, err)
+			require.Len(t, back.(Map), len(m))
+		}
+	}
 }

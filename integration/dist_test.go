@@ -115,6 +115,34 @@ func TestDistPidsRoundTrip(t *testing.T) {
 	require.Equal(t, etf.Tuple{etf.Atom("echo"), []byte("ping")}, receive(t, out, 10*time.Second))
 }
 
+// A Map that holds a key twice is no map term: binary_to_term refuses it, and a node that reads
+// one on a distribution connection closes the connection. The Go node refuses to send it, and
+// the connection, with the messages around it, is untouched.
+func TestDistMapWithAKeyTwiceIsRefusedAndTheLinkStays(t *testing.T) {
+	gn, pid, out, p := echoPeers(t, 16)
+	echo := gen.ProcessID{Name: "echo", Node: p.Node()}
+	require.NoError(t, gn.Send(echo, etf.Tuple{pid, "before"}))
+	require.Equal(t, etf.Tuple{etf.Atom("echo"), []byte("before")}, receive(t, out, 10*time.Second))
+	// The port that carries the connection on erl's side: a new connection has a new one.
+	controller := func() etf.Term {
+		ctrl, err := p.EvalWith(`proplists:get_value(Go, erlang:system_info(dist_ctrl)).`,
+			map[string]etf.Term{"Go": gn.Name()})
+		require.NoError(t, err)
+		require.NotEqual(t, etf.Atom("undefined"), ctrl)
+		return ctrl
+	}
+	before := controller()
+
+	twice := etf.Map{{Key: "id", Value: int64(1)}, {Key: []byte("id"), Value: int64(2)}}
+	err := gn.Send(echo, etf.Tuple{pid, twice})
+	require.ErrorContains(t, err, "duplicate map key")
+
+	require.NoError(t, gn.Send(echo, etf.Tuple{pid, etf.Map{{Key: "id", Value: int64(1)}}}))
+	require.Equal(t, etf.Tuple{etf.Atom("echo"), etf.Map{{Key: []byte("id"), Value: int64(1)}}},
+		receive(t, out, 10*time.Second))
+	require.Equal(t, before, controller())
+}
+
 func TestDistTenMegabytesEachWay(t *testing.T) {
 	const size = 10 << 20
 	c := newCluster(t)
