@@ -401,8 +401,81 @@ func TestEncodeEmbedded(t *testing.T) {
 		{Atom("self"), Map{{Atom("a"), int64(0)}, {Atom("C"), int64(0)}, {Atom("B"), []byte{}}}},
 	}, got)
 
-	got = decoded(t, clashing{clash1{1, 2}, clash2{3, 4}})
-	require.Equal(t, Map{{Atom("Y"), int64(2)}, {Atom("Z"), int64(4)}}, got, "X clashes at one depth: left out")
+}
+
+type ClashInner struct{ ID int }
+type ClashOther struct{ ID int }
+
+type clashTagged struct {
+	X int `etf:"X"`
+}
+type clashUntagged struct{ X, Y int }
+
+// Fields that share a key and that no rule tells apart are an error naming them: leaving them
+// all out, as encoding/json does, lost their values without a word. The rules that pick a
+// winner stay.
+func TestStructKeyClash(t *testing.T) {
+	clashReason := func(v any) string {
+		t.Helper()
+		_, err := Encode(v)
+		var e *UnsupportedTypeError
+		require.ErrorAs(t, err, &e, "%T", v)
+		want := reflect.TypeOf(v)
+		if want.Kind() == reflect.Slice {
+			want = want.Elem()
+		}
+		require.Equal(t, want, e.Type, "the struct type is named")
+		return e.Reason
+	}
+	type twoTags struct {
+		A int `etf:"x"`
+		B int `etf:"x"`
+	}
+	require.Equal(t, "fields A and B both have key x", clashReason(twoTags{A: 1, B: 2}))
+	type threeTags struct {
+		A int `etf:"x"`
+		B int `etf:"x"`
+		C int `etf:"x"`
+	}
+	require.Equal(t, "fields A, B and C all have key x", clashReason(threeTags{}))
+	require.Equal(t, "fields clash1.X and clash2.X both have key X", clashReason(clashing{clash1{1, 2}, clash2{3, 4}}))
+	type embedsTwo struct {
+		ClashInner
+		*ClashOther
+	}
+	require.Equal(t, "fields ClashInner.ID and ClashOther.ID both have key ID", clashReason(embedsTwo{}))
+	type twoTagsOneName struct {
+		ID  int `etf:"ID"`
+		Key int `etf:"ID"`
+	}
+	require.Equal(t, "fields ID and Key both have key ID", clashReason(twoTagsOneName{}))
+	require.Equal(t, "fields A and B both have key x", clashReason([]twoTags{{}}), "found inside a slice too")
+
+	// Shallower beats deeper, tagged beats untagged at one depth.
+	type shallowWins struct {
+		ClashInner
+		ID string
+	}
+	require.Equal(t, Map{{Atom("ID"), []byte("out")}}, decoded(t, shallowWins{ClashInner{1}, "out"}))
+	type taggedWins struct {
+		clashTagged
+		clashUntagged
+	}
+	require.Equal(t, Map{{Atom("X"), int64(1)}, {Atom("Y"), int64(3)}},
+		decoded(t, taggedWins{clashTagged{1}, clashUntagged{2, 3}}))
+	type tagMeetsName struct {
+		ID  int
+		Key int `etf:"ID"`
+	}
+	require.Equal(t, Map{{Atom("ID"), int64(2)}}, decoded(t, tagMeetsName{ID: 1, Key: 2}))
+
+	// Unmarshal refuses the type too, rather than fill neither field.
+	var into twoTags
+	err := UnmarshalTerm(Map{{Atom("x"), int64(7)}}, &into)
+	var e *UnsupportedTypeError
+	require.ErrorAs(t, err, &e)
+	require.Equal(t, "fields A and B both have key x", e.Reason)
+	require.Equal(t, twoTags{}, into)
 }
 
 type badStructTag struct {

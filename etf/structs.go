@@ -72,7 +72,8 @@ type structInfoResult struct {
 
 // cachedStructInfo returns the fields of struct type t and its Elixir module, or an
 // *UnsupportedTypeError when its tags are wrong (a key that is no valid atom, a __struct__
-// field that is not blank, two __struct__ fields).
+// field that is not blank, two __struct__ fields) or two of its fields have one key that no
+// rule gives to either (see newStructInfo).
 func cachedStructInfo(t reflect.Type) (*structInfo, error) {
 	if r, ok := structInfos.Load(t); ok {
 		r := r.(structInfoResult)
@@ -84,7 +85,7 @@ func cachedStructInfo(t reflect.Type) (*structInfo, error) {
 	return res.info, res.err
 }
 
-// cachedFields returns the fields of struct type t, nil when its tags are wrong.
+// cachedFields returns the fields of struct type t, nil when cachedStructInfo refuses it.
 func cachedFields(t reflect.Type) []structField {
 	info, err := cachedStructInfo(t)
 	if err != nil {
@@ -102,6 +103,13 @@ func parseTag(tag string) (name string, opts []string) {
 	return name, opts
 }
 
+// newStructInfo reads the fields of struct type t. Each exported field is a key, named by its
+// etf tag or else by its Go name, and the fields of an embedded struct without a tag count as
+// fields of t. Of fields with one key, as in encoding/json, the shallowest wins (a field of t
+// over one of a struct embedded in it), then, among those at one depth, a field whose key
+// comes from its tag over fields named by their Go name. Where that leaves a tie, encoding/json
+// leaves all the tied fields out; here it is an *UnsupportedTypeError that names them ("fields
+// A and B both have key x"), for their values would otherwise vanish from the term unseen.
 func newStructInfo(t reflect.Type) (*structInfo, error) {
 	info := &structInfo{}
 	var fields []structField
@@ -186,15 +194,16 @@ func newStructInfo(t reflect.Type) (*structInfo, error) {
 				fields = append(fields, f)
 			}
 		}
-		// A type embedded twice at one depth is walked twice: its fields then clash and hide
-		// each other, as in encoding/json.
+		// A type embedded twice at one depth is walked twice: its fields then clash, which
+		// is an error.
 		for _, p := range current {
 			visited[p.typ] = true
 		}
 	}
 
-	// Of several fields with one name, the shallowest wins, then a tagged one; a tie at that
-	// point hides them all.
+	// Of several fields with one name, the shallowest wins, then a tagged one. A tie at that
+	// point is an error: encoding/json leaves the tied fields out, and their values would be
+	// lost without a word.
 	slices.SortStableFunc(fields, func(a, b structField) int {
 		if c := strings.Compare(string(a.name), string(b.name)); c != 0 {
 			return c
@@ -216,9 +225,10 @@ func newStructInfo(t reflect.Type) (*structInfo, error) {
 		for j < len(fields) && fields[j].name == fields[i].name {
 			j++
 		}
-		if j-i == 1 || len(fields[i].index) < len(fields[i+1].index) || fields[i].tagged != fields[i+1].tagged {
-			kept = append(kept, fields[i])
+		if j-i > 1 && len(fields[i].index) == len(fields[i+1].index) && fields[i].tagged == fields[i+1].tagged {
+			return nil, &UnsupportedTypeError{Type: t, Reason: clashReason(t, fields[i:j])}
 		}
+		kept = append(kept, fields[i])
 		i = j
 	}
 	fields = kept
@@ -230,6 +240,43 @@ func newStructInfo(t reflect.Type) (*structInfo, error) {
 	}
 	info.fields = fields
 	return info, nil
+}
+
+// clashReason says which fields of struct type t share a key with none to tell them apart:
+// those of same, sorted as newStructInfo sorts them, that are as shallow and as tagged as the
+// first, named by their Go names from t ("Inner.ID" for a field of an embedded struct).
+func clashReason(t reflect.Type, same []structField) string {
+	var names []string
+	var tied [][]int
+	for _, f := range same {
+		if len(f.index) == len(same[0].index) && f.tagged == same[0].tagged {
+			tied = append(tied, f.index)
+		}
+	}
+	slices.SortFunc(tied, slices.Compare)
+	for _, index := range tied {
+		names = append(names, fieldPath(t, index))
+	}
+	verb := "both have"
+	if len(names) > 2 {
+		verb = "all have"
+	}
+	return "fields " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] +
+		" " + verb + " key " + string(same[0].name)
+}
+
+// fieldPath names the field of struct type t at index by the Go names on the way to it.
+func fieldPath(t reflect.Type, index []int) string {
+	names := make([]string, len(index))
+	for i, x := range index {
+		if t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		f := t.Field(x)
+		names[i] = f.Name
+		t = f.Type
+	}
+	return strings.Join(names, ".")
 }
 
 // encoderFunc writes a Go value of one type, found by reflection.

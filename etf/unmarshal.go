@@ -65,8 +65,11 @@ func Unmarshal(data []byte, v any) error {
 //
 // A struct is filled from a map by its etf field tags, as Encode writes it: a key, an atom or a
 // binary, is matched to the field of that name, or else to one whose name matches but for case,
-// and keys that match no field are skipped. Two keys that match one field are an error. A struct that names an Elixir module (the
-// __struct__ tag, see Encode) takes a map whose __struct__ key, when present, is that module.
+// and keys that match no field are skipped. Two keys that match one field are an error. A
+// struct that names an Elixir module (the __struct__ tag, see Encode) takes a map whose
+// __struct__ key, when present, is that module. A struct type that Encode refuses, for its
+// tags or for fields with one key that no rule gives to either, is refused with the same
+// *UnsupportedTypeError.
 //
 // UnmarshalTerm stops at the first term that does not fit and returns an *UnmarshalTypeError
 // that says where, such as "etf: cannot unmarshal binary into .Author.ID of type int". What was
