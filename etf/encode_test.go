@@ -6,6 +6,8 @@ import (
 	"errors"
 	"math"
 	"math/big"
+	"net"
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -561,6 +563,81 @@ func TestEncodeMarshaler(t *testing.T) {
 	require.Equal(t, Map{}, decoded(t, struct {
 		Z interface{ IsZero() bool } `etf:"z,omitzero"`
 	}{}))
+}
+
+// level is a byte with a text form.
+type level uint8
+
+func (l level) MarshalText() ([]byte, error) { return []byte("L" + string('0'+rune(l))), nil }
+
+// parity has a text form that two values share.
+type parity int
+
+func (p parity) MarshalText() ([]byte, error) {
+	if p%2 == 0 {
+		return []byte("even"), nil
+	}
+	return []byte("odd"), nil
+}
+
+// termAndText has both forms: the term wins.
+type termAndText struct{ N int }
+
+func (termAndText) MarshalTerm() (Term, error)   { return Atom("term"), nil }
+func (termAndText) MarshalText() ([]byte, error) { return []byte("text"), nil }
+
+// ptrText has its text form through a pointer only.
+type ptrText struct{ N int }
+
+func (p *ptrText) MarshalText() ([]byte, error) { return []byte("n=" + string('0'+rune(p.N))), nil }
+
+// A type with a text form and no term form of its own is the binary of its text, as
+// encoding/json makes it a string: a time.Time was the map of its exported fields, #{}.
+func TestEncodeTextMarshaler(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	text, err := at.MarshalText()
+	require.NoError(t, err)
+	require.Equal(t, "2026-01-02T03:04:05.000000006Z", string(text))
+	require.Equal(t, []byte("2026-01-02T03:04:05.000000006Z"), decoded(t, at))
+	require.Equal(t, []byte("2026-01-02T03:04:05.000000006Z"), decoded(t, &at))
+	require.Equal(t, Atom("nil"), decoded(t, (*time.Time)(nil)))
+	require.Equal(t, Map{{Atom("at"), []byte("2026-01-02T03:04:05.000000006Z")}, {Atom("p"), Atom("nil")}},
+		decoded(t, struct {
+			At time.Time  `etf:"at"`
+			P  *time.Time `etf:"p"`
+		}{At: at}))
+	require.Equal(t, List{[]byte("2026-01-02T03:04:05.000000006Z")}, decoded(t, []any{at}))
+
+	// net.IP is a []byte that is written as its text, as encoding/json writes it.
+	require.Equal(t, []byte("192.0.2.1"), decoded(t, net.IPv4(192, 0, 2, 1)))
+	require.Equal(t, []byte("::1"), decoded(t, net.IPv6loopback))
+	require.Equal(t, List{[]byte("L1"), []byte("L2")}, decoded(t, []level{1, 2}), "bytes with a text form are no binary")
+
+	// Integers stay integers, though *big.Int has MarshalText.
+	require.Equal(t, int64(5), decoded(t, big.NewInt(5)))
+	require.Equal(t, Map{{Atom("N"), int64(7)}}, decoded(t, &struct{ N big.Int }{N: *big.NewInt(7)}))
+
+	require.Equal(t, Atom("term"), decoded(t, termAndText{}), "MarshalTerm wins")
+	require.Equal(t, []byte("n=3"), decoded(t, &ptrText{3}))
+	require.Equal(t, Map{{Atom("P"), []byte("n=4")}}, decoded(t, &struct{ P ptrText }{ptrText{4}}), "addressable: through its pointer")
+
+	_, err = Encode(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))
+	var me *MarshalerError
+	require.ErrorAs(t, err, &me)
+	require.Equal(t, reflect.TypeFor[time.Time](), me.Type)
+	require.ErrorContains(t, me.Err, "year outside of range")
+	require.True(t, strings.HasPrefix(me.Error(), "etf: MarshalText of time.Time: "), me.Error())
+
+	// Map keys with a text form are binaries, and two keys of one text are refused like any
+	// two keys that are one term.
+	require.Equal(t, Map{{[]byte("192.0.2.1"), int64(1)}, {[]byte("2001:db8::1"), int64(2)}},
+		decoded(t, map[netip.Addr]int{netip.MustParseAddr("2001:db8::1"): 2, netip.MustParseAddr("192.0.2.1"): 1}))
+	require.Equal(t, Map{{[]byte("odd"), int64(1)}, {[]byte("even"), int64(2)}}, decoded(t, map[parity]int{1: 1, 2: 2}),
+		"sorted by their encoding, the binary's length first")
+	_, err = Encode(map[parity]int{1: 1, 3: 3})
+	var ve *UnsupportedValueError
+	require.ErrorAs(t, err, &ve)
+	require.Contains(t, ve.Reason, "are the same Erlang term")
 }
 
 func TestEncodeLocalFun(t *testing.T) {

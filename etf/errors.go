@@ -89,14 +89,20 @@ func (e *UnsupportedValueError) Error() string {
 	return fmt.Sprintf("etf: cannot encode %#v: %s", e.Value, e.Reason)
 }
 
-// MarshalerError wraps an error returned by a type's MarshalTerm method.
+// MarshalerError wraps an error returned by a type's MarshalTerm method, or by the MarshalText
+// method of a type written as its text.
 type MarshalerError struct {
-	Type reflect.Type
-	Err  error
+	Type   reflect.Type
+	Err    error
+	method string // the method that failed, when not MarshalTerm
 }
 
 func (e *MarshalerError) Error() string {
-	return "etf: MarshalTerm of " + e.Type.String() + ": " + e.Err.Error()
+	method := e.method
+	if method == "" {
+		method = "MarshalTerm"
+	}
+	return "etf: " + method + " of " + e.Type.String() + ": " + e.Err.Error()
 }
 
 func (e *MarshalerError) Unwrap() error { return e.Err }

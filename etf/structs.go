@@ -2,6 +2,7 @@ package etf
 
 import (
 	"cmp"
+	"encoding"
 	"fmt"
 	"math/big"
 	"reflect"
@@ -17,8 +18,9 @@ type Marshaler interface {
 }
 
 var (
-	marshalerType = reflect.TypeFor[Marshaler]()
-	atomType      = reflect.TypeFor[Atom]()
+	marshalerType     = reflect.TypeFor[Marshaler]()
+	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+	atomType          = reflect.TypeFor[Atom]()
 )
 
 // termTypes are the types of the term model: where reflection meets one, the encoder hands it to
@@ -322,7 +324,7 @@ func typeEncoder(t reflect.Type) encoderFunc {
 }
 
 // newTypeEncoder builds the encoder of t. With allowAddr, a value whose pointer has MarshalTerm
-// is marshaled through its address when it has one.
+// or MarshalText is marshaled through its address when it has one.
 func newTypeEncoder(t reflect.Type, allowAddr bool) encoderFunc {
 	if t.Kind() != reflect.Pointer && allowAddr && reflect.PointerTo(t).Implements(marshalerType) {
 		return condAddrEncoder(addrMarshalerEncoder, newTypeEncoder(t, false))
@@ -332,6 +334,16 @@ func newTypeEncoder(t reflect.Type, allowAddr bool) encoderFunc {
 	}
 	if termTypes[t] {
 		return termTypeEncoder
+	}
+	// A type with a text form (time.Time, net.IP, netip.Addr, ...) is the binary of its text,
+	// as encoding/json makes it a string: walked by its kind, its state, in unexported fields,
+	// would be lost, and net.IP would be raw address bytes. After the term types, for *big.Int
+	// has MarshalText too and is an integer.
+	if t.Kind() != reflect.Pointer && allowAddr && reflect.PointerTo(t).Implements(textMarshalerType) {
+		return condAddrEncoder(addrTextMarshalerEncoder, newTypeEncoder(t, false))
+	}
+	if t.Implements(textMarshalerType) {
+		return textMarshalerEncoder
 	}
 	switch t.Kind() {
 	case reflect.Bool:
@@ -381,12 +393,12 @@ func newTypeEncoder(t reflect.Type, allowAddr bool) encoderFunc {
 			return nil
 		}
 	case reflect.Slice:
-		if t.Elem().Kind() == reflect.Uint8 && !t.Elem().Implements(marshalerType) && !reflect.PointerTo(t.Elem()).Implements(marshalerType) {
+		if t.Elem().Kind() == reflect.Uint8 && !marshalsItself(t.Elem()) {
 			return func(s *encodeState, v reflect.Value) error { return s.binary(v.Bytes()) }
 		}
 		return newListEncoder(t)
 	case reflect.Array:
-		if t.Elem().Kind() == reflect.Uint8 && !t.Elem().Implements(marshalerType) && !reflect.PointerTo(t.Elem()).Implements(marshalerType) {
+		if t.Elem().Kind() == reflect.Uint8 && !marshalsItself(t.Elem()) {
 			return byteArrayEncoder
 		}
 		return newListEncoder(t)
@@ -398,6 +410,14 @@ func newTypeEncoder(t reflect.Type, allowAddr bool) encoderFunc {
 	return func(s *encodeState, v reflect.Value) error {
 		return &UnsupportedTypeError{Type: v.Type()}
 	}
+}
+
+// marshalsItself reports whether t or its pointer has MarshalTerm or MarshalText: a byte of such
+// a type is an element of a list, written as it says, not a byte of a binary.
+func marshalsItself(t reflect.Type) bool {
+	p := reflect.PointerTo(t)
+	return t.Implements(marshalerType) || p.Implements(marshalerType) ||
+		t.Implements(textMarshalerType) || p.Implements(textMarshalerType)
 }
 
 // termTypeEncoder hands a term-model value met by reflection to the type switch.
@@ -420,6 +440,24 @@ func marshalerEncoder(s *encodeState, v reflect.Value) error {
 
 func addrMarshalerEncoder(s *encodeState, v reflect.Value) error {
 	return marshalerEncoder(s, v.Addr())
+}
+
+func textMarshalerEncoder(s *encodeState, v reflect.Value) error {
+	if v.Kind() == reflect.Pointer && v.IsNil() {
+		return s.atom("nil") // as any nil pointer; MarshalText may not expect a nil receiver
+	}
+	if !v.CanInterface() {
+		return &UnsupportedTypeError{Type: v.Type(), Reason: "reached through an unexported field"}
+	}
+	text, err := v.Interface().(encoding.TextMarshaler).MarshalText()
+	if err != nil {
+		return &MarshalerError{Type: v.Type(), Err: err, method: "MarshalText"}
+	}
+	return s.binary(text)
+}
+
+func addrTextMarshalerEncoder(s *encodeState, v reflect.Value) error {
+	return textMarshalerEncoder(s, v.Addr())
 }
 
 // condAddrEncoder uses ifAddr for addressable values, else otherwise.
@@ -499,7 +537,9 @@ func newMapEncoder(t reflect.Type) encoderFunc {
 	valEnc := typeEncoder(t.Elem())
 	_, uniqueKeys := plainKeyType(t.Key(), 0)
 	var less func(a, b reflect.Value) int
-	if !t.Key().Implements(marshalerType) && !termTypes[t.Key()] {
+	// Keys that write themselves are sorted by their encoding, which also finds two that are
+	// one term (two values of one text).
+	if !t.Key().Implements(marshalerType) && !t.Key().Implements(textMarshalerType) && !termTypes[t.Key()] {
 		switch t.Key().Kind() {
 		case reflect.String:
 			less = func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) }
@@ -605,6 +645,9 @@ func plainKeyType(t reflect.Type, depth int) (plain, unique bool) {
 		// A Ref or Alias has as many words as its length marker says, and the trailing zeros
 		// do not count: equal references can be written with different words.
 		return false, false
+	}
+	if t.Implements(textMarshalerType) {
+		return true, false // a binary, but distinct values can have one text
 	}
 	switch t.Kind() {
 	case reflect.Bool, reflect.String,
