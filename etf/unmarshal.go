@@ -1,6 +1,7 @@
 package etf
 
 import (
+	"encoding"
 	"errors"
 	"math"
 	"math/big"
@@ -39,7 +40,8 @@ func Unmarshal(data []byte, v any) error {
 //	bool                     true, false
 //	string                   binary, atom, list of character codes (a charlist); the atom nil
 //	                         leaves it as it is
-//	[]byte                   binary (copied), list of bytes
+//	[]byte                   binary (copied), list of bytes (net.IP, a TextUnmarshaler, is
+//	                         read from its text: see below)
 //	int, int8..int64         integer that fits, else an error
 //	uint, uint8..uint64      integer that fits, else an error
 //	float64, float32         float; integer (converted to the nearest float)
@@ -59,6 +61,13 @@ func Unmarshal(data []byte, v any) error {
 //	BitString, ExportFun,    List and ByteList also take equal forms: a ByteList is a List of
 //	LocalFun                 integers, a List of bytes a ByteList)
 //	Unmarshaler              whatever its UnmarshalTerm accepts
+//	encoding.TextUnmarshaler binary or charlist, its text given to UnmarshalText (time.Time,
+//	                         net.IP, netip.Addr, ...); not atoms
+//
+// Of the ways a type can read itself, UnmarshalTerm wins over UnmarshalText, which in turn wins
+// over the type's kind (a struct, a []byte); big.Int, though it has UnmarshalText, takes
+// integers. Both methods are found on a pointer to the value. Their errors are returned as an
+// *UnmarshalerError.
 //
 // The atom nil, which stands for Elixir's nil, sets pointers, slices and maps to nil, and leaves
 // other Go values but Atom and any (which take it as the atom) as they are.
@@ -133,11 +142,13 @@ func (e *UnmarshalTypeError) Error() string {
 	return b.String()
 }
 
-// UnmarshalerError wraps an error returned by a type's UnmarshalTerm method.
+// UnmarshalerError wraps an error returned by a type's UnmarshalTerm method, or by the
+// UnmarshalText method of a type read from text.
 type UnmarshalerError struct {
-	Type reflect.Type
-	Path string
-	Err  error
+	Type   reflect.Type
+	Path   string
+	Err    error
+	method string // the method that failed, when not UnmarshalTerm
 }
 
 func (e *UnmarshalerError) Error() string {
@@ -145,7 +156,11 @@ func (e *UnmarshalerError) Error() string {
 	if where == "" {
 		where = "Go value"
 	}
-	return "etf: UnmarshalTerm of " + e.Type.String() + " at " + where + ": " + e.Err.Error()
+	method := e.method
+	if method == "" {
+		method = "UnmarshalTerm"
+	}
+	return "etf: " + method + " of " + e.Type.String() + " at " + where + ": " + e.Err.Error()
 }
 
 func (e *UnmarshalerError) Unwrap() error { return e.Err }
@@ -168,6 +183,8 @@ var (
 	exportFunType    = reflect.TypeFor[ExportFun]()
 	localFunType     = reflect.TypeFor[LocalFun]()
 )
+
+var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 
 // pathElem is one step from the value passed in to the value being filled.
 type pathElem struct {
@@ -382,6 +399,11 @@ func (u *unmarshalState) value(t Term, v reflect.Value, depth int) error {
 	}
 	if ok, err := u.termType(t, v); ok || err != nil {
 		return err
+	}
+	// A type read from text (time.Time, net.IP, ...), as Encode writes it; after the term
+	// types, for big.Int has UnmarshalText too and takes integers.
+	if v.CanAddr() && reflect.PointerTo(typ).Implements(textUnmarshalerType) {
+		return u.textValue(t, v)
 	}
 
 	switch typ.Kind() {
@@ -628,27 +650,64 @@ func (u *unmarshalState) stringValue(t Term, v reflect.Value) error {
 		v.SetString(string(s))
 	case bool:
 		v.SetString(strconv.FormatBool(s))
-	case ByteList:
-		// Character codes 0..255, Latin-1: each is its own code point.
-		b := make([]byte, 0, len(s))
-		for _, c := range s {
-			b = utf8.AppendRune(b, rune(c))
-		}
-		v.SetString(string(b))
-	case List:
-		b := make([]byte, 0, len(s))
-		for _, e := range s {
-			c, ok := e.(int64)
-			if !ok || c < 0 || c > utf8.MaxRune || (c >= 0xd800 && c <= 0xdfff) {
-				return u.typeError(t, v.Type(), "not a list of character codes")
-			}
-			b = utf8.AppendRune(b, rune(c))
+	case ByteList, List:
+		b, ok := charlistText(s)
+		if !ok {
+			return u.typeError(t, v.Type(), "not a list of character codes")
 		}
 		v.SetString(string(b))
 	default:
 		return u.typeError(t, v.Type(), "")
 	}
 	return nil
+}
+
+// textValue gives a type read from text the text of a binary or a charlist, as a string takes
+// them. Atoms are no text here: Encode writes such a type as a binary, and an atom taken for
+// one would be a term no Go value of the type ever was.
+func (u *unmarshalState) textValue(t Term, v reflect.Value) error {
+	var text []byte
+	switch s := t.(type) {
+	case []byte:
+		text = s
+	case ByteList, List:
+		b, ok := charlistText(s)
+		if !ok {
+			return u.typeError(t, v.Type(), "not a list of character codes")
+		}
+		text = b
+	default:
+		return u.typeError(t, v.Type(), "")
+	}
+	if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText(text); err != nil {
+		return &UnmarshalerError{Type: v.Type(), Path: u.pathString(), Err: err, method: "UnmarshalText"}
+	}
+	return nil
+}
+
+// charlistText returns the UTF-8 text of a list of character codes, a ByteList or a List; ok is
+// false for a List with anything but code points in it.
+func charlistText(l Term) (text []byte, ok bool) {
+	switch s := l.(type) {
+	case ByteList:
+		// Character codes 0..255, Latin-1: each is its own code point.
+		b := make([]byte, 0, len(s))
+		for _, c := range s {
+			b = utf8.AppendRune(b, rune(c))
+		}
+		return b, true
+	case List:
+		b := make([]byte, 0, len(s))
+		for _, e := range s {
+			c, ok := e.(int64)
+			if !ok || c < 0 || c > utf8.MaxRune || (c >= 0xd800 && c <= 0xdfff) {
+				return nil, false
+			}
+			b = utf8.AppendRune(b, rune(c))
+		}
+		return b, true
+	}
+	return nil, false
 }
 
 // sequence fills a slice or an array from a list or a tuple.

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"net"
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -361,6 +364,79 @@ func TestUnmarshalUnmarshaler(t *testing.T) {
 	err = UnmarshalTerm(Atom("bad"), &c)
 	require.ErrorAs(t, err, &ue)
 	require.Equal(t, "etf: UnmarshalTerm of etf.umCustom at Go value: bad custom value", err.Error())
+}
+
+// umTermAndText reads itself both from a term and from text: the term wins.
+type umTermAndText struct{ how string }
+
+func (x *umTermAndText) UnmarshalTerm(Term) error     { x.how = "term"; return nil }
+func (x *umTermAndText) UnmarshalText(b []byte) error { x.how = "text"; return nil }
+
+// A type that reads itself from text takes a binary or a charlist and is given the text, the
+// reverse of Encode writing it as the binary of its text; before, a time.Time took a map of no
+// keys and stayed as it was.
+func TestUnmarshalTextUnmarshaler(t *testing.T) {
+	type stamped struct {
+		At time.Time  `etf:"at"`
+		P  *time.Time `etf:"p"`
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	later := at.Add(time.Hour)
+	in := stamped{At: at, P: &later}
+	b, err := Encode(in)
+	require.NoError(t, err)
+	var out stamped
+	require.NoError(t, Unmarshal(b, &out))
+	require.Equal(t, in, out)
+	require.True(t, out.At.Equal(at) && out.P.Equal(later))
+
+	var fromList time.Time
+	require.NoError(t, UnmarshalTerm(ByteList("2026-01-02T03:04:05Z"), &fromList))
+	require.Equal(t, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), fromList)
+	var fromCodes time.Time
+	codes := List{}
+	for _, c := range "2026-01-02T03:04:05Z" {
+		codes = append(codes, int64(c))
+	}
+	require.NoError(t, UnmarshalTerm(codes, &fromCodes))
+	require.Equal(t, fromList, fromCodes)
+
+	// nil leaves a value as it is and a pointer nil.
+	require.NoError(t, UnmarshalTerm(Map{{Atom("at"), Atom("nil")}, {Atom("p"), Atom("nil")}}, &out))
+	require.Equal(t, stamped{At: at}, out)
+
+	err = UnmarshalTerm(Map{{Atom("at"), []byte("yesterday")}}, &out)
+	var ue *UnmarshalerError
+	require.ErrorAs(t, err, &ue)
+	require.Equal(t, reflect.TypeFor[time.Time](), ue.Type)
+	require.Equal(t, ".At", ue.Path)
+	require.True(t, strings.HasPrefix(err.Error(), "etf: UnmarshalText of time.Time at .At: "), err.Error())
+	err = UnmarshalTerm(Map{{Atom("at"), int64(1)}}, &out)
+	var te *UnmarshalTypeError
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, "etf: cannot unmarshal integer 1 into .At of type time.Time", err.Error())
+	err = UnmarshalTerm(List{int64(-1)}, &fromList)
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, "not a list of character codes", te.Reason)
+
+	// net.IP, a []byte, reads its text, as Encode writes it.
+	var ip net.IP
+	require.NoError(t, UnmarshalTerm([]byte("192.0.2.1"), &ip))
+	require.Equal(t, net.IPv4(192, 0, 2, 1), ip)
+
+	// Text keys of Go maps.
+	var byAddr map[netip.Addr]int
+	require.NoError(t, UnmarshalTerm(Map{{[]byte("2001:db8::1"), int64(2)}}, &byAddr))
+	require.Equal(t, map[netip.Addr]int{netip.MustParseAddr("2001:db8::1"): 2}, byAddr)
+
+	var both umTermAndText
+	require.NoError(t, UnmarshalTerm([]byte("x"), &both))
+	require.Equal(t, "term", both.how, "UnmarshalTerm wins")
+
+	// Integers stay integers, though *big.Int has UnmarshalText.
+	var n struct{ N big.Int }
+	require.NoError(t, UnmarshalTerm(Map{{Atom("N"), int64(7)}}, &n))
+	require.Equal(t, int64(7), n.N.Int64())
 }
 
 func TestUnmarshalErrors(t *testing.T) {
