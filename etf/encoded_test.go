@@ -24,6 +24,22 @@ func TestEncodedIsWrittenVerbatim(t *testing.T) {
 
 	_, err = Encode(Encoded{})
 	require.Error(t, err)
+
+	// Met by reflection, in a struct, a slice or a map, it is written verbatim too, not as a
+	// struct of no exported fields.
+	n, err := NewEncoded(int64(300))
+	require.NoError(t, err)
+	want, err := Encode(Map{{Atom("E"), int64(300)}})
+	require.NoError(t, err)
+	got, err := Encode(struct{ E Encoded }{n})
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	back, err = Decode(mustEncode(t, []Encoded{n}))
+	require.NoError(t, err)
+	require.Equal(t, List{int64(300)}, back)
+	back, err = Decode(mustEncode(t, map[string]Encoded{"k": n}))
+	require.NoError(t, err)
+	require.Equal(t, Map{{[]byte("k"), int64(300)}}, back)
 }
 
 func TestPIDSliceEncodesAsAList(t *testing.T) {

@@ -27,6 +27,7 @@ var (
 // the type switch of encodeState.term rather than walk it by its kind.
 var termTypes = map[reflect.Type]bool{
 	atomType:                        true,
+	reflect.TypeFor[Encoded]():      true,
 	reflect.TypeFor[Tuple]():        true,
 	reflect.TypeFor[List]():         true,
 	reflect.TypeFor[ByteList]():     true,
