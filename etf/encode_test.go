@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -541,10 +542,15 @@ func TestEncodeMarshaler(t *testing.T) {
 	// Pointer receivers apply to addressable values: fields reached through a pointer.
 	got := decoded(t, &withCounter{C: counter{1}, P: &counter{2}})
 	require.Equal(t, Map{{Atom("c"), Tuple{Atom("counter"), int64(1)}}, {Atom("p"), Tuple{Atom("counter"), int64(2)}}}, got)
-	got = decoded(t, withCounter{})
-	require.Equal(t, Map{{Atom("c"), Map{}}, {Atom("p"), Atom("nil")}}, got, "not addressable: the struct itself; nil pointer: nil")
+	got = decoded(t, &withCounter{C: counter{1}})
+	require.Equal(t, Map{{Atom("c"), Tuple{Atom("counter"), int64(1)}}, {Atom("p"), Atom("nil")}}, got, "nil pointer: nil")
+	_, err := Encode(withCounter{C: counter{1}})
+	var ue *UnsupportedTypeError
+	require.ErrorAs(t, err, &ue, "not addressable: the struct itself, whose fields are unexported")
+	require.Equal(t, reflect.TypeFor[counter](), ue.Type)
+	require.Equal(t, "its fields are unexported and its MarshalTerm has a pointer receiver, which this value, not addressable, cannot be given: encode a pointer to it", ue.Reason)
 
-	_, err := Encode(&counter{-1})
+	_, err = Encode(&counter{-1})
 	var me *MarshalerError
 	require.ErrorAs(t, err, &me)
 	require.EqualError(t, me.Err, "negative")
@@ -638,6 +644,65 @@ func TestEncodeTextMarshaler(t *testing.T) {
 	var ve *UnsupportedValueError
 	require.ErrorAs(t, err, &ve)
 	require.Contains(t, ve.Reason, "are the same Erlang term")
+}
+
+// secret keeps its state in unexported fields.
+type secret struct{ key string }
+
+type HoldsSecret struct{ s secret }
+
+type misTagged struct {
+	key int `etf:"key"` // a tag does not export a field
+}
+
+// A struct whose state is all in unexported fields, with no MarshalTerm or MarshalText, is an
+// error: it was #{}, its value lost without a word. A struct with nothing to hide is a map.
+func TestEncodeUnexportedState(t *testing.T) {
+	const reason = "its fields are unexported, so it would be #{}, its state lost: give it a MarshalTerm method, or encode in its place a type of your own that has one"
+	refusedFor := func(v any, typ reflect.Type, reason string) {
+		t.Helper()
+		_, err := Encode(v)
+		var e *UnsupportedTypeError
+		require.ErrorAs(t, err, &e, "%T", v)
+		require.Equal(t, typ, e.Type)
+		require.Equal(t, reason, e.Reason)
+	}
+	refused := func(v any, typ reflect.Type) {
+		t.Helper()
+		refusedFor(v, typ, reason)
+	}
+	refused(secret{"k"}, reflect.TypeFor[secret]())
+	refused(Map{{Atom("s"), &secret{"k"}}}, reflect.TypeFor[secret]())
+	refused(&sync.Mutex{}, reflect.TypeFor[sync.Mutex]())
+	refused(&struct{ sync.Mutex }{}, reflect.TypeFor[struct{ sync.Mutex }]())
+	refused(HoldsSecret{}, reflect.TypeFor[HoldsSecret]())
+	refused(struct{ HoldsSecret }{}, reflect.TypeFor[struct{ HoldsSecret }]())
+	refused(misTagged{}, reflect.TypeFor[misTagged]())
+	refusedFor(map[string]big.Float{"x": {}}, reflect.TypeFor[big.Float](),
+		"its fields are unexported and its MarshalText has a pointer receiver, which this value, not addressable, cannot be given: encode a pointer to it")
+	require.Equal(t, []byte("1.5"), decoded(t, big.NewFloat(1.5)), "by pointer: its text")
+
+	require.Equal(t, Atom("nil"), decoded(t, (*secret)(nil)))
+	require.Equal(t, Map{}, decoded(t, struct{}{}))
+	require.Equal(t, Map{{Atom("__struct__"), Atom("Elixir.X")}}, decoded(t, struct {
+		_ struct{} `etf:"__struct__,Elixir.X"`
+	}{}))
+	require.Equal(t, Map{{Atom("__struct__"), Atom("Elixir.X")}}, decoded(t, struct {
+		_   struct{} `etf:"__struct__,Elixir.X"`
+		key string
+	}{key: "k"}), "an Elixir struct of no fields: the tag says what the term is")
+	require.Equal(t, Map{}, decoded(t, struct {
+		Key string `etf:"-"`
+	}{Key: "k"}), "left out by its tag")
+	require.Equal(t, Map{}, decoded(t, struct{ _ [0]func() }{}))
+	require.Equal(t, Map{{Atom("Name"), []byte("n")}}, decoded(t, struct {
+		Name string
+		key  string
+	}{Name: "n"}), "some fields show: the others are private")
+	require.Equal(t, Map{{Atom("Name"), []byte("n")}}, decoded(t, &struct {
+		sync.Mutex
+		Name string
+	}{Name: "n"}))
 }
 
 func TestEncodeLocalFun(t *testing.T) {

@@ -62,6 +62,9 @@ type structInfo struct {
 	// module is the atom of the Elixir struct this Go struct stands for, from the blank field
 	// `_ struct{} etf:"__struct__,Elixir.Mod"`; empty when the struct is a plain map.
 	module Atom
+	// unexported says that the struct, or one embedded in it, has unexported fields (not
+	// blank, not tagged "-"): state that no key shows.
+	unexported bool
 }
 
 // structInfos caches structInfo (or the error) per struct type. It only ever grows with the
@@ -136,7 +139,7 @@ func newStructInfo(t reflect.Type) (*structInfo, error) {
 				sf := p.typ.Field(i)
 				tag, hasTag := sf.Tag.Lookup("etf")
 				if tag == "-" {
-					continue
+					continue // left out on purpose: no hidden state
 				}
 				name, opts := parseTag(tag)
 				if sf.Name == "_" {
@@ -164,7 +167,8 @@ func newStructInfo(t reflect.Type) (*structInfo, error) {
 						ft = ft.Elem()
 					}
 					if !sf.IsExported() && ft.Kind() != reflect.Struct {
-						continue // an embedded unexported non-struct has no fields to show
+						info.unexported = true // an embedded unexported non-struct has no fields to show
+						continue
 					}
 					if name == "" && ft.Kind() == reflect.Struct && !termTypes[ft] {
 						index := append(append([]int(nil), p.index...), i)
@@ -172,6 +176,7 @@ func newStructInfo(t reflect.Type) (*structInfo, error) {
 						continue
 					}
 				} else if !sf.IsExported() {
+					info.unexported = true
 					continue
 				}
 				f := structField{
@@ -754,6 +759,9 @@ func duplicateKeyError(t reflect.Type, a, b reflect.Value) error {
 
 func newStructEncoder(t reflect.Type) encoderFunc {
 	info, err := cachedStructInfo(t)
+	if err == nil && info.hidesAll() {
+		err = &UnsupportedTypeError{Type: t, Reason: hiddenStateReason(t)}
+	}
 	if err != nil {
 		return func(*encodeState, reflect.Value) error { return err }
 	}
@@ -789,6 +797,30 @@ func newStructEncoder(t reflect.Type) encoderFunc {
 		s.leave()
 		return nil
 	}
+}
+
+// hidesAll reports whether the struct keeps all its state in unexported fields, such as
+// sync.Mutex or a type of another package that keeps its insides to itself. Encode and Unmarshal
+// refuse such a type, which as a map would be #{}: its value lost without a word. A struct with
+// nothing to show, struct{} or fields tagged "-", is a map of no keys, and one that names an
+// Elixir module is that module's struct, the tag saying what the term is.
+func (info *structInfo) hidesAll() bool {
+	return info.unexported && len(info.fields) == 0 && info.module == ""
+}
+
+// hiddenStateReason says why Encode refuses the struct type t that hidesAll, and what to do.
+// A MarshalTerm or MarshalText with a pointer receiver that would have taken over is named: it
+// was not called because the value is not addressable.
+func hiddenStateReason(t reflect.Type) string {
+	for _, m := range []struct {
+		typ  reflect.Type
+		name string
+	}{{marshalerType, "MarshalTerm"}, {textMarshalerType, "MarshalText"}} {
+		if reflect.PointerTo(t).Implements(m.typ) {
+			return "its fields are unexported and its " + m.name + " has a pointer receiver, which this value, not addressable, cannot be given: encode a pointer to it"
+		}
+	}
+	return "its fields are unexported, so it would be #{}, its state lost: give it a MarshalTerm method, or encode in its place a type of your own that has one"
 }
 
 func putUint32(b []byte, v uint32) {
