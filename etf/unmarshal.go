@@ -78,7 +78,9 @@ func Unmarshal(data []byte, v any) error {
 // struct that names an Elixir module (the __struct__ tag, see Encode) takes a map whose
 // __struct__ key, when present, is that module. A struct type that Encode refuses, for its
 // tags or for fields with one key that no rule gives to either, is refused with the same
-// *UnsupportedTypeError.
+// *UnsupportedTypeError. A struct whose fields are all unexported and that names no module
+// (sync.Mutex, or a type of another package that keeps its state to itself) takes no map, as
+// Encode refuses it: no key could fill it, and a success that stored nothing would hide that.
 //
 // UnmarshalTerm stops at the first term that does not fit and returns an *UnmarshalTypeError
 // that says where, such as "etf: cannot unmarshal binary into .Author.ID of type int". What was
@@ -866,6 +868,9 @@ func (u *unmarshalState) structValue(t Term, v reflect.Value, depth int) error {
 	fields, err := cachedUnmarshalFields(typ)
 	if err != nil {
 		return err
+	}
+	if fields.info.hidesAll() {
+		return u.typeError(t, typ, "its fields are unexported, so no key can fill it: give it an UnmarshalTerm method, or unmarshal into a type of your own that has one")
 	}
 	module := fields.info.module
 	// Two keys that name one field (an atom and a binary of the same text, or names that

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -437,6 +438,34 @@ func TestUnmarshalTextUnmarshaler(t *testing.T) {
 	var n struct{ N big.Int }
 	require.NoError(t, UnmarshalTerm(Map{{Atom("N"), int64(7)}}, &n))
 	require.Equal(t, int64(7), n.N.Int64())
+}
+
+// A struct whose state is all in unexported fields, which no key of a map can fill, is refused as
+// Encode refuses it; before, a map left it as it was without an error.
+func TestUnmarshalUnexportedState(t *testing.T) {
+	var s secret
+	err := UnmarshalTerm(Map{{Atom("key"), []byte("k")}}, &s)
+	var te *UnmarshalTypeError
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, reflect.TypeFor[secret](), te.Type)
+	require.Equal(t, "its fields are unexported, so no key can fill it: give it an UnmarshalTerm method, or unmarshal into a type of your own that has one", te.Reason)
+	var holder struct{ S *secret }
+	err = UnmarshalTerm(Map{{Atom("S"), Map{}}}, &holder)
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, ".S", te.Path)
+
+	require.NoError(t, UnmarshalTerm(Atom("nil"), &s), "nil leaves it as it is")
+	require.NoError(t, UnmarshalTerm(Map{{Atom("S"), Atom("nil")}}, &holder))
+	require.Nil(t, holder.S)
+	var empty struct{}
+	require.NoError(t, UnmarshalTerm(Map{{Atom("k"), int64(1)}}, &empty))
+	var elixir struct {
+		_   struct{} `etf:"__struct__,Elixir.X"`
+		key string
+	}
+	require.NoError(t, UnmarshalTerm(Map{{Atom("__struct__"), Atom("Elixir.X")}}, &elixir))
+	var mu sync.Mutex
+	require.Error(t, UnmarshalTerm(Map{}, &mu))
 }
 
 func TestUnmarshalErrors(t *testing.T) {
