@@ -37,7 +37,7 @@ type ProcessID = gen.ProcessID
 //	*big.Int, big.Int                         integer, the same way (LARGE_BIG_EXT beyond 255 bytes)
 //	float64, float32                          float (NEW_FLOAT_EXT); NaN and ±Inf are an error
 //	string, []byte, [N]byte                   binary (BINARY_EXT); also for named string and byte
-//	                                          slice types
+//	                                          slice types, but for those with MarshalText (net.IP)
 //	BitString                                 bitstring (BIT_BINARY_EXT); a binary when Bits is 8
 //	List, []any, any other slice or array     proper list (LIST_EXT; NIL_EXT when empty or nil)
 //	ByteList                                  list of bytes (STRING_EXT up to 65535 bytes, LIST_EXT
@@ -66,6 +66,12 @@ type ProcessID = gen.ProcessID
 //	                                          NEW_FUN_EXT built from the fields
 //	pointer                                   what it points to
 //	Marshaler                                 the term its MarshalTerm returns
+//	Encoded                                   the encoded term it holds, byte for byte
+//	encoding.TextMarshaler                    binary of the text its MarshalText returns, as
+//	                                          encoding/json writes it as a string: time.Time in
+//	                                          RFC 3339 ("2026-01-02T03:04:05.000000006Z"), net.IP
+//	                                          and netip.Addr as "192.0.2.1"; Marshaler wins over it,
+//	                                          and *big.Int and big.Int stay integers
 //	chan, func, complex, unsafe.Pointer       an *UnsupportedTypeError
 //
 // A struct becomes a map whose keys are atoms, one per exported field, in field order. The field
@@ -76,10 +82,14 @@ type ProcessID = gen.ProcessID
 //	Nick string `etf:"nick,omitempty"`  // left out when false, 0, "", nil, or of length 0
 //	At   T      `etf:"at,omitzero"`     // left out when zero (by T's IsZero() bool if it has one)
 //
-// The fields of an embedded struct without a tag count as fields of the outer struct, with
-// encoding/json's rules for names that clash. A struct is an Elixir struct, a map whose
-// __struct__ key holds the module, when it has a blank field tagged with __struct__ and the
-// module's atom:
+// The fields of an embedded struct without a tag count as fields of the outer struct. Of
+// fields with one key, the shallowest wins (a field of the outer struct over one of a struct
+// embedded in it), then, at one depth, the one whose key comes from its tag over those named
+// by their Go name. Fields that neither rule tells apart, such as two fields tagged "x" or the
+// ID fields of two structs embedded side by side, are an *UnsupportedTypeError that names
+// them ("fields A and B both have key x"), where encoding/json leaves them all out and their
+// values vanish. A struct is an Elixir struct, a map whose __struct__ key holds the module,
+// when it has a blank field tagged with __struct__ and the module's atom:
 //
 //	type User struct {
 //		_    struct{} `etf:"__struct__,Elixir.MyApp.User"`
@@ -90,6 +100,15 @@ type ProcessID = gen.ProcessID
 // name => <<"jo">>}; the __struct__ pair comes first. Tags that make no valid atom, a
 // __struct__ tag without a module or on a field that is not blank, and two module tags are an
 // *UnsupportedTypeError.
+//
+// A struct whose fields are all unexported, such as sync.Mutex or a type of another package
+// that keeps its state to itself, and that has neither MarshalTerm nor MarshalText, is an
+// *UnsupportedTypeError too: as #{} its value would be lost. Give it a MarshalTerm method, or
+// encode in its place a type of your own that has one. struct{}, a struct whose fields are all
+// tagged "-", and one that names an Elixir module are maps. A MarshalTerm or
+// MarshalText with a pointer receiver is called on values Encode can take the address of
+// (reached through a pointer, elements of a slice); a value it cannot is written by its kind,
+// or refused when its fields are all unexported.
 //
 // Encode never writes ATOM_EXT, SMALL_ATOM_EXT, FLOAT_EXT, PID_EXT, PORT_EXT, REFERENCE_EXT or
 // NEW_REFERENCE_EXT: OTP 26 and later do not either, and OTP 23 and later read all it writes.
