@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/big"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -154,13 +155,7 @@ func TestEncodeRefusesAMapWithAKeyTwice(t *testing.T) {
 		{Map{{"a", 1}, {"b", 2}}, Map{{[]byte("b"), int64(2)}, {[]byte("a"), int64(1)}}},
 	}
 	for _, keys := range same {
-		m := Map{{Key: keys[0], Value: int64(1)}, {Key: keys[1], Value: int64(2)}}
-		// Pairwise among a few keys, and hashed among many (in no order, so that the keys
-		// cannot be settled by being sorted).
-		for _, extra := range []int{0, 40} {
-			for i := range extra {
-				m = append(m, MapPair{Key: int64(1000 - i), Value: nil})
-			}
+		for _, m := range twoKeysAmongFewAndMany(keys) {
 			_, err := Encode(m)
 			var uv *UnsupportedValueError
 			require.ErrorAs(t, err, &uv, "%#v and %#v among %d keys", keys[0], keys[1], len(m))
@@ -182,11 +177,7 @@ func TestEncodeRefusesAMapWithAKeyTwice(t *testing.T) {
 		{Map{{"a", 1}}, Map{{"a", 2}}},
 	}
 	for _, keys := range differ {
-		m := Map{{Key: keys[0], Value: int64(1)}, {Key: keys[1], Value: int64(2)}}
-		for _, extra := range []int{0, 40} {
-			for i := range extra {
-				m = append(m, MapPair{Key: int64(1000 - i), Value: nil})
-			}
+		for _, m := range twoKeysAmongFewAndMany(keys) {
 			b, err := Encode(m)
 			require.NoError(t, err, "%#v and %#v", keys[0], keys[1])
 			back, err := Decode(b)
@@ -194,4 +185,16 @@ func TestEncodeRefusesAMapWithAKeyTwice(t *testing.T) {
 			require.Len(t, back.(Map), len(m))
 		}
 	}
+}
+
+// twoKeysAmongFewAndMany returns Maps whose first two keys are keys: the two alone, compared
+// pair by pair, and among 40 more in no order, so that they are hashed and cannot be settled by
+// being sorted.
+func twoKeysAmongFewAndMany(keys [2]Term) []Map {
+	few := Map{{Key: keys[0], Value: int64(1)}, {Key: keys[1], Value: int64(2)}}
+	many := slices.Clone(few)
+	for i := range 40 {
+		many = append(many, MapPair{Key: int64(1000 - i), Value: nil})
+	}
+	return []Map{few, many}
 }
