@@ -675,9 +675,9 @@ func TestEncodeUnexportedState(t *testing.T) {
 	refused(Map{{Atom("s"), &secret{"k"}}}, reflect.TypeFor[secret]())
 	refused(&sync.Mutex{}, reflect.TypeFor[sync.Mutex]())
 	refused(&struct{ sync.Mutex }{}, reflect.TypeFor[struct{ sync.Mutex }]())
-	refused(HoldsSecret{}, reflect.TypeFor[HoldsSecret]())
+	refused(HoldsSecret{s: secret{key: "k"}}, reflect.TypeFor[HoldsSecret]())
 	refused(struct{ HoldsSecret }{}, reflect.TypeFor[struct{ HoldsSecret }]())
-	refused(misTagged{}, reflect.TypeFor[misTagged]())
+	refused(misTagged{key: 1}, reflect.TypeFor[misTagged]())
 	refusedFor(map[string]big.Float{"x": {}}, reflect.TypeFor[big.Float](),
 		"its fields are unexported and its MarshalText has a pointer receiver, which this value, not addressable, cannot be given: encode a pointer to it")
 	require.Equal(t, []byte("1.5"), decoded(t, big.NewFloat(1.5)), "by pointer: its text")
