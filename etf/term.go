@@ -61,11 +61,11 @@ type MapPair struct {
 // keys can be any term (binaries, tuples, lists, other maps), most of which cannot be keys of a
 // Go map; Map keeps them all. Keys compare by exact term equality: 1 and 1.0 are different keys.
 //
-// The keys of a Map built in Go must be distinct terms, as those of every Erlang map are:
-// Encode does not check (it would cost a hash per key), and binary_to_term refuses a map with a
-// key twice, as does a BEAM node that receives one in a message, which then closes the
-// distribution connection. Distinct Go values can be one term: "id" and []byte("id"), 1 and
-// int64(1). Decode finds such duplicates and refuses them.
+// The keys of a Map must be distinct terms, as those of every Erlang map are: binary_to_term
+// refuses a map with a key twice, as does a BEAM node that receives one in a message, which then
+// closes the distribution connection. Distinct Go values can be one term: "id" and []byte("id"),
+// 1 and int64(1). Encode refuses a Map with such keys (an *UnsupportedValueError), and Decode
+// refuses the bytes of one.
 type Map []MapPair
 
 // Port is an Erlang port identifier. ID is 64-bit (V4_PORT_EXT); NEW_PORT_EXT carries 32 bits.
