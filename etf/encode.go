@@ -1003,7 +1003,9 @@ func (s *encodeState) distinctPairs(m Map) error {
 	c.foreign, c.maxDepth, c.depth, c.work = false, s.maxDepth, 0, 0
 	clear(c.termMemo)
 	clear(c.pairMemo)
-	i, j = c.find(m)
+	// Not find, which would walk the keys with ascending again: mapTerm has, and what reaches
+	// here has more keys than pairwiseKeys or one quickKey does not take, which the hash serves.
+	i, j = c.hashedFind(m)
 	if i < 0 && c.foreign {
 		keys := make(Map, len(m))
 		for k := range m {
