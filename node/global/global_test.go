@@ -56,6 +56,14 @@ func (c *goCluster) start(name string) (gen.Node, *global.Global) {
 	return n, g
 }
 
+// startHidden starts a hidden node of the cluster, one that global does not sync with.
+func (c *goCluster) startHidden(name string) gen.Node {
+	n, err := node.Start(name+"@127.0.0.1", node.Options{Cookie: "global-test", EPMDPort: c.port})
+	require.NoError(c.t, err)
+	c.t.Cleanup(n.Stop)
+	return n
+}
+
 func connect(t *testing.T, from gen.Node, to gen.Node) {
 	t.Helper()
 	_, err := from.Network().GetNode(to.Name())
@@ -257,9 +265,7 @@ func TestCancelledRegistrationIsNotCarriedOut(t *testing.T) {
 func TestHiddenCallerIsNoParticipant(t *testing.T) {
 	c := &goCluster{t: t, port: nodetest.Port(t)}
 	v, gv := c.start("vis")
-	h, err := node.Start("hid@127.0.0.1", node.Options{Cookie: "global-test", EPMDPort: c.port})
-	require.NoError(t, err)
-	t.Cleanup(h.Stop)
+	h := c.startHidden("hid")
 	known, err := h.Call(gen.ProcessID{Name: global.ServerName, Node: v.Name()}, etf.Atom("get_known"))
 	require.NoError(t, err)
 	require.Empty(t, known)
@@ -367,12 +373,10 @@ func TestGoNodesPreventOverlappingPartitions(t *testing.T) {
 func TestHiddenNodeDialledForAPidIsNoParticipant(t *testing.T) {
 	c := &goCluster{t: t, port: nodetest.Port(t)}
 	v, gv := c.start("vis")
-	h, err := node.Start("hid@127.0.0.1", node.Options{Cookie: "global-test", EPMDPort: c.port})
-	require.NoError(t, err)
-	t.Cleanup(h.Stop)
+	h := c.startHidden("hid")
 	// What the hidden node's global_name_server would be told.
 	told := make(chan any, 16)
-	_, err = h.SpawnRegister(global.ServerName, func() gen.ProcessBehavior { return &recorder{out: told} }, gen.ProcessOptions{})
+	_, err := h.SpawnRegister(global.ServerName, func() gen.ProcessBehavior { return &recorder{out: told} }, gen.ProcessOptions{})
 	require.NoError(t, err)
 	pid := spawnIdle(t, h)
 	ok, err := gv.RegisterName(ctx(t), etf.Atom("on_hidden"), pid)
