@@ -89,10 +89,7 @@ func (p *partitioner) Init(args ...any) error {
 	// are stopped here before a new worker delivers anything, so that no receiver gets an
 	// old cast after a new one.
 	for _, l := range p.m.swapLedgers(p.Name(), p.ledgers) {
-		if lost := l.retire(false); lost > 0 {
-			p.m.undelivered.Add(lost)
-			p.Log().Warning("manifold: a worker of the previous %s ended with %d deliveries, lost", p.Name(), lost)
-		}
+		p.retire(l, "a worker of the previous "+string(p.Name()))
 	}
 	for i := range p.workers {
 		if err := p.startWorker(i); err != nil {
@@ -404,15 +401,20 @@ func relay(p gen.Process, m *Manifold, nameFor func(gen.Atom) gen.Atom, groups [
 func (p *partitioner) Terminate(reason error) {
 	p.countUnhandled(reason)
 	for i, l := range p.ledgers {
-		if l == nil {
-			continue
-		}
-		if lost := l.retire(false); lost > 0 {
-			p.m.undelivered.Add(lost)
-			p.Log().Warning("manifold: worker %s ended with %d deliveries, lost", p.workers[i], lost)
+		if l != nil {
+			p.retire(l, "worker "+p.workers[i].String())
 		}
 	}
 	p.m.untrack(p.PID())
+}
+
+// retire retires the ledger of a worker that ends with a partitioner (whose is the worker, for
+// the log line) and counts what the worker lost, if it has ended already.
+func (p *partitioner) retire(l *ledger, whose string) {
+	if lost := l.retire(false); lost > 0 {
+		p.m.undelivered.Add(lost)
+		p.Log().Warning("manifold: %s ended with %d deliveries, lost", whose, lost)
+	}
 }
 
 // countUnhandled counts the casts left in the mailbox of an ending partitioner, which end with
