@@ -445,6 +445,54 @@ func TestGoLinksAndMonitorsErlProcess(t *testing.T) {
 	require.Equal(t, etf.Tuple{etf.Atom("report"), etf.Tuple{etf.Atom("got"), etf.Tuple{etf.Atom("EXIT"), pid2, etf.Atom("done_here")}}}, m)
 }
 
+// A BEAM process that ends with a reason nested deeper than the Go node decodes (here an iolist
+// built as [Acc, Bin] 10,001 times, the kind a stacktrace's arguments hold) still takes its
+// links and monitors on the Go node with it: the EXIT and the DOWN arrive with the reason
+// {too_deep_to_decode, 10000}, and the connection, with everything else on it, stays.
+func TestExitWithAReasonTooDeepToDecodeStillArrives(t *testing.T) {
+	c := newCluster(t)
+	gn := c.goNode("go", node.Options{})
+	p := c.erlNode("erl", erlpeer.Options{})
+
+	target := p.MustEval(`spawn(fun() -> receive {exit, R} -> exit(R) end end)`).(etf.PID)
+	pid, events := spawnProbe(t, gn, "", true)
+	ref := linkAndMonitor(t, gn, pid, target)
+	controller := func() etf.Term {
+		ctrl, err := p.EvalWith(`proplists:get_value(Go, erlang:system_info(dist_ctrl)).`,
+			map[string]etf.Term{"Go": gn.Name()})
+		require.NoError(t, err)
+		require.NotEqual(t, etf.Atom("undefined"), ctrl)
+		return ctrl
+	}
+	before := controller()
+	_, err := p.EvalWith(`T ! {exit, lists:foldl(fun(_, Acc) -> [Acc, <<"x">>] end, [], lists:seq(1, 10001))}, ok.`,
+		map[string]etf.Term{"T": target})
+	require.NoError(t, err)
+	tooDeep := etf.Tuple{etf.Atom("too_deep_to_decode"), int64(etf.DefaultMaxDepth)}
+	got := map[string]any{}
+	for i := 0; i < 2; i++ {
+		switch m := receive(t, events, 5*time.Second).(type) {
+		case gen.MessageExitPID:
+			require.Equal(t, target, m.PID)
+			require.Equal(t, tooDeep, exitTerm(t, m.Reason))
+			got["exit"] = m
+		case dist.MessageDown:
+			require.Equal(t, ref, m.Ref)
+			require.Equal(t, tooDeep, exitTerm(t, m.Reason))
+			got["down"] = m
+		default:
+			t.Fatalf("unexpected %#v", m)
+		}
+	}
+	require.Len(t, got, 2)
+
+	// The connection is the one from before, and carries on.
+	_, err = p.EvalWith(`P ! after_the_exit, ok.`, map[string]etf.Term{"P": pid})
+	require.NoError(t, err)
+	require.Equal(t, etf.Atom("after_the_exit"), receive(t, events, 5*time.Second))
+	require.Equal(t, before, controller())
+}
+
 func TestUnlinkedProcessesNoLongerExchangeExits(t *testing.T) {
 	c := newCluster(t)
 	gn := c.goNode("go", node.Options{})

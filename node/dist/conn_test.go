@@ -484,22 +484,33 @@ func TestTheNodesOwnSignalsDoNotWaitForRoom(t *testing.T) {
 // sendNow, which are written without atom cache references, are the ones it can read.
 func queuedOps(t *testing.T, c *Connection) []Op {
 	t.Helper()
+	var ops []Op
+	for _, ctrl := range queuedControls(t, c) {
+		ops = append(ops, ctrl.Op)
+	}
+	return ops
+}
+
+// queuedControls returns the control messages waiting in c's queue, as queuedOps reads them: a
+// Control{} (operation 0, which no operation has) for one it cannot read.
+func queuedControls(t *testing.T, c *Connection) []Control {
+	t.Helper()
 	c.out.mu.Lock()
 	defer c.out.mu.Unlock()
-	var ops []Op
+	var ctrls []Control
 	for _, item := range c.out.items {
 		packet := slices.Concat(item.segs...)[4:]
 		if len(packet) < 3 || packet[2] != 0 { // a distribution header with atom cache references
-			ops = append(ops, 0) // no operation has number 0
+			ctrls = append(ctrls, Control{})
 			continue
 		}
 		term, _, err := (&etf.Decoder{}).DecodeTerm(packet[3:])
 		require.NoError(t, err)
 		ctrl, err := ParseControl(term)
 		require.NoError(t, err)
-		ops = append(ops, ctrl.Op)
+		ctrls = append(ctrls, ctrl)
 	}
-	return ops
+	return ctrls
 }
 
 func TestTicksKeepAnIdleLinkUp(t *testing.T) {

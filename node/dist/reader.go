@@ -122,8 +122,8 @@ func (r *reader) passThrough(b []byte) error {
 	var payload etf.Term
 	if ctrl.Op.HasPayload() {
 		if payload, rest, err = r.versioned(rest); err != nil {
-			if r.droppedTooDeep(ctrl, err) {
-				return nil
+			if handled, err := r.tooDeep(ctrl, err); handled {
+				return err
 			}
 			return fmt.Errorf("payload of %s: %w", ctrl.Op, err)
 		}
@@ -161,8 +161,8 @@ func (r *reader) message(atoms []etf.Atom, b []byte) error {
 			return fmt.Errorf("dist: bytes after the %s message, which has no payload", ctrl.Op)
 		}
 	case err != nil:
-		if r.droppedTooDeep(ctrl, err) {
-			return nil
+		if handled, err := r.tooDeep(ctrl, err); handled {
+			return err
 		}
 		return fmt.Errorf("payload of %s: %w", ctrl.Op, err)
 	case n < 2:
@@ -173,15 +173,23 @@ func (r *reader) message(atoms []etf.Atom, b []byte) error {
 	return r.deliver(ctrl, terms[1])
 }
 
-// droppedTooDeep drops a message whose payload nests deeper than the decoder follows, counted
-// and logged as lost, and reports whether it did. BEAM decodes terms of any depth: an iolist
-// built as [Acc, Bin] in a loop is such a message, and it arrived whole, so the connection and
-// everything else on it go on. Other signals with such a payload still end the connection: an
-// exit signal or spawn request dropped would leave a process waiting for good.
-func (r *reader) droppedTooDeep(ctrl Control, err error) bool {
+// tooDeep takes a signal whose payload nests deeper than the decoder follows, and reports
+// whether it did (err is then what the signal's delivery returned). BEAM decodes terms of any
+// depth: an iolist built as [Acc, Bin] in a loop is such a term, and so is the exit reason of a
+// process that crashed with one among the arguments in its stacktrace. The signal arrived whole
+// and nothing else on the connection is at fault, so the connection goes on:
+//   - a message is dropped, counted and logged as lost;
+//   - an exit or DOWN signal arrives with the reason {too_deep_to_decode, MaxDepth} in place of
+//     its own, logged: the link or monitor fires as it would have, since a reason that deep is
+//     no normal or kill;
+//   - a spawn request is refused with system_limit, as BEAM refuses one it cannot carry out.
+//
+// Other signals with such a payload end the connection.
+func (r *reader) tooDeep(ctrl Control, err error) (bool, error) {
 	if !errors.Is(err, etf.ErrTooDeep) {
-		return false
+		return false, nil
 	}
+	deep := "nests deeper than " + strconv.Itoa(r.maxDepth()) + " levels, more than this node decodes"
 	var target any
 	switch ctrl.Op {
 	case OpSend, OpSendTT, OpSendSender, OpSendSenderTT:
@@ -190,12 +198,25 @@ func (r *reader) droppedTooDeep(ctrl Control, err error) bool {
 		target = ctrl.ToName
 	case OpAliasSend, OpAliasSendTT:
 		target = ctrl.Ref
+	case OpPayloadExit, OpPayloadExitTT, OpPayloadExit2, OpPayloadExit2TT, OpPayloadMonitorPExit:
+		r.c.log.Warning("%s from %s to %s arrives with the reason {too_deep_to_decode,%d}: its own reason %s",
+			ctrl.Op, ctrl.From, ctrl.To, r.maxDepth(), deep)
+		return true, r.deliver(ctrl, etf.Tuple{etf.Atom("too_deep_to_decode"), int64(r.maxDepth())})
+	case OpSpawnRequest, OpSpawnRequestTT:
+		if err := r.c.checkProcesses(ctrl); err != nil {
+			return true, err
+		}
+		r.c.messagesIn.Add(1)
+		r.c.log.Warning("%s from %s for %s:%s refused with system_limit: its argument list %s",
+			ctrl.Op, ctrl.From, ctrl.Module, ctrl.Function, deep)
+		r.c.sendLogged(Control{Op: OpSpawnReply, Ref: ctrl.Ref, To: ctrl.From, Result: etf.Atom("system_limit")}, nil)
+		return true, nil
 	default:
-		return false
+		return false, nil
 	}
 	r.c.messagesIn.Add(1)
-	r.c.messageLost("message", ctrl.From, target, "it nests deeper than "+strconv.Itoa(r.maxDepth())+" levels, more than this node decodes")
-	return true
+	r.c.messageLost("message", ctrl.From, target, "it "+deep)
+	return true, nil
 }
 
 func (r *reader) maxDepth() int {

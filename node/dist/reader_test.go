@@ -3,6 +3,7 @@ package dist
 import (
 	"testing"
 
+	"ergo.services/ergo/gen"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gobeam/gobeam/etf"
@@ -87,15 +88,9 @@ func TestReaderBoundsACompressedPayloadByMaxMessageSize(t *testing.T) {
 	require.Less(t, len(packet(1<<20)), 2000, "the packet itself is far below the limit")
 }
 
-// A message nested deeper than the decoder follows (an iolist built as [Acc, <<"x">>] 10,001
-// times, which BEAM sends and decodes) is lost alone: counted, logged, and the connection reads
-// on. A signal other than a message with such a payload still ends the connection.
-func TestReaderDropsAMessageTooDeepToDecode(t *testing.T) {
-	core := newFakeCore("b@host")
-	warnings := &logLines{}
-	c := newConnection(core, Peer{Name: "a@host", Flags: allFlags}, Options{}.withDefaults(), testLog{t: t, warnings: warnings})
-	c.out.close()
-	r := reader{c: c}
+// deepPayload is an iolist built as [Acc, <<"x">>] 10,001 times: BEAM sends and decodes it,
+// and it nests one level deeper than this node's decoder follows.
+func deepPayload() []byte {
 	var deep []byte
 	for range etf.DefaultMaxDepth + 1 {
 		deep = append(deep, 108, 0, 0, 0, 2) // [Acc, <<"x">>]
@@ -104,8 +99,19 @@ func TestReaderDropsAMessageTooDeepToDecode(t *testing.T) {
 	for range etf.DefaultMaxDepth + 1 {
 		deep = append(deep, 109, 0, 0, 0, 1, 'x', 106)
 	}
+	return deep
+}
+
+// A message nested deeper than the decoder follows is lost alone: counted, logged, and the
+// connection reads on.
+func TestReaderDropsAMessageTooDeepToDecode(t *testing.T) {
+	core := newFakeCore("b@host")
+	warnings := &logLines{}
+	c := newConnection(core, Peer{Name: "a@host", Flags: allFlags}, Options{}.withDefaults(), testLog{t: t, warnings: warnings})
+	c.out.close()
+	r := reader{c: c}
 	send := controlTerm(t, Control{Op: OpRegSend, From: pidA, ToName: "sink"})
-	require.NoError(t, r.packet(append(messagePacket(t, send), deep...)))
+	require.NoError(t, r.packet(append(messagePacket(t, send), deepPayload()...)))
 	require.EqualValues(t, 1, c.undelivered.Load())
 	require.Len(t, warnings.all(), 1)
 	require.Contains(t, warnings.all()[0], "message from "+pidA.String()+" to 'sink' lost: it nests deeper than 10000 levels")
@@ -114,7 +120,60 @@ func TestReaderDropsAMessageTooDeepToDecode(t *testing.T) {
 	require.NoError(t, r.packet(append(messagePacket(t, send), 97, 7)))
 	got := <-core.routed
 	require.Equal(t, int64(7), got.message)
+}
 
-	exit := controlTerm(t, Control{Op: OpPayloadExit, From: pidA, To: pidB})
-	require.ErrorIs(t, r.packet(append(messagePacket(t, exit), deep...)), etf.ErrTooDeep)
+// An exit signal, a DOWN or a spawn request whose payload nests deeper than the decoder follows
+// keeps the connection too. The exit signal and the DOWN arrive, with a reason that says what
+// happened to theirs: a process that crashed with a deep term in its stacktrace still takes its
+// links and monitors with it. The spawn request is refused with system_limit. Before, each of
+// them ended the connection, and with it every link and monitor on it.
+func TestReaderDeliversSignalsWhosePayloadIsTooDeep(t *testing.T) {
+	core := newFakeCore("b@host")
+	warnings := &logLines{}
+	c := newConnection(core, Peer{Name: "a@host", Flags: allFlags}, Options{}.withDefaults(), testLog{t: t, warnings: warnings})
+	r := reader{c: c}
+	local := gen.PID{Node: "b@host", ID: 1001, Creation: 9}
+	tooDeep := etf.Tuple{etf.Atom("too_deep_to_decode"), int64(etf.DefaultMaxDepth)}
+
+	c.linkIn(pidA, local)
+	exit := controlTerm(t, Control{Op: OpPayloadExit, From: pidA, To: local})
+	require.NoError(t, r.packet(append(messagePacket(t, exit), deepPayload()...)))
+	got := core.next(t)
+	require.Equal(t, "exit", got.kind)
+	require.Equal(t, pidA, got.from)
+	require.Equal(t, local, got.to)
+	require.True(t, etf.Equal(tooDeep, exitTerm(t, got.reason)), "%v", got.reason)
+
+	ref, err := c.Monitor(local, pidA)
+	require.NoError(t, err)
+	down := controlTerm(t, Control{Op: OpPayloadMonitorPExit, From: pidA, To: local, Ref: ref})
+	require.NoError(t, r.packet(append(messagePacket(t, down), deepPayload()...)))
+	got = core.next(t)
+	require.Equal(t, "send", got.kind)
+	msg, ok := got.message.(MessageDown)
+	require.True(t, ok, "%#v", got.message)
+	require.Equal(t, ref, msg.Ref)
+	require.True(t, etf.Equal(tooDeep, exitTerm(t, msg.Reason)), "%v", msg.Reason)
+
+	spawnRef := gen.Ref{Node: "a@host", Creation: 7, ID: [3]uint64{1, 2, 3}}
+	spawn := controlTerm(t, Control{Op: OpSpawnRequest, Ref: spawnRef, From: pidA, GroupLeader: pidA,
+		Module: "m", Function: "f", Arity: 1})
+	require.NoError(t, r.packet(append(messagePacket(t, spawn), deepPayload()...)))
+	ctrls := queuedControls(t, c)
+	reply := ctrls[len(ctrls)-1]
+	require.Equal(t, OpSpawnReply, reply.Op)
+	require.Equal(t, spawnRef, reply.Ref)
+	require.Equal(t, pidA, reply.To)
+	require.Equal(t, etf.Atom("system_limit"), reply.Result)
+
+	require.Len(t, warnings.all(), 3)
+	require.Contains(t, warnings.all()[0], "PAYLOAD_EXIT from "+pidA.String()+" to "+local.String()+" arrives with the reason {too_deep_to_decode,10000}")
+	require.Contains(t, warnings.all()[1], "PAYLOAD_MONITOR_P_EXIT from "+pidA.String())
+	require.Contains(t, warnings.all()[2], "SPAWN_REQUEST from "+pidA.String()+" for 'm':'f' refused with system_limit")
+
+	// A message after them arrives: the connection is whole.
+	send := controlTerm(t, Control{Op: OpRegSend, From: pidA, ToName: "sink"})
+	require.NoError(t, r.packet(append(messagePacket(t, send), 97, 7)))
+	got = core.next(t)
+	require.Equal(t, int64(7), got.message)
 }
