@@ -86,7 +86,7 @@ func requireIPv6(t *testing.T) {
 	t.Helper()
 	l, err := net.Listen("tcp6", "[::1]:0")
 	if err != nil {
-		t.Skipf("this machine has no IPv6 loopback: %v", err)
+		skipOnThisMachine(t, "this machine has no IPv6 loopback: %v", err)
 	}
 	l.Close()
 }

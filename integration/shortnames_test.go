@@ -21,7 +21,7 @@ func TestShortNamesBothWays(t *testing.T) {
 	require.NoError(t, err)
 	short, _, _ := strings.Cut(hostname, ".")
 	if _, err := net.LookupHost(short); err != nil {
-		t.Skipf("this machine's short host name %q does not resolve: %v", short, err)
+		skipOnThisMachine(t, "this machine's short host name %q does not resolve: %v", short, err)
 	}
 	c := newCluster(t)
 	gn := c.goNodeAt("go", short, node.Options{})
