@@ -123,15 +123,7 @@ func TestDistMapWithAKeyTwiceIsRefusedAndTheLinkStays(t *testing.T) {
 	echo := gen.ProcessID{Name: "echo", Node: p.Node()}
 	require.NoError(t, gn.Send(echo, etf.Tuple{pid, "before"}))
 	require.Equal(t, etf.Tuple{etf.Atom("echo"), []byte("before")}, receive(t, out, 10*time.Second))
-	// The port that carries the connection on erl's side: a new connection has a new one.
-	controller := func() etf.Term {
-		ctrl, err := p.EvalWith(`proplists:get_value(Go, erlang:system_info(dist_ctrl)).`,
-			map[string]etf.Term{"Go": gn.Name()})
-		require.NoError(t, err)
-		require.NotEqual(t, etf.Atom("undefined"), ctrl)
-		return ctrl
-	}
-	before := controller()
+	before := distController(t, p, gn.Name())
 
 	twice := etf.Map{{Key: "id", Value: int64(1)}, {Key: []byte("id"), Value: int64(2)}}
 	err := gn.Send(echo, etf.Tuple{pid, twice})
@@ -140,7 +132,7 @@ func TestDistMapWithAKeyTwiceIsRefusedAndTheLinkStays(t *testing.T) {
 	require.NoError(t, gn.Send(echo, etf.Tuple{pid, etf.Map{{Key: "id", Value: int64(1)}}}))
 	require.Equal(t, etf.Tuple{etf.Atom("echo"), etf.Map{{Key: []byte("id"), Value: int64(1)}}},
 		receive(t, out, 10*time.Second))
-	require.Equal(t, before, controller())
+	require.Equal(t, before, distController(t, p, gn.Name()), "the connection is the one from before")
 }
 
 func TestDistTenMegabytesEachWay(t *testing.T) {

@@ -114,6 +114,29 @@ func exitTerm(t *testing.T, err error) etf.Term {
 	return er.Term
 }
 
+// receiveExitAndDown takes the two events a trapping probe linked to and monitoring target (with
+// ref) gets when target ends with reason: the EXIT and the DOWN, in either order.
+func receiveExitAndDown(t *testing.T, events chan any, target gen.PID, ref gen.Ref, reason etf.Term) {
+	t.Helper()
+	got := map[string]any{}
+	for i := 0; i < 2; i++ {
+		switch m := receive(t, events, 5*time.Second).(type) {
+		case gen.MessageExitPID:
+			require.Equal(t, target, m.PID)
+			require.Equal(t, reason, exitTerm(t, m.Reason))
+			got["exit"] = m
+		case dist.MessageDown:
+			require.Equal(t, ref, m.Ref)
+			require.Equal(t, target, m.PID)
+			require.Equal(t, reason, exitTerm(t, m.Reason))
+			got["down"] = m
+		default:
+			t.Fatalf("unexpected %#v", m)
+		}
+	}
+	require.Len(t, got, 2)
+}
+
 func TestGenServerCallAndCastFromErl(t *testing.T) {
 	c := newCluster(t)
 	gn := c.goNode("go", node.Options{})
@@ -414,23 +437,7 @@ func TestGoLinksAndMonitorsErlProcess(t *testing.T) {
 	reason := etf.Tuple{etf.Atom("custom"), int64(1)}
 	_, err = p.EvalWith(`T ! {exit, R}, ok.`, map[string]etf.Term{"T": target, "R": reason})
 	require.NoError(t, err)
-	got := map[string]any{}
-	for i := 0; i < 2; i++ {
-		switch m := receive(t, events, 5*time.Second).(type) {
-		case gen.MessageExitPID:
-			require.Equal(t, target, m.PID)
-			require.Equal(t, reason, exitTerm(t, m.Reason))
-			got["exit"] = m
-		case dist.MessageDown:
-			require.Equal(t, ref, m.Ref)
-			require.Equal(t, target, m.PID)
-			require.Equal(t, reason, exitTerm(t, m.Reason))
-			got["down"] = m
-		default:
-			t.Fatalf("unexpected %#v", m)
-		}
-	}
-	require.Len(t, got, 2)
+	receiveExitAndDown(t, events, target, ref, reason)
 
 	// A Go process linked to a trapping BEAM process exits: the BEAM process gets the EXIT.
 	watcher := p.MustEval(`Report = report, spawn(fun() -> process_flag(trap_exit, true), receive M -> Report ! {got, M} end end)`).(etf.PID)
@@ -457,40 +464,17 @@ func TestExitWithAReasonTooDeepToDecodeStillArrives(t *testing.T) {
 	target := p.MustEval(`spawn(fun() -> receive {exit, R} -> exit(R) end end)`).(etf.PID)
 	pid, events := spawnProbe(t, gn, "", true)
 	ref := linkAndMonitor(t, gn, pid, target)
-	controller := func() etf.Term {
-		ctrl, err := p.EvalWith(`proplists:get_value(Go, erlang:system_info(dist_ctrl)).`,
-			map[string]etf.Term{"Go": gn.Name()})
-		require.NoError(t, err)
-		require.NotEqual(t, etf.Atom("undefined"), ctrl)
-		return ctrl
-	}
-	before := controller()
+	before := distController(t, p, gn.Name())
 	_, err := p.EvalWith(`T ! {exit, lists:foldl(fun(_, Acc) -> [Acc, <<"x">>] end, [], lists:seq(1, 10001))}, ok.`,
 		map[string]etf.Term{"T": target})
 	require.NoError(t, err)
-	tooDeep := etf.Tuple{etf.Atom("too_deep_to_decode"), int64(etf.DefaultMaxDepth)}
-	got := map[string]any{}
-	for i := 0; i < 2; i++ {
-		switch m := receive(t, events, 5*time.Second).(type) {
-		case gen.MessageExitPID:
-			require.Equal(t, target, m.PID)
-			require.Equal(t, tooDeep, exitTerm(t, m.Reason))
-			got["exit"] = m
-		case dist.MessageDown:
-			require.Equal(t, ref, m.Ref)
-			require.Equal(t, tooDeep, exitTerm(t, m.Reason))
-			got["down"] = m
-		default:
-			t.Fatalf("unexpected %#v", m)
-		}
-	}
-	require.Len(t, got, 2)
+	receiveExitAndDown(t, events, target, ref, etf.Tuple{etf.Atom("too_deep_to_decode"), int64(etf.DefaultMaxDepth)})
 
 	// The connection is the one from before, and carries on.
 	_, err = p.EvalWith(`P ! after_the_exit, ok.`, map[string]etf.Term{"P": pid})
 	require.NoError(t, err)
 	require.Equal(t, etf.Atom("after_the_exit"), receive(t, events, 5*time.Second))
-	require.Equal(t, before, controller())
+	require.Equal(t, before, distController(t, p, gn.Name()))
 }
 
 func TestUnlinkedProcessesNoLongerExchangeExits(t *testing.T) {
