@@ -105,10 +105,7 @@ func (s *server) recheck(m connectRecheck) {
 	}
 	delete(s.connecting, n)
 	// A pid on a node that cannot be reached is as good as gone (DOWN noconnection).
-	// The list is taken out first: pidDown removes each pid from it as its names go.
-	pids := s.deferredMonitors[n]
-	delete(s.deferredMonitors, n)
-	for _, pid := range pids {
+	for _, pid := range s.takeDeferred(n) {
 		s.pidDown(pid)
 	}
 	if job.syncOther {
@@ -124,11 +121,7 @@ func (s *server) connectionUp(n gen.Atom, job *connectJob) {
 	if !s.visible(n) {
 		// A hidden node (dialled for the pid of a name) takes no part in global, as BEAM's
 		// global syncs with the nodes of nodes() alone: its pids are monitored, no more.
-		pids := s.deferredMonitors[n]
-		delete(s.deferredMonitors, n)
-		for _, pid := range pids {
-			s.monitorNow(pid)
-		}
+		s.monitorDeferred(n)
 		return
 	}
 	s.nodeUp(n)

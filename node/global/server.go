@@ -293,13 +293,7 @@ func (s *server) nodeUp(n gen.Atom) {
 	if err := s.MonitorNode(n); err != nil && !errors.Is(err, gen.ErrTargetExist) {
 		s.Log().Debug("global_name_server: cannot monitor %s: %s", n, err)
 	}
-	// The list is taken out first: monitorNow puts a pid back on a new one if the connection
-	// has gone again meanwhile.
-	pids := s.deferredMonitors[n]
-	delete(s.deferredMonitors, n)
-	for _, pid := range pids {
-		s.monitorNow(pid)
-	}
+	s.monitorDeferred(n)
 	s.handleNodeup(n)
 }
 
@@ -532,6 +526,23 @@ func (s *server) unwatch(pid gen.PID) {
 		s.DemonitorPID(pid)
 	default:
 		s.monitored[pid]--
+	}
+}
+
+// takeDeferred returns the pids of node n waiting for a monitor and forgets them. The list is
+// taken out before anything is done with its pids: monitorNow puts a pid back on a new list if
+// the connection has gone again meanwhile, and pidDown removes each pid from the list as its
+// names go, which would shorten the list being walked.
+func (s *server) takeDeferred(n gen.Atom) []gen.PID {
+	pids := s.deferredMonitors[n]
+	delete(s.deferredMonitors, n)
+	return pids
+}
+
+// monitorDeferred monitors the pids of node n that waited for its connection.
+func (s *server) monitorDeferred(n gen.Atom) {
+	for _, pid := range s.takeDeferred(n) {
+		s.monitorNow(pid)
 	}
 }
 
