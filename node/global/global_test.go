@@ -22,17 +22,6 @@ import (
 
 type idle struct{ act.Actor }
 
-// recorder passes on every message it gets.
-type recorder struct {
-	act.Actor
-	out chan any
-}
-
-func (r *recorder) HandleMessage(from gen.PID, m any) error {
-	r.out <- m
-	return nil
-}
-
 func spawnIdle(t *testing.T, n gen.Node) gen.PID {
 	pid, err := n.Spawn(func() gen.ProcessBehavior { return &idle{} }, gen.ProcessOptions{})
 	require.NoError(t, err)
@@ -376,7 +365,7 @@ func TestHiddenNodeDialledForAPidIsNoParticipant(t *testing.T) {
 	h := c.startHidden("hid")
 	// What the hidden node's global_name_server would be told.
 	told := make(chan any, 16)
-	_, err := h.SpawnRegister(global.ServerName, func() gen.ProcessBehavior { return &recorder{out: told} }, gen.ProcessOptions{})
+	_, err := h.SpawnRegister(global.ServerName, func() gen.ProcessBehavior { return &nodetest.Runner{Out: told} }, gen.ProcessOptions{})
 	require.NoError(t, err)
 	pid := spawnIdle(t, h)
 	ok, err := gv.RegisterName(ctx(t), etf.Atom("on_hidden"), pid)

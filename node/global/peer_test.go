@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"ergo.services/ergo/act"
 	"ergo.services/ergo/gen"
 	"github.com/stretchr/testify/require"
 
@@ -13,42 +12,17 @@ import (
 	"github.com/gobeam/gobeam/node/nodetest"
 )
 
-// playing is a process that plays a BEAM node's process: it runs the functions it is sent and
-// passes on every other message it gets.
-type playing struct {
-	act.Actor
-	out chan any
-}
-
-type playingRun func(p gen.Process)
-
-func (r *playing) HandleMessage(from gen.PID, m any) error {
-	if f, ok := m.(playingRun); ok {
-		f(r)
-		return nil
-	}
-	r.out <- m
-	return nil
-}
-
-func startPlaying(t *testing.T, n gen.Node) (gen.PID, chan any) {
-	out := make(chan any, 64)
-	pid, err := n.Spawn(func() gen.ProcessBehavior { return &playing{out: out} }, gen.ProcessOptions{})
-	require.NoError(t, err)
-	return pid, out
-}
-
-// serverCall makes the call req to global_name_server on node to from the playing process
-// pid, as OTP 25's multi_call does ({'$gen_call', {Self, {Ref, Node}}, Req}), and returns the
-// reply.
+// serverCall makes the call req to global_name_server on node to from pid, a
+// nodetest.Runner playing a BEAM node's process, as OTP 25's multi_call does
+// ({'$gen_call', {Self, {Ref, Node}}, Req}), and returns the reply.
 func serverCall(t *testing.T, n gen.Node, pid gen.PID, out chan any, to gen.Atom, req etf.Term) etf.Term {
 	t.Helper()
 	tag := etf.Tuple{n.MakeRef(), to}
-	sent := make(chan error, 1)
-	require.NoError(t, n.Send(pid, playingRun(func(p gen.Process) {
-		sent <- p.Send(gen.ProcessID{Name: global.ServerName, Node: to}, etf.Tuple{etf.Atom("$gen_call"), etf.Tuple{p.PID(), tag}, req})
-	})))
-	require.NoError(t, <-sent)
+	var err error
+	nodetest.Run(t, n, pid, func(p gen.Process) {
+		err = p.Send(gen.ProcessID{Name: global.ServerName, Node: to}, etf.Tuple{etf.Atom("$gen_call"), etf.Tuple{p.PID(), tag}, req})
+	})
+	require.NoError(t, err)
 	deadline := time.After(10 * time.Second)
 	for {
 		select {
@@ -70,7 +44,7 @@ func TestNamesOfPidsOnAnUnreachableNodeAllGo(t *testing.T) {
 	n2, g2 := c.start("b")
 	require.NoError(t, g2.Stop()) // b plays a BEAM node, by hand
 	connect(t, n2, n1)
-	p, out := startPlaying(t, n2)
+	p, out := nodetest.StartRunner(t, n2)
 	method := etf.ExportFun{Module: "global", Function: "random_exit_name", Arity: 3}
 	lock := etf.Tuple{etf.Atom("global"), p}
 	require.Equal(t, true, serverCall(t, n2, p, out, n1.Name(), etf.Tuple{etf.Atom("set_lock"), lock}))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gobeam/gobeam/etf"
 	"github.com/gobeam/gobeam/node/dist"
+	"github.com/gobeam/gobeam/node/nodetest"
 )
 
 // The kernel on an Ergo node without a network: the Spawn hook called as the DIST layer calls
@@ -40,44 +41,6 @@ func startTestNode(t *testing.T, opts Options) (gen.Node, *Kernel) {
 	return n, k
 }
 
-// runner is a local process that runs functions given to it, and passes everything else it
-// receives to a channel.
-type runner struct {
-	act.Actor
-	out chan any
-}
-
-type runIn func(p gen.Process)
-
-func (r *runner) HandleMessage(from gen.PID, message any) error {
-	if f, ok := message.(runIn); ok {
-		f(r)
-		return nil
-	}
-	r.out <- message
-	return nil
-}
-
-func startRunner(t *testing.T, n gen.Node) (gen.PID, chan any) {
-	t.Helper()
-	out := make(chan any, 16)
-	pid, err := n.Spawn(func() gen.ProcessBehavior { return &runner{out: out} }, gen.ProcessOptions{})
-	require.NoError(t, err)
-	return pid, out
-}
-
-// in runs f inside the runner process and waits for it.
-func in(t *testing.T, n gen.Node, pid gen.PID, f func(p gen.Process)) {
-	t.Helper()
-	done := make(chan struct{})
-	require.NoError(t, n.Send(pid, runIn(func(p gen.Process) { defer close(done); f(p) })))
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("runner did not run the function")
-	}
-}
-
 func next(t *testing.T, ch chan any) any {
 	t.Helper()
 	select {
@@ -98,7 +61,7 @@ func nothing(t *testing.T, ch chan any, d time.Duration) {
 	}
 }
 
-// downReason waits for the DOWN of pid at the runner and returns its reason as a term.
+// downReason waits for the DOWN of pid at the Runner and returns its reason as a term.
 func downReason(t *testing.T, out chan any, pid gen.PID) etf.Term {
 	t.Helper()
 	for {
@@ -144,11 +107,11 @@ func TestSpawnNothingRunsBeforeRun(t *testing.T) {
 	}))
 	require.NoError(t, reg.RegisterProcess(MFA{"g", "p", 2}, func() gen.ProcessBehavior { return &initRecorder{out: ran} }, gen.ProcessOptions{}))
 	n, k := startTestNode(t, Options{Registry: &reg})
-	rpid, out := startRunner(t, n)
+	rpid, out := nodetest.StartRunner(t, n)
 
 	pid, run, err := k.Spawn(spawnReq("g", "f", etf.Atom("x")))
 	require.NoError(t, err)
-	in(t, n, rpid, func(p gen.Process) { require.NoError(t, p.MonitorPID(pid)) })
+	nodetest.Run(t, n, rpid, func(p gen.Process) { require.NoError(t, p.MonitorPID(pid)) })
 	nothing(t, ran, 100*time.Millisecond)
 	run()
 	require.Equal(t, etf.Tuple{etf.Atom("x"), remoteCaller, MFA{"g", "f", 1}}, next(t, ran))
@@ -156,7 +119,7 @@ func TestSpawnNothingRunsBeforeRun(t *testing.T) {
 
 	pid, run, err = k.Spawn(spawnReq("g", "p", etf.Atom("a"), int64(1)))
 	require.NoError(t, err)
-	in(t, n, rpid, func(p gen.Process) { require.NoError(t, p.MonitorPID(pid)) })
+	nodetest.Run(t, n, rpid, func(p gen.Process) { require.NoError(t, p.MonitorPID(pid)) })
 	nothing(t, ran, 100*time.Millisecond)
 	run()
 	require.Equal(t, etf.Tuple{etf.Atom("init"), etf.List{etf.Atom("a"), int64(1)}, remoteCaller}, next(t, ran))
@@ -165,7 +128,7 @@ func TestSpawnNothingRunsBeforeRun(t *testing.T) {
 	// process that crashes at once.
 	pid, run, err = k.Spawn(spawnReq("g", "p", etf.Atom("fail"), int64(2)))
 	require.NoError(t, err)
-	in(t, n, rpid, func(p gen.Process) { require.NoError(t, p.MonitorPID(pid)) })
+	nodetest.Run(t, n, rpid, func(p gen.Process) { require.NoError(t, p.MonitorPID(pid)) })
 	run()
 	next(t, ran)
 	require.Equal(t, etf.Atom("init_failed"), downReason(t, out, pid))
@@ -187,12 +150,12 @@ func TestSpawnExitReasons(t *testing.T) {
 		return etf.Atom("fine"), nil
 	}))
 	n, k := startTestNode(t, Options{Registry: &reg})
-	rpid, out := startRunner(t, n)
+	rpid, out := nodetest.StartRunner(t, n)
 	exitOf := func(req dist.SpawnRequest) etf.Term {
 		t.Helper()
 		pid, run, err := k.Spawn(req)
 		require.NoError(t, err)
-		in(t, n, rpid, func(p gen.Process) { require.NoError(t, p.MonitorPID(pid)) })
+		nodetest.Run(t, n, rpid, func(p gen.Process) { require.NoError(t, p.MonitorPID(pid)) })
 		run()
 		return downReason(t, out, pid)
 	}
@@ -236,10 +199,10 @@ func TestSpawnOfAPanickingFactory(t *testing.T) {
 	var reg Registry
 	require.NoError(t, reg.RegisterProcess(MFA{"g", "bad", 0}, func() gen.ProcessBehavior { panic("factory bug") }, gen.ProcessOptions{}))
 	n, k := startTestNode(t, Options{Registry: &reg})
-	rpid, out := startRunner(t, n)
+	rpid, out := nodetest.StartRunner(t, n)
 	pid, run, err := k.Spawn(spawnReq("g", "bad"))
 	require.NoError(t, err)
-	in(t, n, rpid, func(p gen.Process) { require.NoError(t, p.MonitorPID(pid)) })
+	nodetest.Run(t, n, rpid, func(p gen.Process) { require.NoError(t, p.MonitorPID(pid)) })
 	run()
 	requireTerm(t, etf.Tuple{[]byte("panic: factory bug"), etf.List{etf.Tuple{etf.Atom("g"), etf.Atom("bad"), int64(0), etf.List{}}}},
 		downReason(t, out, pid))
@@ -254,13 +217,13 @@ func TestSpawnERPC(t *testing.T) {
 		return func() {}, nil
 	}))
 	n, k := startTestNode(t, Options{Registry: &reg})
-	rpid, out := startRunner(t, n)
+	rpid, out := nodetest.StartRunner(t, n)
 	ref := gen.Ref{Node: remoteCaller.Node, Creation: 3, ID: [3]uint64{1, 2, 3}}
 	erpc := func(m, f etf.Atom, args etf.List) etf.Tuple {
 		t.Helper()
 		pid, run, err := k.Spawn(spawnReq("erpc", "execute_call", ref, m, f, args))
 		require.NoError(t, err)
-		in(t, n, rpid, func(p gen.Process) { require.NoError(t, p.MonitorPID(pid)) })
+		nodetest.Run(t, n, rpid, func(p gen.Process) { require.NoError(t, p.MonitorPID(pid)) })
 		run()
 		return downReason(t, out, pid).(etf.Tuple)
 	}
@@ -302,11 +265,11 @@ func TestStartNamesTaken(t *testing.T) {
 
 func TestNetKernel(t *testing.T) {
 	n, _ := startTestNode(t, Options{TickTime: 20 * time.Second})
-	rpid, out := startRunner(t, n)
+	rpid, out := nodetest.StartRunner(t, n)
 	call := func(req etf.Term) (any, error) {
 		var v any
 		var err error
-		in(t, n, rpid, func(p gen.Process) { v, err = p.CallWithTimeout(NetKernelName, req, 1) })
+		nodetest.Run(t, n, rpid, func(p gen.Process) { v, err = p.CallWithTimeout(NetKernelName, req, 1) })
 		return v, err
 	}
 	v, err := call(etf.Tuple{etf.Atom("is_auth"), etf.Atom("beam@example.com")})
@@ -330,8 +293,8 @@ func TestNetKernel(t *testing.T) {
 	require.Equal(t, etf.Tuple{etf.Atom("EXIT"), etf.Tuple{etf.Atom("notsup"), etf.List{}}}, v)
 
 	// registered_send relays to a local name.
-	in(t, n, rpid, func(p gen.Process) { require.NoError(t, p.RegisterName("relay_target")) })
-	in(t, n, rpid, func(p gen.Process) {
+	nodetest.Run(t, n, rpid, func(p gen.Process) { require.NoError(t, p.RegisterName("relay_target")) })
+	nodetest.Run(t, n, rpid, func(p gen.Process) {
 		require.NoError(t, p.Send(NetKernelName, etf.Tuple{p.PID(), etf.Atom("registered_send"), etf.Atom("relay_target"), etf.Atom("hi")}))
 	})
 	require.Equal(t, etf.Atom("hi"), next(t, out))
@@ -343,16 +306,16 @@ func TestRex(t *testing.T) {
 		return args[0], nil
 	}))
 	n, _ := startTestNode(t, Options{Registry: &reg})
-	rpid, out := startRunner(t, n)
+	rpid, out := nodetest.StartRunner(t, n)
 	call := func(req etf.Term) any {
 		var v any
 		var err error
-		in(t, n, rpid, func(p gen.Process) { v, err = p.CallWithTimeout(RexName, req, 5) })
+		nodetest.Run(t, n, rpid, func(p gen.Process) { v, err = p.CallWithTimeout(RexName, req, 5) })
 		require.NoError(t, err)
 		return v
 	}
 	send := func(msg func(self gen.PID) etf.Term) {
-		in(t, n, rpid, func(p gen.Process) { require.NoError(t, p.Send(RexName, msg(p.PID()))) })
+		nodetest.Run(t, n, rpid, func(p gen.Process) { require.NoError(t, p.Send(RexName, msg(p.PID()))) })
 	}
 	user := etf.Atom("user")
 	require.Equal(t, etf.Atom("x"), call(etf.Tuple{etf.Atom("call"), etf.Atom("g"), etf.Atom("echo"), etf.List{etf.Atom("x")}, user}))
@@ -372,7 +335,7 @@ func TestRex(t *testing.T) {
 		return etf.Tuple{self, etf.Tuple{etf.Atom("sbcast"), etf.Atom("nobody"), etf.Atom("m")}}
 	})
 	require.Equal(t, etf.Tuple{etf.Atom("rex"), n.Name(), etf.Tuple{etf.Atom("nonexisting_name"), etf.Atom("nobody")}}, next(t, out))
-	in(t, n, rpid, func(p gen.Process) { require.NoError(t, p.RegisterName("somebody")) })
+	nodetest.Run(t, n, rpid, func(p gen.Process) { require.NoError(t, p.RegisterName("somebody")) })
 	send(func(self gen.PID) etf.Term {
 		return etf.Tuple{self, etf.Tuple{etf.Atom("sbcast"), etf.Atom("somebody"), etf.Atom("m")}}
 	})
@@ -382,7 +345,7 @@ func TestRex(t *testing.T) {
 	send(func(self gen.PID) etf.Term {
 		return etf.Tuple{self, etf.Tuple{etf.Atom("send"), etf.Atom("somebody"), etf.Atom("m2")}}
 	})
-	in(t, n, rpid, func(p gen.Process) {}) // the relayed message is ahead of anything sent after
+	nodetest.Run(t, n, rpid, func(p gen.Process) {}) // the relayed message is ahead of anything sent after
 	m := next(t, out).(etf.Tuple)
 	require.Equal(t, etf.Atom("m2"), m[1])
 
@@ -399,11 +362,11 @@ func TestRex(t *testing.T) {
 // function missing on the node does, inside resolve_it's catch.
 func TestGlobalResolveIt(t *testing.T) {
 	n, _ := startTestNode(t, Options{})
-	rpid, out := startRunner(t, n)
+	rpid, out := nodetest.StartRunner(t, n)
 	resolveIt := func(method, pid1, pid2 etf.Term) any {
 		var v any
 		var err error
-		in(t, n, rpid, func(p gen.Process) {
+		nodetest.Run(t, n, rpid, func(p gen.Process) {
 			v, err = p.CallWithTimeout(RexName, etf.Tuple{etf.Atom("call"), etf.Atom("global"), etf.Atom("resolve_it"),
 				etf.List{method, etf.Atom("x"), pid1, pid2}, etf.Atom("user")}, 5)
 		})
@@ -414,7 +377,7 @@ func TestGlobalResolveIt(t *testing.T) {
 	first := gen.PID{Node: "beam@example.com", ID: 5, Creation: 1} // 'beam@' < 'kernelN@'
 	last := gen.PID{Node: "zeta@example.com", ID: 5, Creation: 1}
 
-	victim, err := n.Spawn(func() gen.ProcessBehavior { return &runner{out: make(chan any, 1)} }, gen.ProcessOptions{})
+	victim, err := n.Spawn(func() gen.ProcessBehavior { return &nodetest.Runner{Out: make(chan any, 1)} }, gen.ProcessOptions{})
 	require.NoError(t, err)
 	require.Equal(t, first, resolveIt(global("random_exit_name"), first, victim))
 	require.Eventually(t, func() bool {

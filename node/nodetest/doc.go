@@ -1,6 +1,6 @@
 // Package nodetest helps the tests of programs that run nodes: ports that nothing else takes
-// between the pick and the test's use of them, and certificate authorities for nodes that run
-// the distribution over TLS.
+// between the pick and the test's use of them, certificate authorities for nodes that run the
+// distribution over TLS, and a process (Runner) that runs test code inside a node.
 //
 // A test that gives its nodes an EPMD port (node.Options.EPMDPort), so that they find each
 // other through the EPMD the first of them embeds, must pick a free port and let it go before a
